@@ -1,0 +1,1 @@
+from simnet.fixtures import *  # noqa: F403
