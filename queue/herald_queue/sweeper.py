@@ -1,0 +1,82 @@
+"""Finds work whose time has come and hands it to the delivery queue.
+
+The database, not Redis, decides when a recipient is tried: deferred recipients carry
+``next_attempt_at``; queued recipients carry a lease. Every worker process sweeps; the
+conditional UPDATE makes each due row go to exactly one sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from herald_service.core.states import RecipientStatus
+from herald_service.jobs import DeliveryQueue
+from herald_service.storage.models import Recipient
+from herald_service.storage.types import utcnow
+
+# How long a message handed to the queue may wait for a worker before it is handed again.
+REQUEUE_LEASE = timedelta(minutes=2)
+BATCH = 500
+
+log = logging.getLogger(__name__)
+
+
+def sweep_once(sessions: sessionmaker[Session], queue: DeliveryQueue, now: datetime) -> int:
+    """Enqueue messages with due retries or expired leases; returns how many."""
+    with sessions.begin() as session:
+        due = session.execute(
+            select(Recipient.id, Recipient.message_id)
+            .where(
+                Recipient.status.in_((RecipientStatus.QUEUED, RecipientStatus.DEFERRED)),
+                Recipient.next_attempt_at <= now,
+            )
+            .order_by(Recipient.next_attempt_at)
+            .limit(BATCH)
+        ).all()
+        if not due:
+            return 0
+        claimed = session.execute(
+            update(Recipient)
+            .where(Recipient.id.in_([row.id for row in due]), Recipient.next_attempt_at <= now)
+            .values(
+                status=RecipientStatus.QUEUED,
+                lease_token=None,
+                next_attempt_at=now + REQUEUE_LEASE,
+            )
+            .returning(Recipient.message_id)
+            .execution_options(synchronize_session=False)
+        ).scalars()
+        message_ids = sorted(set(claimed))
+    queue.enqueue(message_ids)
+    return len(message_ids)
+
+
+class Sweeper(threading.Thread):
+    """Runs :func:`sweep_once` every ``interval`` seconds until stopped."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], queue: DeliveryQueue, interval: float
+    ) -> None:
+        super().__init__(name="herald-sweeper", daemon=True)
+        self._sessions = sessions
+        self._queue = queue
+        self._interval = interval
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                while sweep_once(self._sessions, self._queue, utcnow()) >= BATCH:
+                    pass
+            except Exception:
+                log.exception("sweep failed; retrying")
+            self._stop_event.wait(self._interval)
+
+    def stop(self) -> None:
+        """Ask the thread to finish after its current sweep."""
+        self._stop_event.set()

@@ -1,0 +1,39 @@
+"""``herald worker``: an rq worker for delivery jobs plus the retry/lease sweeper."""
+
+from __future__ import annotations
+
+import logging
+
+from rq import SimpleWorker
+
+from herald_queue.runtime import WorkerRuntime
+from herald_queue.sweeper import Sweeper
+from herald_service.jobs import DeliveryQueue, redis_connection
+from herald_service.settings import Settings
+from herald_service.storage.database import make_engine, session_factory
+
+log = logging.getLogger(__name__)
+
+
+def run_worker(settings: Settings, *, burst: bool = False, sweep: bool = True) -> None:
+    """Process delivery jobs until stopped (or, with ``burst``, until the queue is empty).
+
+    ``SimpleWorker`` runs jobs in this process, so the :class:`WorkerRuntime` (event loop,
+    database pool, DNS cache) lives as long as the worker.
+    """
+    connection = redis_connection(settings.redis_url)
+    queue = DeliveryQueue(connection, settings.queue_name)
+    runtime = WorkerRuntime(settings)
+    WorkerRuntime.install(runtime)
+    engine = make_engine(settings.database_url)
+    sweeper = Sweeper(session_factory(engine), queue, settings.sweep_interval)
+    if sweep:
+        sweeper.start()
+    try:
+        worker = SimpleWorker([queue.queue], connection=connection)
+        worker.work(burst=burst, logging_level="WARNING")
+    finally:
+        sweeper.stop()
+        runtime.close()
+        WorkerRuntime.install(None)
+        engine.dispose()

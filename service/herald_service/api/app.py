@@ -1,0 +1,56 @@
+"""The Litestar application factory: one place wires routes, errors and lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.config.app import AppConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+
+from herald_service import __version__
+from herald_service.api.auth import provide_context
+from herald_service.api.context import api_context
+from herald_service.api.problems import EXCEPTION_HANDLERS
+from herald_service.api.routes.health import healthz, readyz
+from herald_service.api.routes.inbox import InboxController
+from herald_service.api.routes.messages import MessageController
+from herald_service.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """The API application for ``settings`` (default: from the environment)."""
+    config = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with api_context(config) as context:
+            app.state.herald = context
+            yield
+
+    route_handlers: list[object] = [healthz, readyz, MessageController]
+    if config.delivery_mode == "capture":
+        route_handlers.append(InboxController)
+    return Litestar(
+        route_handlers=route_handlers,  # type: ignore[arg-type]
+        lifespan=[lifespan],
+        dependencies={"herald": Provide(provide_context, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=config.max_request_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Herald",
+            version=__version__,
+            description="Transactional email: send, sign, deliver, track.",
+            path="/docs",
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+        on_app_init=[_quiet_logging],
+    )
+
+
+def _quiet_logging(app_config: AppConfig) -> AppConfig:
+    app_config.logging_config = None
+    return app_config

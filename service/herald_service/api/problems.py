@@ -1,0 +1,107 @@
+"""Every error leaves the API as an RFC 9457 ``application/problem+json`` document."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from herald_service.errors import FieldError, HeraldError
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://herald.dev/problems/"
+
+log = logging.getLogger(__name__)
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """An RFC 9457 problem details document."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] = msgspec.field(default_factory=list)
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
+    """A problem+json response."""
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+    body = Problem(
+        type=PROBLEM_TYPE_BASE + slug,
+        title=title,
+        status=status,
+        detail=detail,
+        errors=errors or [],
+    )
+    return Response(
+        content=msgspec.json.encode(body),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+
+
+def _validation_errors(exc: ValidationException) -> list[FieldError]:
+    errors: list[FieldError] = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", "invalid value"))
+        field = str(item.get("key") or "")
+        unknown = _UNKNOWN_FIELD.search(message)
+        if unknown:
+            prefix = "" if field in ("", "data") else field + "."
+            field = prefix + unknown.group(1)
+        errors.append(FieldError(field or "body", message))
+    return errors
+
+
+def handle_herald_error(_: Request[Any, Any, Any], exc: HeraldError) -> Response[Any]:
+    """Domain errors, mapped by their own status and title."""
+    return problem_response(exc.status, exc.title, exc.detail, exc.errors)
+
+
+def handle_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    """Malformed JSON and type errors in the body, query or path."""
+    errors = _validation_errors(exc)
+    detail = str(exc.detail)
+    if errors:
+        detail = "the request has invalid fields: " + ", ".join(e.field for e in errors)
+    return problem_response(400, "Malformed request", detail, errors)
+
+
+def handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """Framework errors (404 route, 405 method, 413 size...)."""
+    headers = {k: str(v) for k, v in (exc.headers or {}).items()}
+    title = {404: "Not found", 405: "Method not allowed", 413: "Payload too large"}.get(
+        exc.status_code, "Request error"
+    )
+    return problem_response(exc.status_code, title, str(exc.detail), headers=headers)
+
+
+def handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Anything else: logged with its traceback, answered without internals."""
+    log.exception("unhandled error", exc_info=exc)
+    return problem_response(500, "Internal error", "an unexpected error occurred")
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    HeraldError: handle_herald_error,
+    ValidationException: handle_validation,
+    HTTPException: handle_http,
+    Exception: handle_unexpected,
+}

@@ -1,0 +1,1 @@
+"""Pure domain logic: no I/O, only the standard library and msgspec."""

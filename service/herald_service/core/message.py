@@ -1,0 +1,53 @@
+"""The message a caller asked for, after validation, independent of the HTTP shape."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class Address(msgspec.Struct, frozen=True):
+    """A mailbox: address (domain already in A-label form) and optional display name."""
+
+    email: str
+    name: str = ""
+
+    @property
+    def domain(self) -> str:
+        """The part after the last ``@``, lower case."""
+        return self.email.rpartition("@")[2].lower()
+
+
+class Attachment(msgspec.Struct, frozen=True):
+    """A file to attach, already base64-decoded."""
+
+    filename: str
+    content: bytes
+    content_type: str = "application/octet-stream"
+    disposition: str = "attachment"
+    content_id: str = ""
+
+
+class OutgoingMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything needed to build the MIME message and its envelope."""
+
+    sender: Address
+    to: tuple[Address, ...]
+    cc: tuple[Address, ...] = ()
+    bcc: tuple[Address, ...] = ()
+    reply_to: tuple[Address, ...] = ()
+    subject: str = ""
+    text: str | None = None
+    html: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    tags: tuple[str, ...] = ()
+    metadata: dict[str, str] = msgspec.field(default_factory=dict)
+    sandbox: bool = False
+
+    def envelope_recipients(self) -> list[tuple[str, Address]]:
+        """``(kind, address)`` for every recipient, To then Cc then Bcc."""
+        return (
+            [("to", a) for a in self.to]
+            + [("cc", a) for a in self.cc]
+            + [("bcc", a) for a in self.bcc]
+        )

@@ -1,0 +1,210 @@
+"""``herald dev``: the embedded single-machine mode.
+
+Starts (or reuses) a local Redis, migrates a SQLite database under ``./var``, makes sure a
+dev account with a verified domain exists, creates an API key, then runs the API and a
+delivery worker as child processes and the capture inbox in this process. Ctrl-C stops all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import click
+import httpx
+import msgspec
+from redis import Redis
+from redis.exceptions import RedisError
+from sqlalchemy import select
+
+from herald_service.settings import ConfigError, load_settings
+from herald_service.storage.database import async_session_factory, make_async_engine, make_engine
+from herald_service.storage.migrate import upgrade
+from herald_service.storage.models import Account, Domain
+
+VAR = Path("var")
+DEV_ACCOUNT = "dev"
+DEV_DOMAIN = "dev.herald.example"
+
+
+def _secret_key() -> str:
+    """HERALD_SECRET_KEY, or one generated once and kept in ``var/secret.key``."""
+    if os.environ.get("HERALD_SECRET_KEY"):
+        return os.environ["HERALD_SECRET_KEY"]
+    path = VAR / "secret.key"
+    if not path.exists():
+        VAR.mkdir(exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _redis_answers(url: str) -> bool:
+    try:
+        return bool(Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping())
+    except RedisError:
+        return False
+
+
+def _ensure_redis(url: str) -> subprocess.Popen[bytes] | None:
+    """Reuse the Redis at ``url``, or start ``redis-server`` there as a child process."""
+    if _redis_answers(url):
+        return None
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise ConfigError(f"no Redis answers at {url} and redis-server is not installed")
+    parsed = urlparse(url)
+    VAR.mkdir(exist_ok=True)
+    child = subprocess.Popen(  # noqa: S603 - fixed binary, our own arguments
+        [
+            binary,
+            "--bind",
+            parsed.hostname or "127.0.0.1",
+            "--port",
+            str(parsed.port or 6379),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(VAR.resolve()),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        if _redis_answers(url):
+            return child
+        time.sleep(0.05)
+    child.terminate()
+    raise ConfigError(f"started redis-server but it does not answer at {url}")
+
+
+async def _bootstrap(env: dict[str, str]) -> dict[str, str]:
+    """The dev account, its verified domain and a fresh API key."""
+    from herald_service.services.accounts import create_account
+    from herald_service.services.api_keys import create_api_key
+    from herald_service.services.domains import add_domain
+
+    settings = load_settings(env)
+    engine = make_async_engine(settings.database_url)
+    try:
+        async with async_session_factory(engine).begin() as session:
+            account = (
+                await session.execute(select(Account).where(Account.name == DEV_ACCOUNT))
+            ).scalar() or await create_account(session, DEV_ACCOUNT)
+            domain = (
+                await session.execute(select(Domain).where(Domain.account_id == account.id))
+            ).scalar()
+            if domain is None:
+                await add_domain(session, settings, account.id, DEV_DOMAIN, verified=True)
+            _, token = await create_api_key(session, account.id, ["send", "read", "admin"], "dev")
+    finally:
+        await engine.dispose()
+    return {"account_id": account.id, "api_key": token}
+
+
+def _wait_http(url: str, child: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise click.ClickException("the API process exited during start-up")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise click.ClickException(f"the API did not answer at {url}")
+
+
+def run_dev(host: str, port: int, as_json: bool) -> None:
+    """Run the embedded default until interrupted."""
+    from herald_queue.capture import start_capture_server
+
+    env = dict(os.environ)
+    env.setdefault("HERALD_DATABASE_URL", f"sqlite:///{(VAR / 'herald.db').resolve()}")
+    env.setdefault("HERALD_DELIVERY_MODE", "capture")
+    env.setdefault("HERALD_HOSTNAME", "localhost")
+    env["HERALD_SECRET_KEY"] = _secret_key()
+    settings = load_settings(env)
+    redis_child = _ensure_redis(settings.redis_url)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    details = asyncio.run(_bootstrap(env))
+    capture = start_capture_server(engine, settings.capture_host, settings.capture_port)
+    herald = [sys.executable, "-m", "herald_service"]
+    children: list[subprocess.Popen[Any]] = [
+        subprocess.Popen([*herald, "api", "--host", host, "--port", str(port)], env=env),  # noqa: S603
+        subprocess.Popen([*herald, "worker"], env=env),  # noqa: S603
+    ]
+    base = f"http://{host}:{port}"
+    try:
+        _wait_http(f"{base}/healthz", children[0])
+        _announce(base, details, as_json)
+        _supervise(children)
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        capture.stop()
+        engine.dispose()
+        if redis_child is not None:
+            redis_child.terminate()
+            redis_child.wait(10)
+
+
+def _announce(base: str, details: dict[str, str], as_json: bool) -> None:
+    body = msgspec.json.encode(
+        {
+            "from": f"hello@{DEV_DOMAIN}",
+            "to": "you@example.com",
+            "subject": "Hello from Herald",
+            "text": "It works: signed, queued and delivered to the local inbox.",
+        }
+    ).decode()
+    curl = (
+        f"curl -sS -X POST {base}/v1/messages \\\n"
+        f"  -H 'Authorization: Bearer {details['api_key']}' \\\n"
+        f"  -H 'Content-Type: application/json' \\\n"
+        f"  -d '{body}'"
+    )
+    info = {**details, "api_url": base, "inbox_url": f"{base}/dev/inbox", "curl": curl}
+    if as_json:
+        click.echo(msgspec.json.encode(info).decode(), nl=True)
+        return
+    click.echo(
+        f"\nHerald is running (embedded mode: SQLite in ./var, capture inbox).\n\n"
+        f"  API:      {base}\n  Inbox:    {base}/dev/inbox\n  API key:  {details['api_key']}\n"
+        f"\nSend a message:\n\n{curl}\n\nPress Ctrl-C to stop.\n"
+    )
+
+
+def _supervise(children: list[subprocess.Popen[Any]]) -> None:
+    stop = False
+
+    def request_stop(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        while not stop:
+            for child in children:
+                if child.poll() is not None:
+                    raise click.ClickException(f"a child process exited ({child.args!r})")
+            time.sleep(0.3)
+    except KeyboardInterrupt:
+        pass

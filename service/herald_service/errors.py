@@ -1,0 +1,59 @@
+"""Domain errors. The HTTP layer maps each to an RFC 9457 problem document in one place."""
+
+from __future__ import annotations
+
+from msgspec import Struct
+
+
+class FieldError(Struct, frozen=True):
+    """One bad input field: a JSON pointer-ish path and what is wrong with it."""
+
+    field: str
+    message: str
+
+
+class HeraldError(Exception):
+    """Base of errors a caller can cause; ``status`` is the HTTP status to answer with."""
+
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+
+
+class InvalidRequest(HeraldError):
+    """The request is well-formed JSON but its content is not acceptable."""
+
+    status = 422
+    title = "Invalid request"
+
+
+class Unauthorized(HeraldError):
+    """No valid API key was presented."""
+
+    status = 401
+    title = "Unauthorized"
+
+
+class Forbidden(HeraldError):
+    """The key is valid but may not do this."""
+
+    status = 403
+    title = "Forbidden"
+
+
+class NotFound(HeraldError):
+    """No such resource in the caller's account."""
+
+    status = 404
+    title = "Not found"
+
+
+class Conflict(HeraldError):
+    """The resource exists already or is in a state that prevents this."""
+
+    status = 409
+    title = "Conflict"

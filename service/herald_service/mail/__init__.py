@@ -1,0 +1,1 @@
+"""Mail-specific adapters: DKIM keys and signatures."""

@@ -1,0 +1,110 @@
+"""Accept a message (build, sign, persist) and read messages back."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from herald_service.core.ids import new_id
+from herald_service.core.message import OutgoingMessage
+from herald_service.core.mime import build_mime, new_message_id
+from herald_service.core.states import EventType, RecipientStatus
+from herald_service.errors import FieldError, InvalidRequest, NotFound
+from herald_service.mail.dkim_signing import sign
+from herald_service.services.domains import SigningKeyCache
+from herald_service.storage.models import Domain, Event, Message, Recipient
+from herald_service.storage.types import utcnow
+
+# A committed message whose job never reached a worker is enqueued again by the sweeper
+# once this grace period has passed.
+ENQUEUE_GRACE = timedelta(seconds=30)
+
+
+async def sending_domain(session: AsyncSession, account_id: str, sender_domain: str) -> Domain:
+    """The caller's verified domain for a From address, or a 422 naming ``from``."""
+    domain = (
+        await session.execute(
+            select(Domain).where(Domain.account_id == account_id, Domain.name == sender_domain)
+        )
+    ).scalar()
+    if domain is None or domain.status != "verified":
+        state = "not verified" if domain is not None else "not a sending domain of this account"
+        raise InvalidRequest(
+            f"cannot send from {sender_domain}: {state}",
+            [FieldError("from", f"domain {sender_domain} is {state}")],
+        )
+    return domain
+
+
+async def accept_message(
+    session: AsyncSession,
+    account_id: str,
+    outgoing: OutgoingMessage,
+    signing_keys: SigningKeyCache,
+    hostname: str,
+) -> Message:
+    """Build, DKIM-sign and store ``outgoing`` with its recipients and events (not committed)."""
+    domain = await sending_domain(session, account_id, outgoing.sender.domain)
+    message_id_header = new_message_id(hostname)
+    raw = sign(build_mime(outgoing, message_id=message_id_header), signing_keys.keys_for(domain))
+    now = utcnow()
+    status = RecipientStatus.CAPTURED if outgoing.sandbox else RecipientStatus.QUEUED
+    message = Message(
+        id=new_id("msg"),
+        account_id=account_id,
+        domain_id=domain.id,
+        from_email=outgoing.sender.email,
+        subject=outgoing.subject,
+        message_id_header=message_id_header,
+        raw=raw,
+        tags=list(outgoing.tags),
+        metadata_=dict(outgoing.metadata),
+        sandbox=outgoing.sandbox,
+        created_at=now,
+        recipients=[
+            Recipient(
+                email=address.email,
+                domain=address.domain,
+                kind=kind,
+                status=status,
+                attempt_count=0,
+                next_attempt_at=None if outgoing.sandbox else now + ENQUEUE_GRACE,
+                updated_at=now,
+            )
+            for kind, address in outgoing.envelope_recipients()
+        ],
+    )
+    session.add(message)
+    await session.flush()  # events reference the message row
+    session.add_all(
+        Event(
+            id=new_id("evt"),
+            account_id=account_id,
+            message_id=message.id,
+            recipient=recipient.email,
+            type=EventType.ACCEPTED,
+            at=now,
+            data={"sandbox": outgoing.sandbox},
+        )
+        for recipient in message.recipients
+    )
+    await session.flush()
+    return message
+
+
+async def get_message(session: AsyncSession, account_id: str, message_id: str) -> Message:
+    """The caller's message with recipients and attempts, or :class:`NotFound`."""
+    message = await session.get(Message, message_id)
+    if message is None or message.account_id != account_id:
+        raise NotFound(f"no message {message_id}")
+    return message
+
+
+async def message_events(session: AsyncSession, message_id: str) -> list[Event]:
+    """The timeline of a message, oldest first."""
+    result = await session.execute(
+        select(Event).where(Event.message_id == message_id).order_by(Event.at, Event.id)
+    )
+    return list(result.scalars())

@@ -1,0 +1,108 @@
+"""Runtime configuration, read once from ``HERALD_*`` environment variables and ``.env``.
+
+Every setting has a safe default for the embedded single-machine mode; production
+overrides them through the environment. Call :func:`get_settings` anywhere; it parses the
+environment on first use and returns the same frozen object afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+from dotenv import dotenv_values
+
+from herald_service.core.durations import parse_duration, parse_schedule
+
+DeliveryMode = Literal["mx", "relay", "capture"]
+
+DEFAULT_DATABASE_URL = "sqlite:///var/herald.db"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+class ConfigError(ValueError):
+    """A ``HERALD_*`` setting has a value Herald cannot use."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Every knob Herald has. Field ``foo_bar`` is read from ``HERALD_FOO_BAR``."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str = DEFAULT_REDIS_URL
+    hostname: str = msgspec.field(default_factory=socket.getfqdn)
+    secret_key: str | None = None
+    dns_nameservers: tuple[str, ...] = ()
+    dns_timeout: float = 5.0
+    smtp_port: int = 25
+    smtp_timeout: float = 30.0
+    delivery_mode: DeliveryMode = "mx"
+    relay_host: str = ""
+    relay_port: int = 587
+    capture_host: str = "127.0.0.1"
+    capture_port: int = 2525
+    retry_schedule: tuple[float, ...] = parse_schedule("1m,5m,15m,1h,2h,4h")
+    retry_max_age: float = parse_duration("72h")
+    sending_ips: tuple[str, ...] = ()
+    webhook_allow_networks: tuple[str, ...] = ()
+    queue_name: str = "herald-delivery"
+    sweep_interval: float = 1.0
+    max_request_bytes: int = 30 * 1024 * 1024
+
+    def require_secret_key(self) -> str:
+        """Return the secret key, or fail with an explanation of how to set one."""
+        if not self.secret_key:
+            raise ConfigError(
+                "HERALD_SECRET_KEY is not set: it encrypts DKIM keys and other secrets at "
+                "rest. Generate one with `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))'` and keep it safe."
+            )
+        return self.secret_key
+
+
+def _split_list(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.replace(";", ",").split(",") if part.strip())
+
+
+_CONVERTERS = {
+    "dns_nameservers": _split_list,
+    "sending_ips": _split_list,
+    "webhook_allow_networks": _split_list,
+    "retry_schedule": parse_schedule,
+    "retry_max_age": parse_duration,
+    "smtp_timeout": parse_duration,
+    "dns_timeout": parse_duration,
+    "sweep_interval": parse_duration,
+}
+
+
+def load_settings(environ: dict[str, str] | None = None, env_file: Path | None = None) -> Settings:
+    """Build settings from ``environ`` (default ``os.environ``) over an optional ``.env``."""
+    source: dict[str, str] = {}
+    dotenv_path = env_file if env_file is not None else Path(".env")
+    if dotenv_path.is_file():
+        source.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    source.update(os.environ if environ is None else environ)
+    values: dict[str, object] = {}
+    for name in Settings.__struct_fields__:
+        raw = source.get(f"HERALD_{name.upper()}")
+        if raw is None or raw == "":
+            continue
+        convert = _CONVERTERS.get(name)
+        try:
+            values[name] = convert(raw) if convert else raw
+        except ValueError as exc:
+            raise ConfigError(f"HERALD_{name.upper()}: {exc}") from exc
+    try:
+        return msgspec.convert(values, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"invalid setting: {exc}") from exc
+
+
+@cache
+def get_settings() -> Settings:
+    """The process-wide settings, parsed on first call."""
+    return load_settings()
