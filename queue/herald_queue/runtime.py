@@ -27,7 +27,7 @@ class WorkerRuntime:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.loop = asyncio.new_event_loop()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.engine: AsyncEngine = make_async_engine(settings.database_url)
         self.sessions: async_sessionmaker[AsyncSession] = async_session_factory(self.engine)
         self.resolver: dns.asyncresolver.Resolver = make_resolver(settings)
@@ -45,10 +45,13 @@ class WorkerRuntime:
         cls._current = runtime
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        """Run ``coroutine`` to completion on this process's loop."""
-        return self.loop.run_until_complete(coroutine)
+        """Run ``coroutine`` to completion on this process's own loop (made on first use)."""
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        return self._loop.run_until_complete(coroutine)
 
     def close(self) -> None:
         """Dispose of the engine and close the loop."""
-        self.loop.run_until_complete(self.engine.dispose())
-        self.loop.close()
+        if self._loop is not None:
+            self._loop.run_until_complete(self.engine.dispose())
+            self._loop.close()

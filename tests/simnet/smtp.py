@@ -264,7 +264,7 @@ class SMTPServer:
     async def wait_for_async(
         self,
         count: int = 1,
-        timeout: float = 5.0,  # noqa: ASYNC109 - mirrors wait_for()
+        timeout: float = 5.0,
     ) -> list[ReceivedMessage]:
         """Like `wait_for`, but polls without blocking the caller's event loop."""
         deadline = time.monotonic() + timeout

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from litestar import Response, get
+from litestar.di import NamedDependency
 from sqlalchemy import text
 
 from herald_service.api.context import ApiContext
@@ -17,7 +18,7 @@ async def healthz() -> dict[str, str]:
 
 
 @get("/readyz", summary="Readiness", tags=["operations"])
-async def readyz(herald: ApiContext) -> Response[dict[str, str]]:
+async def readyz(herald: NamedDependency[ApiContext]) -> Response[dict[str, str]]:
     """Ready when the database and Redis both answer."""
     checks: dict[str, str] = {}
     try:

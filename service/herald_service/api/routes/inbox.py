@@ -11,6 +11,8 @@ from datetime import datetime
 
 import msgspec
 from litestar import Controller, MediaType, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from sqlalchemy import select
 
 from herald_service.api.context import ApiContext
@@ -50,7 +52,9 @@ class InboxController(Controller):
     include_in_schema = False
 
     @get("/messages")
-    async def list_messages(self, herald: ApiContext, limit: int = 50) -> list[CapturedSummary]:
+    async def list_messages(
+        self, herald: NamedDependency[ApiContext], limit: int = 50
+    ) -> list[CapturedSummary]:
         """The newest captured messages first."""
         async with herald.sessions() as session:
             rows = await session.execute(
@@ -59,7 +63,9 @@ class InboxController(Controller):
             return [_summary(m) for m in rows.scalars()]
 
     @get("/messages/{captured_id:int}")
-    async def get_message(self, herald: ApiContext, captured_id: int) -> CapturedDetail:
+    async def get_message(
+        self, herald: NamedDependency[ApiContext], captured_id: FromPath[int]
+    ) -> CapturedDetail:
         """One captured message with its raw source."""
         async with herald.sessions() as session:
             m = await session.get(CapturedMessage, captured_id)
@@ -69,7 +75,7 @@ class InboxController(Controller):
         return CapturedDetail(**msgspec.structs.asdict(s), raw=m.raw.decode("utf-8", "replace"))
 
     @get("/", media_type=MediaType.HTML)
-    async def page(self, herald: ApiContext) -> str:
+    async def page(self, herald: NamedDependency[ApiContext]) -> str:
         """A minimal HTML listing with each message's source."""
         items = await self.list_messages.fn(self, herald, 50)
         rows = "".join(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from litestar import Controller, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
 
 from herald_service.api.auth import provide_auth, require_api_key
 from herald_service.api.context import ApiContext
@@ -36,7 +37,10 @@ class MessageController(Controller):
 
     @post("/", status_code=202, opt={"scope": "send"}, summary="Send a message")
     async def send(
-        self, data: SendMessageRequest, auth: AuthContext, herald: ApiContext
+        self,
+        data: JSONBody[SendMessageRequest],
+        auth: NamedDependency[AuthContext],
+        herald: NamedDependency[ApiContext],
     ) -> MessageAccepted:
         """Validate, sign and queue a message; answers 202 once it is stored durably."""
         outgoing = build_outgoing(
@@ -67,7 +71,12 @@ class MessageController(Controller):
         )
 
     @get("/{message_id:str}", opt={"scope": "read"}, summary="Get a message")
-    async def get(self, message_id: str, auth: AuthContext, herald: ApiContext) -> MessageOut:
+    async def get(
+        self,
+        message_id: FromPath[str],
+        auth: NamedDependency[AuthContext],
+        herald: NamedDependency[ApiContext],
+    ) -> MessageOut:
         """The message with each recipient's status, attempts and the event timeline."""
         async with herald.sessions() as session:
             message = await get_message(session, auth.account_id, message_id)

@@ -1,0 +1,1 @@
+"""Test support: real Redis and databases, Herald configured against the simulated internet."""

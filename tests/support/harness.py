@@ -1,0 +1,100 @@
+"""Herald wired to real test servers: settings, tenants, DNS publication, queue draining."""
+
+from __future__ import annotations
+
+import msgspec
+from rq import Queue
+from sqlalchemy import Engine
+
+from herald_queue.delivery import deliver_message
+from herald_queue.runtime import WorkerRuntime
+from herald_service.jobs import redis_connection
+from herald_service.services.accounts import create_account
+from herald_service.services.api_keys import create_api_key
+from herald_service.services.domains import add_domain, dns_records
+from herald_service.settings import Settings
+from herald_service.storage.database import async_session_factory, make_async_engine, make_engine
+from simnet.dns import DNSServer
+
+
+class Tenant(msgspec.Struct, frozen=True):
+    """An account with an API key and (usually) a verified sending domain."""
+
+    account_id: str
+    key_id: str
+    api_key: str
+    domain: str
+    domain_id: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Authorization header for this tenant's key."""
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+
+class Herald:
+    """One Herald installation under test (database, Redis queue, simulated DNS)."""
+
+    def __init__(self, settings: Settings, dns: DNSServer) -> None:
+        self.settings = settings
+        self.dns = dns
+        self.engine: Engine = make_engine(settings.database_url)
+        self.queue = Queue(settings.queue_name, connection=redis_connection(settings.redis_url))
+        self.runtime = WorkerRuntime(settings)
+
+    async def create_tenant(
+        self,
+        domain: str = "sender.example",
+        *,
+        scopes: tuple[str, ...] = ("send", "read", "admin"),
+        verified: bool = True,
+        publish: bool = True,
+    ) -> Tenant:
+        """An account, a key with ``scopes`` and a domain whose DNS records are published."""
+        engine = make_async_engine(self.settings.database_url)
+        try:
+            async with async_session_factory(engine).begin() as session:
+                account = await create_account(session, f"tenant of {domain}")
+                key, token = await create_api_key(session, account.id, scopes)
+                row = await add_domain(
+                    session, self.settings, account.id, domain, verified=verified
+                )
+                records = dns_records(row, self.settings)
+        finally:
+            await engine.dispose()
+        if publish:
+            for record in records:
+                if record.type == "TXT":
+                    self.dns.add_txt(record.host, record.value)
+        return Tenant(account.id, key.id, token, row.name, row.id)
+
+    def add_mx(self, domain: str, *hosts: tuple[int, str, str]) -> None:
+        """Publish MX records ``(preference, name, ip)`` for ``domain`` and A records."""
+        self.dns.add_mx(domain, [(pref, name) for pref, name, _ in hosts])
+        for _, name, ip in hosts:
+            self.dns.add_a(name, ip)
+
+    def queued_message_ids(self) -> list[str]:
+        """Message ids of the delivery jobs waiting in Redis."""
+        ids = []
+        for job_id in self.queue.get_job_ids():
+            job = self.queue.fetch_job(job_id)
+            if job is not None:
+                ids.append(str(job.args[0]))
+        return ids
+
+    async def drain_queue(self) -> int:
+        """Run every waiting delivery job on this event loop; returns how many ran."""
+        ran = 0
+        while raw_id := self.queue.connection.lpop(self.queue.key):
+            job = self.queue.fetch_job(raw_id.decode() if isinstance(raw_id, bytes) else raw_id)
+            if job is None:
+                continue
+            await deliver_message(self.runtime, str(job.args[0]))
+            ran += 1
+        return ran
+
+    async def close(self) -> None:
+        """Release connections."""
+        await self.runtime.engine.dispose()
+        self.engine.dispose()
