@@ -1,0 +1,25 @@
+"""The relational schema, one module per area. Every row a caller can reach carries its
+``account_id`` (directly or through its parent).
+
+Importing this package registers every table on ``Base.metadata``.
+"""
+
+from herald_service.storage.models.accounts import Account, ApiKey
+from herald_service.storage.models.base import Base
+from herald_service.storage.models.capture import CapturedMessage
+from herald_service.storage.models.domains import DkimKey, Domain
+from herald_service.storage.models.events import Event
+from herald_service.storage.models.messages import DeliveryAttempt, Message, Recipient
+
+__all__ = [
+    "Account",
+    "ApiKey",
+    "Base",
+    "CapturedMessage",
+    "DeliveryAttempt",
+    "DkimKey",
+    "Domain",
+    "Event",
+    "Message",
+    "Recipient",
+]

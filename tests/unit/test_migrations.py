@@ -1,0 +1,25 @@
+"""The alembic history is linear and matches the models exactly."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from herald_service.storage.database import make_engine
+from herald_service.storage.migrate import alembic_config, upgrade
+from herald_service.storage.models import Base
+
+
+def test_single_head() -> None:
+    script = ScriptDirectory.from_config(alembic_config(make_engine("sqlite://")))
+    assert len(script.get_heads()) == 1, "merge or renumber migrations: more than one head"
+
+
+def test_migrations_match_models(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine)  # idempotent on an up-to-date database
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    assert diff == [], f"models and migrations differ; add a migration: {diff}"
