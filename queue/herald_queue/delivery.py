@@ -20,9 +20,9 @@ from herald_queue.mx import MailHost, Route, resolve_route
 from herald_queue.runtime import WorkerRuntime
 from herald_queue.smtp import Reply, send_transaction
 from herald_service.core.backoff import retry_delay
-from herald_service.core.ids import new_id
 from herald_service.core.smtp_replies import Outcome, classify, enhanced_code
 from herald_service.core.states import EventType, RecipientStatus
+from herald_service.services.events import add_events, new_event
 from herald_service.storage.models import DeliveryAttempt, Domain, Event, Message, Recipient
 from herald_service.storage.types import utcnow
 
@@ -109,8 +109,7 @@ async def deliver_group(
 
 
 def _event(message: Message, recipient: Recipient, kind: EventType, tried: Tried) -> Event:
-    return Event(
-        id=new_id("evt"),
+    return new_event(
         account_id=message.account_id,
         message_id=message.id,
         recipient=recipient.email,
@@ -180,7 +179,7 @@ async def record(
                 Outcome.DEFERRED: EventType.DEFERRED,
                 Outcome.BOUNCED: EventType.BOUNCED,
             }[outcome]
-            session.add(_event(message, recipient, kind, tried))
+            await add_events(session, [_event(message, recipient, kind, tried)])
 
 
 async def deliver_message(runtime: WorkerRuntime, message_id: str) -> None:

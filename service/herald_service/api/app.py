@@ -10,6 +10,7 @@ from litestar.config.app import AppConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 
 from herald_service import __version__
 from herald_service.api.auth import provide_context
@@ -45,7 +46,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version=__version__,
             description="Transactional email: send, sign, deliver, track.",
             path="/docs",
+            use_handler_docstrings=True,
             render_plugins=[ScalarRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="An API key: `Authorization: Bearer <key>`.",
+                    )
+                }
+            ),
         ),
         on_app_init=[_quiet_logging],
     )

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import ResponseSpec
 
 from herald_service.errors import FieldError, HeraldError
 
@@ -50,6 +51,31 @@ def problem_response(
         media_type=PROBLEM_JSON,
         headers=headers,
     )
+
+
+_RESPONSE_DESCRIPTIONS = {
+    400: "Malformed request: bad JSON, wrong types or unknown fields (named in `errors`)",
+    401: "Missing, malformed, unknown or revoked API key",
+    403: "The API key lacks the scope this operation needs",
+    404: "No such resource in this account",
+    409: "Conflict with the resource's current state",
+    413: "Request body too large",
+    422: "Invalid content; every bad field is named in `errors`",
+    429: "Quota exhausted; retry after `Retry-After` seconds",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI documentation of the problem+json answers a handler can give."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            media_type=PROBLEM_JSON,
+            description=_RESPONSE_DESCRIPTIONS[status],
+            generate_examples=False,
+        )
+        for status in statuses
+    }
 
 
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")

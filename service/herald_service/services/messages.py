@@ -14,6 +14,7 @@ from herald_service.core.states import EventType, RecipientStatus
 from herald_service.errors import FieldError, InvalidRequest, NotFound
 from herald_service.mail.dkim_signing import sign
 from herald_service.services.domains import SigningKeyCache
+from herald_service.services.events import add_events, new_event
 from herald_service.storage.models import Domain, Event, Message, Recipient
 from herald_service.storage.types import utcnow
 
@@ -78,17 +79,19 @@ async def accept_message(
     )
     session.add(message)
     await session.flush()  # events reference the message row
-    session.add_all(
-        Event(
-            id=new_id("evt"),
-            account_id=account_id,
-            message_id=message.id,
-            recipient=recipient.email,
-            type=EventType.ACCEPTED,
-            at=now,
-            data={"sandbox": outgoing.sandbox},
-        )
-        for recipient in message.recipients
+    await add_events(
+        session,
+        (
+            new_event(
+                account_id=account_id,
+                message_id=message.id,
+                type=EventType.ACCEPTED,
+                recipient=recipient.email,
+                data={"sandbox": outgoing.sandbox},
+                at=now,
+            )
+            for recipient in message.recipients
+        ),
     )
     await session.flush()
     return message

@@ -6,6 +6,7 @@ import asyncio
 
 from litestar import Response, get
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from sqlalchemy import text
 
 from herald_service.api.context import ApiContext
@@ -17,7 +18,16 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz", summary="Readiness", tags=["operations"])
+@get(
+    "/readyz",
+    summary="Readiness",
+    tags=["operations"],
+    responses={
+        503: ResponseSpec(
+            dict[str, str], description="The database or Redis is down", generate_examples=False
+        )
+    },
+)
 async def readyz(herald: NamedDependency[ApiContext]) -> Response[dict[str, str]]:
     """Ready when the database and Redis both answer."""
     checks: dict[str, str] = {}

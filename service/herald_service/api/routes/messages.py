@@ -10,6 +10,7 @@ from litestar.params import FromPath, JSONBody
 
 from herald_service.api.auth import provide_auth, require_api_key
 from herald_service.api.context import ApiContext
+from herald_service.api.problems import problem_responses
 from herald_service.api.schemas import (
     AttemptOut,
     EventOut,
@@ -34,8 +35,16 @@ class MessageController(Controller):
     tags = ["messages"]
     guards = [require_api_key]
     dependencies = {"auth": Provide(provide_auth, sync_to_thread=False)}
+    security = [{"bearer": []}]
 
-    @post("/", status_code=202, opt={"scope": "send"}, summary="Send a message")
+    @post(
+        "/",
+        status_code=202,
+        opt={"scope": "send"},
+        summary="Send a message",
+        response_description="Accepted: stored durably and queued for delivery",
+        responses=problem_responses(400, 401, 403, 413, 422),
+    )
     async def send(
         self,
         data: JSONBody[SendMessageRequest],
@@ -70,7 +79,12 @@ class MessageController(Controller):
             id=message.id, status=summarize(r.status for r in message.recipients)
         )
 
-    @get("/{message_id:str}", opt={"scope": "read"}, summary="Get a message")
+    @get(
+        "/{message_id:str}",
+        opt={"scope": "read"},
+        summary="Get a message",
+        responses=problem_responses(400, 401, 403, 404),
+    )
     async def get(
         self,
         message_id: FromPath[str],
