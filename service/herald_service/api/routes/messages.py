@@ -10,6 +10,7 @@ from litestar.params import FromPath, JSONBody, Parameter
 
 from herald_service.api.auth import provide_auth, require_api_key
 from herald_service.api.context import ApiContext
+from herald_service.api.problems import problem_responses
 from herald_service.api.schemas import (
     AttemptOut,
     EventOut,
@@ -40,6 +41,7 @@ class MessageController(Controller):
     tags = ["messages"]
     guards = [require_api_key]
     dependencies = {"auth": Provide(provide_auth, sync_to_thread=False)}
+    security = [{"bearer": []}]
 
     @post(
         "/",
@@ -47,6 +49,7 @@ class MessageController(Controller):
         opt={"scope": "send", "body_type": SendMessageRequest},
         summary="Send a message",
         response_description="Accepted: stored durably and queued for delivery",
+        responses=problem_responses(400, 401, 403, 409, 413, 422),
     )
     async def send(
         self,
@@ -65,7 +68,12 @@ class MessageController(Controller):
             headers=headers,
         )
 
-    @get("/{message_id:str}", opt={"scope": "read"}, summary="Get a message")
+    @get(
+        "/{message_id:str}",
+        opt={"scope": "read"},
+        summary="Get a message",
+        responses=problem_responses(400, 401, 403, 404),
+    )
     async def retrieve(
         self,
         message_id: FromPath[str],
@@ -83,6 +91,7 @@ class MessageController(Controller):
         opt={"scope": "read"},
         summary="Get a message's source",
         media_type="message/rfc822",
+        responses=problem_responses(400, 401, 403, 404),
     )
     async def raw(
         self,
