@@ -12,7 +12,9 @@ from herald_service.services.send_request import EmailAddress
 
 MAX_RECIPIENTS = 1000
 MAX_NAME_LENGTH = 256
-CONTROL_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+CONTROL_CHARS = re.compile(
+    r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]"
+)  # incl. C1 and Unicode line breaks
 
 
 def check_address(errors: Collector, field: str, raw: EmailAddress) -> Address | None:
