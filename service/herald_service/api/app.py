@@ -19,6 +19,7 @@ from herald_service.api.problems import EXCEPTION_HANDLERS
 from herald_service.api.routes.health import healthz, readyz
 from herald_service.api.routes.inbox import InboxController
 from herald_service.api.routes.messages import MessageController
+from herald_service.api.routes.metrics import metrics
 from herald_service.api.routes.sendgrid import sendgrid_mail_send
 from herald_service.settings import Settings, get_settings
 
@@ -33,7 +34,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             app.state.herald = context
             yield
 
-    route_handlers: list[object] = [healthz, readyz, MessageController, sendgrid_mail_send]
+    route_handlers: list[object] = [
+        healthz,
+        readyz,
+        metrics,
+        MessageController,
+        sendgrid_mail_send,
+    ]
     if config.delivery_mode == "capture":
         route_handlers.append(InboxController)
     return Litestar(

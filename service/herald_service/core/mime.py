@@ -47,6 +47,7 @@ def build_mime(message: OutgoingMessage, *, message_id: str, date: datetime | No
     mime["Subject"] = message.subject
     mime["Date"] = format_datetime(date or datetime.now(UTC))
     mime["Message-ID"] = message_id
+    mime["MIME-Version"] = "1.0"  # set_content adds it, but not on the attachments-only path
     for name, value in message.headers:
         mime[name] = value
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from herald_service.core.message import OutgoingMessage
 from herald_service.core.states import summarize
 from herald_service.jobs import DeliveryQueue
+from herald_service.metrics import MESSAGES_ACCEPTED, RECIPIENTS_ACCEPTED
 from herald_service.services import idempotency
 from herald_service.services.domains import SigningKeyCache
 from herald_service.services.intake import validate_send_request
@@ -65,6 +66,9 @@ class Sender:
             ]
             if in_transaction is not None:
                 await in_transaction(session, stored)
+        for message in stored:
+            MESSAGES_ACCEPTED.labels(str(message.sandbox).lower()).inc()
+            RECIPIENTS_ACCEPTED.inc(len(message.recipients))
         to_deliver = [m.id for m in stored if not m.sandbox]
         if to_deliver:
             await asyncio.to_thread(self._queue.enqueue, to_deliver)
