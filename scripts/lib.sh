@@ -11,6 +11,9 @@
 #                        by scripts/test: the test suite starts its own redis-server child).
 #   ensure_postgres      PostgreSQL installed, running, reachable; exports HERALD_TEST_POSTGRES_URL
 #                        (a role that may CREATE DATABASE).
+#   ensure_node_tools    node + npm (Debian's nodejs/npm when absent) and the test suite's
+#                        independent checkers in tests/js (`npm ci`; skipped when
+#                        package-lock.json and the node version are unchanged).
 #   as_root CMD...       run CMD as root (directly when root, else via sudo).
 #
 # Environment knobs (all optional):
@@ -429,4 +432,53 @@ END \$\$;"
     fi
     export HERALD_TEST_POSTGRES_URL="$url"
     log "HERALD_TEST_POSTGRES_URL=postgresql://herald:***@${host}:${port}/postgres"
+}
+
+# ---------------------------------------------------------------------------- node (test tools)
+
+_node_stamp_value() {
+    { node --version && cat "$HERALD_ROOT/tests/js/package-lock.json"; } | cksum
+}
+
+_ensure_node_tools_locked() {
+    local dir="$HERALD_ROOT/tests/js" stamp_file want
+    stamp_file="$dir/node_modules/.herald-install-stamp"
+    want="$(_node_stamp_value)"
+    if [[ "${HERALD_FORCE_INSTALL:-}" != 1 && -f "$stamp_file" && "$(cat "$stamp_file")" == "$want" ]]; then
+        log "tests/js/node_modules is up to date"
+        return 0
+    fi
+    log "installing the test suite's node packages: npm ci in tests/js"
+    rm -f "$stamp_file"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) ||
+        die "npm ci in tests/js failed (see above)"
+    printf '%s\n' "$want" >"$stamp_file"
+}
+
+# ensure_node_tools: node and npm on PATH (Debian's packages when node is absent), then
+# tests/js/node_modules from package-lock.json (mailparser, mailauth: the tests' independent MIME
+# parser and DKIM verifier). Serialised with flock like ensure_venv.
+ensure_node_tools() {
+    if ! command -v node >/dev/null 2>&1; then
+        log "node not found; installing it"
+        apt_install nodejs npm
+    elif ! command -v npm >/dev/null 2>&1; then
+        log "npm not found; installing it"
+        apt_install npm
+    fi
+    _dry_run && return 0
+    command -v node >/dev/null 2>&1 || die "node still not on PATH after installing nodejs"
+    command -v npm >/dev/null 2>&1 || die "npm still not on PATH after installing npm"
+    log "node $(node --version): $(command -v node)"
+    if command -v flock >/dev/null 2>&1; then
+        local lock_id lock_file
+        lock_id="$(printf '%s' "$HERALD_ROOT" | cksum | cut -d' ' -f1)"
+        lock_file="${TMPDIR:-/tmp}/herald-node-${lock_id}.lock"
+        (
+            flock -w 900 9 || die "timed out waiting for $lock_file"
+            _ensure_node_tools_locked
+        ) 9>"$lock_file"
+    else
+        _ensure_node_tools_locked
+    fi
 }
