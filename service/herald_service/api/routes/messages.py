@@ -6,7 +6,7 @@ from typing import Annotated
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from herald_service.api.auth import provide_auth, require_api_key
 from herald_service.api.context import ApiContext
@@ -26,8 +26,8 @@ from herald_service.storage.models import Event, Message
 
 IdempotencyHeader = Annotated[
     str | None,
-    Parameter(
-        header="Idempotency-Key",
+    HeaderParameter(
+        name="Idempotency-Key",
         required=False,
         description="Same key and body within 24 h: the original response, nothing sent twice.",
     ),

@@ -25,7 +25,7 @@ async def metrics(herald: NamedDependency[ApiContext]) -> Response[bytes]:
             .where(Recipient.status.in_(PENDING_STATUSES))
             .group_by(Recipient.status)
         )
-        counts = dict(rows.tuples().all())
+        counts = dict(rows.all())
     for status in PENDING_STATUSES:
         RECIPIENTS_PENDING.labels(status.value).set(counts.get(status.value, 0))
     body, content_type = render()
