@@ -9,8 +9,8 @@ from __future__ import annotations
 import dns.asyncresolver
 import dns.exception
 import dns.nameserver
-import dns.reversename
 import dns.resolver
+import dns.reversename
 from msgspec import Struct
 
 from herald_service.settings import Settings

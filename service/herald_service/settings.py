@@ -47,6 +47,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     retry_schedule: tuple[float, ...] = parse_schedule("1m,5m,15m,1h,2h,4h")
     retry_max_age: float = parse_duration("72h")
     sending_ips: tuple[str, ...] = ()
+    dmarc_rua: str = ""
+    dkim_rotation_overlap: float = parse_duration("7d")
+    domain_check_interval: float = parse_duration("6h")
     webhook_allow_networks: tuple[str, ...] = ()
     queue_name: str = "herald-delivery"
     sweep_interval: float = 1.0
@@ -76,6 +79,8 @@ _CONVERTERS = {
     "smtp_timeout": parse_duration,
     "dns_timeout": parse_duration,
     "sweep_interval": parse_duration,
+    "dkim_rotation_overlap": parse_duration,
+    "domain_check_interval": parse_duration,
 }
 
 
