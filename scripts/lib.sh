@@ -9,6 +9,7 @@
 #   ensure_redis_binary  redis-server on PATH (apt-get install redis-server when absent).
 #   ensure_redis         ... and a Redis answering at HERALD_REDIS_HOST:HERALD_REDIS_PORT (not used
 #                        by scripts/test: the test suite starts its own redis-server child).
+#   ensure_dkim_verifier Node.js + the npm `mailauth` DKIM verifier for the tests
 #   ensure_postgres      PostgreSQL installed, running, reachable; exports HERALD_TEST_POSTGRES_URL
 #                        (a role that may CREATE DATABASE).
 #   as_root CMD...       run CMD as root (directly when root, else via sudo).
@@ -262,6 +263,23 @@ ensure_redis_binary() {
     apt_install redis-server
     _dry_run && return 0
     command -v redis-server >/dev/null 2>&1 || die "redis-server still not on PATH after installing it"
+}
+
+# ensure_dkim_verifier: Node.js and npm installed, and the independent DKIM verifier used by
+# the tests (tests/tools/mailauth, the npm `mailauth` package at the locked version) installed.
+ensure_dkim_verifier() {
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        log "node/npm not found; installing them"
+        apt_install nodejs npm
+        _dry_run && return 0
+    fi
+    local dir="${HERALD_ROOT}/tests/tools/mailauth"
+    if [[ ! -d "${dir}/node_modules/mailauth" ]]; then
+        log "installing the test DKIM verifier (mailauth) in ${dir}"
+        _dry_run && return 0
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) ||
+            die "npm ci in ${dir} failed"
+    fi
 }
 
 # ensure_redis: redis-server installed and a Redis answering at HERALD_REDIS_HOST:HERALD_REDIS_PORT;

@@ -7,6 +7,7 @@ environment on first use and returns the same frozen object afterwards.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 from functools import cache
@@ -70,9 +71,19 @@ def _split_list(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.replace(";", ",").split(",") if part.strip())
 
 
+def _ip_list(raw: str) -> tuple[str, ...]:
+    addresses = _split_list(raw)
+    for address in addresses:
+        try:
+            ipaddress.ip_address(address)
+        except ValueError as exc:
+            raise ValueError(f"{address!r} is not an IP address") from exc
+    return addresses
+
+
 _CONVERTERS = {
     "dns_nameservers": _split_list,
-    "sending_ips": _split_list,
+    "sending_ips": _ip_list,
     "webhook_allow_networks": _split_list,
     "retry_schedule": parse_schedule,
     "retry_max_age": parse_duration,
