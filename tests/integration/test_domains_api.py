@@ -4,7 +4,6 @@ tenant isolation, and which From domains may send."""
 from __future__ import annotations
 
 import base64
-from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -12,49 +11,13 @@ from sqlalchemy import select
 
 from herald_service.security import secretbox
 from herald_service.storage.models import DkimKey
-from simnet.dns import DNSServer
-from support.harness import Herald, Tenant
-
-SENDING_IPS = ("127.0.0.9", "127.0.0.10")
+from support.domains import SENDING_IPS, by_purpose, create, publish, verify
+from support.harness import Herald
 
 
 @pytest.fixture
 def settings_env(settings_env: dict[str, str]) -> dict[str, str]:
     return {**settings_env, "HERALD_SENDING_IPS": ",".join(SENDING_IPS)}
-
-
-def publish(dns: DNSServer, domain: dict[str, Any], *, skip: tuple[str, ...] = ()) -> None:
-    """Publish the domain's records as an operator would (PTRs with matching A records)."""
-    for record in domain["records"]:
-        if record["purpose"] in skip:
-            continue
-        if record["type"] == "TXT":
-            dns.add_txt(record["host"], record["value"])
-        elif record["type"] == "MX":
-            preference, host = record["value"].split()
-            dns.add_mx(record["host"], [(int(preference), host)])
-    for ip in SENDING_IPS:
-        if "ptr" not in skip:
-            dns.add_ptr(ip, f"out-{ip.replace('.', '-')}.herald.example")
-            dns.add_a(f"out-{ip.replace('.', '-')}.herald.example", ip)
-
-
-def by_purpose(domain: dict[str, Any], purpose: str) -> list[dict[str, Any]]:
-    return [r for r in domain["records"] if r["purpose"] == purpose]
-
-
-async def create(api: AsyncTestClient, tenant: Tenant, name: str, **extra: Any) -> dict[str, Any]:  # type: ignore[type-arg]
-    response = await api.post("/v1/domains", headers=tenant.headers, json={"name": name, **extra})
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-async def verify(api: AsyncTestClient, tenant: Tenant, domain_id: str) -> dict[str, Any]:  # type: ignore[type-arg]
-    response = await api.post(f"/v1/domains/{domain_id}/verify", headers=tenant.headers)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 async def test_new_domain_lists_every_record_to_publish(
