@@ -129,3 +129,11 @@ def test_a_wrong_public_key_fails(keys) -> None:  # type: ignore[no-untyped-def]
     wrong[b"s1r._domainkey.sender.example."] = txt_record_value("rsa", other.public_key).encode()
     del wrong[b"s1e._domainkey.sender.example."]
     assert _verify(sign(MESSAGE, signing), wrong) == [False, False]
+
+
+def test_a_signing_key_never_shows_its_private_half(keys) -> None:  # type: ignore[no-untyped-def]
+    signing, _ = keys
+    for key in signing:
+        shown = repr(key) + str(key) + repr([key])
+        assert key.private_key.decode()[40:80] not in shown
+        assert "_domainkey.sender.example" in shown

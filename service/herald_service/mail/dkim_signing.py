@@ -44,6 +44,10 @@ class SigningKey(Struct, frozen=True):
     algorithm: str  # "rsa" | "ed25519"
     private_key: bytes
 
+    def __repr__(self) -> str:
+        # Never let the private key reach a log line or a traceback.
+        return f"SigningKey({self.algorithm} {self.selector}._domainkey.{self.domain})"
+
 
 _ALGORITHMS = {"rsa": b"rsa-sha256", "ed25519": b"ed25519-sha256"}
 
