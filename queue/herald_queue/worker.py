@@ -32,7 +32,8 @@ def run_worker(settings: Settings, *, burst: bool = False, sweep: bool = True) -
     domain_checker = DomainChecker(settings)
     if sweep:
         sweeper.start()
-        domain_checker.start()
+        if settings.delivery_mode != "capture":  # captured mail never meets real DNS
+            domain_checker.start()
     try:
         worker = SimpleWorker([queue.queue], connection=connection)
         worker.work(burst=burst, logging_level="WARNING")
