@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import dns.asyncresolver
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from herald_queue.dns import make_resolver
+from herald_service.dns import make_resolver
 from herald_service.settings import Settings, get_settings
 from herald_service.storage.database import async_session_factory, make_async_engine
 

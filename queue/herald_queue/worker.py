@@ -6,6 +6,7 @@ import logging
 
 from rq import SimpleWorker
 
+from herald_queue.domain_checker import DomainChecker
 from herald_queue.runtime import WorkerRuntime
 from herald_queue.sweeper import Sweeper
 from herald_service.jobs import DeliveryQueue, redis_connection
@@ -19,7 +20,8 @@ def run_worker(settings: Settings, *, burst: bool = False, sweep: bool = True) -
     """Process delivery jobs until stopped (or, with ``burst``, until the queue is empty).
 
     ``SimpleWorker`` runs jobs in this process, so the :class:`WorkerRuntime` (event loop,
-    database pool, DNS cache) lives as long as the worker.
+    database pool, DNS cache) lives as long as the worker. With ``sweep``, two threads
+    run beside it: the retry sweeper and the periodic domain re-check.
     """
     connection = redis_connection(settings.redis_url)
     queue = DeliveryQueue(connection, settings.queue_name)
@@ -27,13 +29,17 @@ def run_worker(settings: Settings, *, burst: bool = False, sweep: bool = True) -
     WorkerRuntime.install(runtime)
     engine = make_engine(settings.database_url)
     sweeper = Sweeper(session_factory(engine), queue, settings.sweep_interval)
+    domain_checker = DomainChecker(settings)
     if sweep:
         sweeper.start()
+        if settings.delivery_mode != "capture":  # captured mail never meets real DNS
+            domain_checker.start()
     try:
         worker = SimpleWorker([queue.queue], connection=connection)
         worker.work(burst=burst, logging_level="WARNING")
     finally:
         sweeper.stop()
+        domain_checker.stop()
         runtime.close()
         WorkerRuntime.install(None)
         engine.dispose()

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import click
 import msgspec
 
+from herald_service.errors import HeraldError
 from herald_service.settings import ConfigError, Settings, get_settings
 
 T = TypeVar("T")
@@ -76,7 +77,9 @@ def worker(burst: bool) -> None:
     """Run a delivery worker (with the retry sweeper)."""
     from herald_queue.worker import run_worker
 
-    run_worker(get_settings(), burst=burst)
+    settings = get_settings()
+    settings.require_secret_key()
+    run_worker(settings, burst=burst)
 
 
 @main.command()
@@ -136,25 +139,92 @@ def domains() -> None:
     """Manage sending domains."""
 
 
+def _domain_payload(domain: Any, settings: Settings) -> dict[str, Any]:
+    from herald_service.api.routes.domains import domain_out
+
+    payload: dict[str, Any] = msgspec.to_builtins(domain_out(domain, settings))
+    return payload
+
+
+def _domain_text(payload: dict[str, Any]) -> str:
+    lines = [f"{payload['name']} ({payload['id']}): {payload['status']}"]
+    for r in payload["records"]:
+        need = "required" if r["required"] else "advised"
+        lines.append(f"  [{r['status']:8}] {r['type']:4} {r['host']}  {r['value']}  ({need})")
+        if r["status"] in ("missing", "mismatch", "error") and r["detail"]:
+            lines.append(f"             {r['detail']}; found: {r['found'] or 'nothing'}")
+    return "\n".join(lines)
+
+
 @domains.command("add")
 @click.option("--account", "account_id", required=True)
 @click.argument("name")
+@click.option("--selector", default=None, help="DKIM selector base (default: dated).")
+@click.option("--allow-subdomains", is_flag=True, help="Allow From addresses in subdomains.")
 @click.option("--json", "as_json", is_flag=True)
-def domains_add(account_id: str, name: str, as_json: bool) -> None:
+def domains_add(
+    account_id: str, name: str, selector: str | None, allow_subdomains: bool, as_json: bool
+) -> None:
     """Add a sending domain and print the DNS records to publish."""
-    from herald_service.services.domains import add_domain, dns_records
+    from herald_service.services.domains import add_domain
 
     settings = get_settings()
-    domain = _with_session(settings, lambda s: add_domain(s, settings, account_id, name))
-    records = dns_records(domain, settings)
-    payload = {
-        "id": domain.id,
-        "name": domain.name,
-        "status": domain.status,
-        "records": [msgspec.structs.asdict(r) for r in records],
-    }
-    lines = [f"{r.type:5} {r.host}  {r.value}" for r in records]
-    _emit(as_json, payload, f"added {domain.name} ({domain.id}); publish:\n" + "\n".join(lines))
+
+    async def work(session: Any) -> dict[str, Any]:
+        domain = await add_domain(
+            session,
+            settings,
+            account_id,
+            name,
+            dkim_selector=selector,
+            allow_subdomains=allow_subdomains,
+        )
+        return _domain_payload(domain, settings)
+
+    payload = _with_session(settings, work)
+    _emit(as_json, payload, "added " + _domain_text(payload))
+
+
+@domains.command("verify")
+@click.option("--account", "account_id", required=True)
+@click.argument("domain_id")
+@click.option("--json", "as_json", is_flag=True)
+def domains_verify(account_id: str, domain_id: str, as_json: bool) -> None:
+    """Look the domain's DNS records up now and print each record's status."""
+    from herald_service.dns import make_resolver
+    from herald_service.services.domain_checks import verify_domain
+    from herald_service.services.domains import get_domain
+    from herald_service.storage.types import utcnow
+
+    settings = get_settings()
+
+    async def work(session: Any) -> dict[str, Any]:
+        domain = await get_domain(session, account_id, domain_id)
+        resolver = make_resolver(settings, cache=False)
+        await verify_domain(session, settings, resolver, domain, utcnow())
+        return _domain_payload(domain, settings)
+
+    payload = _with_session(settings, work)
+    _emit(as_json, payload, _domain_text(payload))
+
+
+@domains.command("rotate")
+@click.option("--account", "account_id", required=True)
+@click.argument("domain_id")
+@click.option("--selector", default=None, help="DKIM selector base (default: dated).")
+@click.option("--json", "as_json", is_flag=True)
+def domains_rotate(account_id: str, domain_id: str, selector: str | None, as_json: bool) -> None:
+    """Create new DKIM keys (pending until their records verify) and print the records."""
+    from herald_service.services.domains import rotate_dkim_keys
+
+    settings = get_settings()
+
+    async def work(session: Any) -> dict[str, Any]:
+        domain = await rotate_dkim_keys(session, settings, account_id, domain_id, selector)
+        return _domain_payload(domain, settings)
+
+    payload = _with_session(settings, work)
+    _emit(as_json, payload, "rotating " + _domain_text(payload))
 
 
 @main.command()
@@ -185,3 +255,6 @@ def run() -> None:
     except ConfigError as exc:
         click.echo(f"herald: configuration error: {exc}", err=True)
         sys.exit(2)
+    except HeraldError as exc:
+        click.echo(f"herald: {exc.detail}", err=True)
+        sys.exit(1)

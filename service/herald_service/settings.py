@@ -7,6 +7,7 @@ environment on first use and returns the same frozen object afterwards.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 from functools import cache
@@ -47,6 +48,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     retry_schedule: tuple[float, ...] = parse_schedule("1m,5m,15m,1h,2h,4h")
     retry_max_age: float = parse_duration("72h")
     sending_ips: tuple[str, ...] = ()
+    dmarc_rua: str = ""
+    dkim_rotation_overlap: float = parse_duration("7d")
+    domain_check_interval: float = parse_duration("6h")
     webhook_allow_networks: tuple[str, ...] = ()
     queue_name: str = "herald-delivery"
     sweep_interval: float = 1.0
@@ -69,15 +73,27 @@ def _split_list(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.replace(";", ",").split(",") if part.strip())
 
 
+def _ip_list(raw: str) -> tuple[str, ...]:
+    addresses = _split_list(raw)
+    for address in addresses:
+        try:
+            ipaddress.ip_address(address)
+        except ValueError as exc:
+            raise ValueError(f"{address!r} is not an IP address") from exc
+    return addresses
+
+
 _CONVERTERS = {
     "dns_nameservers": _split_list,
-    "sending_ips": _split_list,
+    "sending_ips": _ip_list,
     "webhook_allow_networks": _split_list,
     "retry_schedule": parse_schedule,
     "retry_max_age": parse_duration,
     "smtp_timeout": parse_duration,
     "dns_timeout": parse_duration,
     "sweep_interval": parse_duration,
+    "dkim_rotation_overlap": parse_duration,
+    "domain_check_interval": parse_duration,
 }
 
 

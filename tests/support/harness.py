@@ -66,6 +66,9 @@ class Herald:
             for record in records:
                 if record.type == "TXT":
                     self.dns.add_txt(record.host, record.value)
+                elif record.type == "MX":
+                    preference, host = record.value.split()
+                    self.dns.add_mx(record.host, [(int(preference), host)])
         return Tenant(account.id, key.id, token, row.name, row.id)
 
     def add_mx(self, domain: str, *hosts: tuple[int, str, str]) -> None:

@@ -16,6 +16,7 @@ from herald_service import __version__
 from herald_service.api.auth import provide_context
 from herald_service.api.context import api_context
 from herald_service.api.problems import EXCEPTION_HANDLERS
+from herald_service.api.routes.domains import DomainController
 from herald_service.api.routes.health import healthz, readyz
 from herald_service.api.routes.inbox import InboxController
 from herald_service.api.routes.messages import MessageController
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         readyz,
         metrics,
         MessageController,
+        DomainController,
         sendgrid_mail_send,
     ]
     if config.delivery_mode == "capture":

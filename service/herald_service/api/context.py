@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import dns.asyncresolver
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from herald_service.dns import make_resolver
 from herald_service.jobs import DeliveryQueue, redis_connection
 from herald_service.security.secretbox import derive_key
 from herald_service.services.api_keys import Authenticator
@@ -28,6 +30,8 @@ class ApiContext:
             self.sessions, pepper=derive_key(secret_key, "herald/token-cache/v1")
         )
         self.signing_keys = SigningKeyCache(secret_key)
+        # Uncached: a record published a moment ago must be seen by the next verification.
+        self.resolver: dns.asyncresolver.Resolver = make_resolver(settings, cache=False)
         self.redis = redis_connection(settings.redis_url)
         self.delivery_queue = DeliveryQueue(self.redis, settings.queue_name)
         self.sender = Sender(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives import serialization
@@ -46,12 +47,36 @@ def generate_ed25519() -> KeyPair:
     return KeyPair("ed25519", base64.b64encode(seed), base64.b64encode(public).decode())
 
 
-def default_selector(algorithm: str, now: datetime | None = None) -> str:
-    """A dated selector such as ``hrld202611r`` (``r`` RSA, ``e`` Ed25519)."""
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m")
-    return f"hrld{stamp}{'r' if algorithm == 'rsa' else 'e'}"
+SELECTOR_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,40}[a-z0-9])?$")
+ALGORITHM_SUFFIX = {"rsa": "r", "ed25519": "e"}
+
+
+def dated_selector_base(now: datetime | None = None) -> str:
+    """The default selector base, dated: ``hrld20261126``."""
+    return "hrld" + (now or datetime.now(UTC)).strftime("%Y%m%d")
+
+
+def selector_for(base: str, algorithm: str) -> str:
+    """The selector of one key: the base plus ``r`` (RSA) or ``e`` (Ed25519)."""
+    return base + ALGORITHM_SUFFIX[algorithm]
 
 
 def txt_record_value(algorithm: str, public_key: str) -> str:
     """The DKIM TXT record value to publish for a key."""
     return f"v=DKIM1; k={algorithm}; p={public_key}"
+
+
+def split_txt(value: str, size: int = 255) -> list[str]:
+    """``value`` as DNS character-strings of at most ``size`` bytes (RFC 1035 §3.3.14)."""
+    data = value.encode("ascii")
+    return [data[i : i + size].decode("ascii") for i in range(0, len(data), size)] or [""]
+
+
+def parse_tags(value: str) -> dict[str, str]:
+    """The ``tag=value`` pairs of a DKIM or DMARC record (whitespace removed from values)."""
+    tags: dict[str, str] = {}
+    for part in value.split(";"):
+        name, sep, raw = part.partition("=")
+        if sep:
+            tags.setdefault(name.strip().lower(), "".join(raw.split()))
+    return tags

@@ -23,20 +23,46 @@ from herald_service.storage.types import utcnow
 ENQUEUE_GRACE = timedelta(seconds=30)
 
 
+def _parent_names(name: str) -> list[str]:
+    """``name`` and each parent with at least two labels, longest first."""
+    labels = name.split(".")
+    return [".".join(labels[i:]) for i in range(len(labels) - 1)]
+
+
 async def sending_domain(session: AsyncSession, account_id: str, sender_domain: str) -> Domain:
-    """The caller's verified domain for a From address, or a 422 naming ``from``."""
-    domain = (
+    """The caller's verified domain for a From address, or a 422 naming ``from``.
+
+    The From domain must be a verified domain of the account, or a subdomain of one that
+    allows subdomains (``allow_subdomains``); the labels must match exactly, so a
+    look-alike such as ``example.com.evil.test`` or ``myexample.com`` never matches.
+    """
+    candidates = _parent_names(sender_domain.lower().rstrip("."))
+    rows = (
         await session.execute(
-            select(Domain).where(Domain.account_id == account_id, Domain.name == sender_domain)
+            select(Domain).where(
+                Domain.account_id == account_id,
+                Domain.name.in_(candidates),
+                Domain.deleted_at.is_(None),
+            )
         )
-    ).scalar()
-    if domain is None or domain.status != "verified":
-        state = "not verified" if domain is not None else "not a sending domain of this account"
-        raise InvalidRequest(
-            f"cannot send from {sender_domain}: {state}",
-            [FieldError("from", f"domain {sender_domain} is {state}")],
-        )
-    return domain
+    ).scalars()
+    by_name = {domain.name: domain for domain in rows}
+    problem = "is not a sending domain of this account"
+    for name in candidates:
+        domain = by_name.get(name)
+        if domain is None:
+            continue
+        if name != candidates[0] and not domain.allow_subdomains:
+            problem = f"is a subdomain of {name}, which does not allow sending from subdomains"
+            continue
+        if domain.status == "verified":
+            return domain
+        problem = "is not verified" if name == candidates[0] else f"needs {name} verified"
+        break
+    raise InvalidRequest(
+        f"cannot send from {sender_domain}: it {problem}",
+        [FieldError("from", f"domain {sender_domain} {problem}")],
+    )
 
 
 async def accept_message(

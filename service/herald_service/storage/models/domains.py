@@ -3,39 +3,68 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     ForeignKey,
+    Index,
     LargeBinary,
     String,
     Text,
-    UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from herald_service.storage.models.base import Base
 from herald_service.storage.types import utcnow
 
+_LIVE = text("deleted_at IS NULL")
+
 
 class Domain(Base):
-    """A sending domain of one account, with its DKIM keys."""
+    """A sending domain of one account, with its DKIM keys.
+
+    ``status`` is ``pending`` or ``verified``. A deleted domain keeps its row (messages
+    refer to it) with ``deleted_at`` set; the name may then be added again.
+    """
 
     __tablename__ = "domains"
-    __table_args__ = (UniqueConstraint("account_id", "name"),)
+    __table_args__ = (
+        Index(
+            "uq_domains_account_id_name_live",
+            "account_id",
+            "name",
+            unique=True,
+            sqlite_where=_LIVE,
+            postgresql_where=_LIVE,
+        ),
+    )
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
     name: Mapped[str] = mapped_column(String(253), index=True)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     return_path_host: Mapped[str] = mapped_column(String(253))
+    allow_subdomains: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     verified_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_checked_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    # The last verification: {"records": [{type, host, value, status, found, detail}]}.
+    check_report: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
     dkim_keys: Mapped[list[DkimKey]] = relationship(
         back_populates="domain", order_by="DkimKey.created_at", lazy="selectin"
     )
 
 
 class DkimKey(Base):
-    """One DKIM key pair; the private half is encrypted with the secret key."""
+    """One DKIM key pair; the private half is encrypted with the secret key.
+
+    ``status``: ``pending`` (published, not yet signing: a rotation waiting for its DNS
+    record), ``active`` (signing), ``retiring`` (replaced; still published until
+    ``retire_at`` so signatures in transit verify), ``retired`` (private key erased).
+    """
 
     __tablename__ = "dkim_keys"
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -46,4 +75,6 @@ class DkimKey(Base):
     public_key: Mapped[str] = mapped_column(Text)  # base64, as in the p= tag
     status: Mapped[str] = mapped_column(String(20), default="active")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    activated_at: Mapped[datetime | None] = mapped_column(default=None)
+    retire_at: Mapped[datetime | None] = mapped_column(default=None)
     domain: Mapped[Domain] = relationship(back_populates="dkim_keys")

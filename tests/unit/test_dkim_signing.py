@@ -1,0 +1,139 @@
+"""DKIM signing: the header list, oversigning, no l= tag, and OpenSSL RSA == dkimpy RSA."""
+
+from __future__ import annotations
+
+import re
+
+import dkim
+import pytest
+
+from herald_service.mail.dkim_keys import (
+    generate_ed25519,
+    generate_rsa,
+    txt_record_value,
+)
+from herald_service.mail.dkim_signing import SigningKey, header_list, sign
+
+MESSAGE = (
+    b"From: App <app@sender.example>\r\n"
+    b"To: alice@receiver.example\r\n"
+    b"Cc: bob@receiver.example\r\n"
+    b"Reply-To: help@sender.example\r\n"
+    b"Subject: Confirm your address\r\n"
+    b"Date: Thu, 26 Nov 2026 10:00:00 +0000\r\n"
+    b"Message-ID: <abc@mta.herald.example>\r\n"
+    b"List-Unsubscribe: <https://sender.example/u/1>\r\n"
+    b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
+    b"X-Mailer: not signed\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"\r\n"
+    b"Click the link.\r\n"
+)
+
+
+@pytest.fixture(scope="module")
+def keys() -> tuple[list[SigningKey], dict[bytes, bytes]]:
+    rsa, ed = generate_rsa(), generate_ed25519()
+    signing = [
+        SigningKey("sender.example", "s1r", "rsa", rsa.private_key),
+        SigningKey("sender.example", "s1e", "ed25519", ed.private_key),
+    ]
+    zone = {
+        b"s1r._domainkey.sender.example.": txt_record_value("rsa", rsa.public_key).encode(),
+        b"s1e._domainkey.sender.example.": txt_record_value("ed25519", ed.public_key).encode(),
+    }
+    return signing, zone
+
+
+def _verify(raw: bytes, zone: dict[bytes, bytes]) -> list[bool]:
+    def lookup(name: bytes, timeout: int = 5) -> bytes | None:
+        return zone.get(name if name.endswith(b".") else name + b".")
+
+    checker = dkim.DKIM(raw)
+    count = raw.count(b"DKIM-Signature:")
+    return [bool(checker.verify(idx=i, dnsfunc=lookup)) for i in range(count)]
+
+
+def _tags(raw: bytes, index: int) -> dict[str, str]:
+    headers = re.findall(rb"DKIM-Signature:(.*?)\r\n(?=\S)", raw, re.DOTALL)
+    value = re.sub(rb"\s+", b"", headers[index]).decode()
+    return dict(part.split("=", 1) for part in value.split(";") if part)
+
+
+def _add_header(raw: bytes, header: bytes, *, top: bool) -> bytes:
+    head, body = raw.split(b"\r\n\r\n", 1)
+    if top:
+        return header + b"\r\n" + raw
+    return head + b"\r\n" + header + b"\r\n\r\n" + body
+
+
+def test_both_signatures_with_the_issue_header_list(keys) -> None:  # type: ignore[no-untyped-def]
+    signing, zone = keys
+    signed = sign(MESSAGE, signing)
+    assert _verify(signed, zone) == [True, True]
+    for index, algorithm in enumerate(["rsa-sha256", "ed25519-sha256"]):
+        tags = _tags(signed, index)
+        assert tags["a"] == algorithm
+        assert tags["c"] == "relaxed/relaxed"
+        assert "l" not in tags
+        assert tags["h"].split(":") == [
+            "from", "from", "to", "cc", "subject", "subject", "date", "message-id",
+            "mime-version", "content-type", "reply-to", "list-unsubscribe",
+            "list-unsubscribe", "list-unsubscribe-post", "list-unsubscribe-post",
+        ]  # fmt: skip
+
+
+def test_absent_optional_headers_are_not_listed() -> None:
+    plain = b"From: a@sender.example\r\nTo: b@r.example\r\nSubject: x\r\n\r\nbody\r\n"
+    assert header_list(plain) == [b"from", b"from", b"to", b"subject", b"subject"]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        b"From: Evil <ceo@sender.example>",
+        b"Subject: Wire the money",
+        b"List-Unsubscribe: <https://evil.example/u>",
+    ],
+)
+@pytest.mark.parametrize("top", [True, False])
+def test_an_added_oversigned_header_breaks_both_signatures(keys, extra: bytes, top: bool) -> None:  # type: ignore[no-untyped-def]
+    signing, zone = keys
+    signed = sign(MESSAGE, signing)
+    assert _verify(signed, zone) == [True, True]
+    assert _verify(_add_header(signed, extra, top=top), zone) == [False, False]
+
+
+def test_an_added_unsigned_header_keeps_the_signatures_valid(keys) -> None:  # type: ignore[no-untyped-def]
+    signing, zone = keys
+    signed = sign(MESSAGE, signing)
+    assert _verify(_add_header(signed, b"X-Spam-Score: 0", top=False), zone) == [True, True]
+
+
+def test_openssl_rsa_signature_is_byte_identical_to_dkimpys(  # type: ignore[no-untyped-def]
+    keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    signing, zone = keys
+    monkeypatch.setattr(dkim.time, "time", lambda: 1_795_000_000)
+    fast = sign(MESSAGE, signing, openssl=True)
+    reference = sign(MESSAGE, signing, openssl=False)
+    assert fast == reference
+    assert _verify(fast, zone) == [True, True]
+
+
+def test_a_wrong_public_key_fails(keys) -> None:  # type: ignore[no-untyped-def]
+    signing, zone = keys
+    other = generate_rsa()
+    wrong = dict(zone)
+    wrong[b"s1r._domainkey.sender.example."] = txt_record_value("rsa", other.public_key).encode()
+    del wrong[b"s1e._domainkey.sender.example."]
+    assert _verify(sign(MESSAGE, signing), wrong) == [False, False]
+
+
+def test_a_signing_key_never_shows_its_private_half(keys) -> None:  # type: ignore[no-untyped-def]
+    signing, _ = keys
+    for key in signing:
+        shown = repr(key) + str(key) + repr([key])
+        assert key.private_key.decode()[40:80] not in shown
+        assert "_domainkey.sender.example" in shown
