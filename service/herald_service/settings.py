@@ -7,6 +7,7 @@ environment on first use and returns the same frozen object afterwards.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 from functools import cache
@@ -48,6 +49,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     retry_max_age: float = parse_duration("72h")
     sending_ips: tuple[str, ...] = ()
     webhook_allow_networks: tuple[str, ...] = ()
+    webhook_queue_name: str = "herald-webhooks"
+    webhook_retry_schedule: tuple[float, ...] = parse_schedule("5s,5m,30m,2h,5h,10h,14h,20h,24h")
+    webhook_timeout: float = 15.0
+    webhook_disable_after: float = parse_duration("5d")
+    webhook_secret_overlap: float = parse_duration("24h")
     queue_name: str = "herald-delivery"
     sweep_interval: float = 1.0
     max_request_bytes: int = 30 * 1024 * 1024
@@ -67,10 +73,22 @@ def _split_list(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.replace(";", ",").split(",") if part.strip())
 
 
+def _networks(raw: str) -> tuple[str, ...]:
+    """CIDRs such as ``127.0.0.0/8,::1/128``, each checked and normalized."""
+    try:
+        return tuple(str(ipaddress.ip_network(n, strict=False)) for n in _split_list(raw))
+    except ValueError as exc:
+        raise ValueError(f"not a network (use CIDRs such as 10.1.0.0/16): {exc}") from exc
+
+
 _CONVERTERS = {
     "dns_nameservers": _split_list,
     "sending_ips": _split_list,
-    "webhook_allow_networks": _split_list,
+    "webhook_allow_networks": _networks,
+    "webhook_retry_schedule": parse_schedule,
+    "webhook_timeout": parse_duration,
+    "webhook_disable_after": parse_duration,
+    "webhook_secret_overlap": parse_duration,
     "retry_schedule": parse_schedule,
     "retry_max_age": parse_duration,
     "smtp_timeout": parse_duration,

@@ -16,9 +16,11 @@ from herald_service import __version__
 from herald_service.api.auth import provide_context
 from herald_service.api.context import api_context
 from herald_service.api.problems import EXCEPTION_HANDLERS
+from herald_service.api.routes.events import EventController
 from herald_service.api.routes.health import healthz, readyz
 from herald_service.api.routes.inbox import InboxController
 from herald_service.api.routes.messages import MessageController
+from herald_service.api.routes.webhooks import WebhookController
 from herald_service.settings import Settings, get_settings
 
 
@@ -32,7 +34,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             app.state.herald = context
             yield
 
-    route_handlers: list[object] = [healthz, readyz, MessageController]
+    route_handlers: list[object] = [
+        healthz,
+        readyz,
+        MessageController,
+        EventController,
+        WebhookController,
+    ]
     if config.delivery_mode == "capture":
         route_handlers.append(InboxController)
     return Litestar(

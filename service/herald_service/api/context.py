@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from herald_service.jobs import DeliveryQueue, redis_connection
 from herald_service.security.secretbox import derive_key
+from herald_service.security.ssrf import make_resolver
 from herald_service.services.api_keys import Authenticator
 from herald_service.services.domains import SigningKeyCache
 from herald_service.settings import Settings
@@ -29,6 +30,7 @@ class ApiContext:
         self.signing_keys = SigningKeyCache(secret_key)
         self.redis = redis_connection(settings.redis_url)
         self.delivery_queue = DeliveryQueue(self.redis, settings.queue_name)
+        self.resolver = make_resolver(settings)  # checks webhook URLs
 
     async def close(self) -> None:
         """Release connections."""
