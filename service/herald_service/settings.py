@@ -54,6 +54,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     webhook_timeout: float = 15.0
     webhook_disable_after: float = parse_duration("5d")
     webhook_secret_overlap: float = parse_duration("24h")
+    webhook_lease: float = parse_duration("2m")
     queue_name: str = "herald-delivery"
     sweep_interval: float = 1.0
     max_request_bytes: int = 30 * 1024 * 1024
@@ -89,6 +90,7 @@ _CONVERTERS = {
     "webhook_timeout": parse_duration,
     "webhook_disable_after": parse_duration,
     "webhook_secret_overlap": parse_duration,
+    "webhook_lease": parse_duration,
     "retry_schedule": parse_schedule,
     "retry_max_age": parse_duration,
     "smtp_timeout": parse_duration,
