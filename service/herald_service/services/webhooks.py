@@ -189,6 +189,7 @@ async def send_test(session: AsyncSession, endpoint: WebhookEndpoint) -> Webhook
         last_error="",
         created_at=now,
         updated_at=now,
+        attempts=[],
     )
     session.add(delivery)
     await session.flush()

@@ -175,7 +175,6 @@ class WebhookController(Controller):
         async with herald.sessions.begin() as session:
             endpoint = await webhooks.get_endpoint(session, auth.account_id, webhook_id)
             delivery = await webhooks.send_test(session, endpoint)
-            delivery.attempts = []
         return delivery_out(delivery)
 
     @get(
