@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -278,3 +278,39 @@ async def test_rotation_signs_with_old_and_new_secret(
     assert len(last.headers["webhook-signature"].split(" ")) == 1
     Webhook(newest).verify(last.body, last.headers)
     assert json.loads(last.body)["type"] == "webhook.test"
+
+
+async def test_endpoint_failing_for_five_days_is_disabled_with_the_reason(
+    herald: Herald,
+    api: AsyncTestClient,  # type: ignore[type-arg]
+    receiver: WebhookReceiver,
+) -> None:
+    from herald_service.storage.models import WebhookEndpoint
+
+    tenant = await herald.create_tenant("sender.example")
+    hook = await create_webhook(api, tenant, receiver.url())
+    receiver.default = Answer(500)
+    await api.post(f"/v1/webhooks/{hook['id']}/test", headers=tenant.headers)
+    assert await drain_webhooks(herald) == 1
+    endpoint = (await api.get(f"/v1/webhooks/{hook['id']}", headers=tenant.headers)).json()
+    assert endpoint["enabled"] is True
+    assert endpoint["failing_since"] is not None
+
+    async with herald.runtime.sessions.begin() as session:
+        row = await session.get(WebhookEndpoint, str(hook["id"]))
+        assert row is not None
+        row.failing_since = datetime.now(UTC) - timedelta(days=5, minutes=1)
+    assert await drain_webhooks(herald) == 1
+
+    endpoint = (await api.get(f"/v1/webhooks/{hook['id']}", headers=tenant.headers)).json()
+    assert endpoint["enabled"] is False
+    assert "failing since" in endpoint["disabled_reason"]
+    assert "HTTP 500" in endpoint["disabled_reason"]
+    # The pending retry is given up rather than sent to a disabled endpoint.
+    assert await drain_webhooks(herald) == 1
+    (delivery,) = (
+        await api.get(f"/v1/webhooks/{hook['id']}/deliveries", headers=tenant.headers)
+    ).json()["data"]
+    assert delivery["status"] == "failed"
+    assert delivery["last_error"].startswith("endpoint disabled")
+    assert len(receiver.requests) == 2
