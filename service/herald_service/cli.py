@@ -44,6 +44,10 @@ def _with_session(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
 @click.version_option(package_name="herald-server")
 def main() -> None:
     """Herald: self-hosted transactional email."""
+    from herald_service.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
 
 
 @main.command()

@@ -58,6 +58,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     queue_name: str = "herald-delivery"
     sweep_interval: float = 1.0
     max_request_bytes: int = 30 * 1024 * 1024
+    log_level: str = "INFO"
+    log_format: Literal["console", "json"] = "console"
 
     def require_secret_key(self) -> str:
         """Return the secret key, or fail with an explanation of how to set one."""

@@ -20,6 +20,8 @@ from herald_service.api.routes.events import EventController
 from herald_service.api.routes.health import healthz, readyz
 from herald_service.api.routes.inbox import InboxController
 from herald_service.api.routes.messages import MessageController
+from herald_service.api.routes.metrics import metrics
+from herald_service.api.routes.sendgrid import sendgrid_mail_send
 from herald_service.api.routes.webhooks import WebhookController
 from herald_service.settings import Settings, get_settings
 
@@ -37,7 +39,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     route_handlers: list[object] = [
         healthz,
         readyz,
+        metrics,
         MessageController,
+        sendgrid_mail_send,
         EventController,
         WebhookController,
     ]

@@ -12,6 +12,7 @@ from herald_service.security.secretbox import derive_key
 from herald_service.security.ssrf import make_resolver
 from herald_service.services.api_keys import Authenticator
 from herald_service.services.domains import SigningKeyCache
+from herald_service.services.sending import Sender
 from herald_service.settings import Settings
 from herald_service.storage.database import async_session_factory, make_async_engine
 
@@ -30,6 +31,9 @@ class ApiContext:
         self.signing_keys = SigningKeyCache(secret_key)
         self.redis = redis_connection(settings.redis_url)
         self.delivery_queue = DeliveryQueue(self.redis, settings.queue_name)
+        self.sender = Sender(
+            self.sessions, self.signing_keys, self.delivery_queue, settings.hostname
+        )
         self.resolver = make_resolver(settings)  # checks webhook URLs
 
     async def close(self) -> None:

@@ -47,28 +47,56 @@ def build_mime(message: OutgoingMessage, *, message_id: str, date: datetime | No
     mime["Subject"] = message.subject
     mime["Date"] = format_datetime(date or datetime.now(UTC))
     mime["Message-ID"] = message_id
+    mime["MIME-Version"] = "1.0"  # set_content adds it, but not on the attachments-only path
     for name, value in message.headers:
         mime[name] = value
 
     text = normalize_newlines(message.text) if message.text is not None else None
     html = normalize_newlines(message.html) if message.html is not None else None
+    inline = [a for a in message.attachments if a.disposition == "inline"]
+    attached = [a for a in message.attachments if a.disposition != "inline"]
     if text is not None:
         mime.set_content(text, subtype="plain", cte=_cte(text))
         if html is not None:
             mime.add_alternative(html, subtype="html", cte=_cte(html))
     elif html is not None:
         mime.set_content(html, subtype="html", cte=_cte(html))
-    for attachment in message.attachments:
+    if inline and html is not None:
+        html_part = mime if text is None else _last_part(mime)
+        for attachment in inline:
+            maintype, _, subtype = attachment.content_type.partition("/")
+            html_part.add_related(
+                attachment.content,
+                maintype=maintype,
+                subtype=subtype,
+                cid=f"<{attachment.content_id}>",
+                filename=attachment.filename,
+                disposition="inline",
+            )
+    for attachment in attached:
         maintype, _, subtype = attachment.content_type.partition("/")
+        if text is None and html is None and not mime.is_multipart():
+            mime.make_mixed()
         mime.add_attachment(
             attachment.content,
             maintype=maintype,
-            subtype=subtype or "octet-stream",
+            subtype=subtype,
             filename=attachment.filename,
-            disposition=attachment.disposition,
+            disposition="attachment",
             cid=f"<{attachment.content_id}>" if attachment.content_id else None,
         )
+    for part in mime.walk():
+        if part is not mime:
+            del part["MIME-Version"]  # only the top level carries it (RFC 2045 §4)
     return mime.as_bytes()
+
+
+def _last_part(mime: EmailMessage) -> EmailMessage:
+    parts = mime.get_payload()
+    assert isinstance(parts, list)
+    last = parts[-1]
+    assert isinstance(last, EmailMessage)
+    return last
 
 
 def _cte(body: str) -> str:

@@ -1,12 +1,12 @@
-"""``/v1/messages``: send a message and read its status."""
+"""``/v1/messages``: send a message and read its status and source."""
 
 from __future__ import annotations
 
-import asyncio
+from typing import Annotated
 
-from litestar import Controller, get, post
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, Parameter
 
 from herald_service.api.auth import provide_auth, require_api_key
 from herald_service.api.context import ApiContext
@@ -17,15 +17,21 @@ from herald_service.api.schemas import (
     MessageAccepted,
     MessageOut,
     RecipientOut,
-    SendMessageRequest,
-    to_address_input,
-    to_address_inputs,
 )
 from herald_service.core.states import summarize
 from herald_service.services.api_keys import AuthContext
-from herald_service.services.intake import build_outgoing
-from herald_service.services.messages import accept_message, get_message, message_events
+from herald_service.services.messages import get_message, message_events
+from herald_service.services.send_request import SendMessageRequest
 from herald_service.storage.models import Event, Message
+
+IdempotencyHeader = Annotated[
+    str | None,
+    Parameter(
+        header="Idempotency-Key",
+        required=False,
+        description="Same key and body within 24 h: the original response, nothing sent twice.",
+    ),
+]
 
 
 class MessageController(Controller):
@@ -40,43 +46,26 @@ class MessageController(Controller):
     @post(
         "/",
         status_code=202,
-        opt={"scope": "send"},
+        opt={"scope": "send", "body_type": SendMessageRequest},
         summary="Send a message",
         response_description="Accepted: stored durably and queued for delivery",
-        responses=problem_responses(400, 401, 403, 413, 422),
+        responses=problem_responses(400, 401, 403, 409, 413, 422),
     )
     async def send(
         self,
         data: JSONBody[SendMessageRequest],
         auth: NamedDependency[AuthContext],
         herald: NamedDependency[ApiContext],
-    ) -> MessageAccepted:
+        idempotency_key: IdempotencyHeader = None,
+    ) -> Response[MessageAccepted]:
         """Validate, sign and queue a message; answers 202 once it is stored durably."""
-        outgoing = build_outgoing(
-            sender=to_address_input(data.sender),
-            to=to_address_inputs(data.to),
-            cc=to_address_inputs(data.cc),
-            bcc=to_address_inputs(data.bcc),
-            reply_to=to_address_inputs(data.reply_to),
-            subject=data.subject,
-            text=data.text,
-            html=data.html,
-            tags=data.tags,
-            metadata=data.metadata,
-            sandbox=data.sandbox,
-        )
-        async with herald.sessions.begin() as session:
-            message = await accept_message(
-                session,
-                auth.account_id,
-                outgoing,
-                herald.signing_keys,
-                herald.settings.hostname,
-            )
-        if not outgoing.sandbox:
-            await asyncio.to_thread(herald.delivery_queue.enqueue, [message.id])
-        return MessageAccepted(
-            id=message.id, status=summarize(r.status for r in message.recipients)
+        outcome = await herald.sender.send(auth.account_id, data, idempotency_key)
+        headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+        return Response(
+            content=outcome.body,  # type: ignore[arg-type]
+            status_code=outcome.status_code,
+            media_type="application/json",
+            headers=headers,
         )
 
     @get(
@@ -85,7 +74,7 @@ class MessageController(Controller):
         summary="Get a message",
         responses=problem_responses(400, 401, 403, 404),
     )
-    async def get(
+    async def retrieve(
         self,
         message_id: FromPath[str],
         auth: NamedDependency[AuthContext],
@@ -96,6 +85,28 @@ class MessageController(Controller):
             message = await get_message(session, auth.account_id, message_id)
             events = await message_events(session, message.id)
         return message_out(message, events)
+
+    @get(
+        "/{message_id:str}/raw",
+        opt={"scope": "read"},
+        summary="Get a message's source",
+        media_type="message/rfc822",
+        responses=problem_responses(400, 401, 403, 404),
+    )
+    async def raw(
+        self,
+        message_id: FromPath[str],
+        auth: NamedDependency[AuthContext],
+        herald: NamedDependency[ApiContext],
+    ) -> Response[bytes]:
+        """The exact signed bytes that are (or, in sandbox mode, would be) delivered."""
+        async with herald.sessions() as session:
+            message = await get_message(session, auth.account_id, message_id)
+        return Response(
+            content=message.raw,
+            media_type="message/rfc822",
+            headers={"Content-Disposition": f'attachment; filename="{message.id}.eml"'},
+        )
 
 
 def message_out(message: Message, events: list[Event]) -> MessageOut:
@@ -137,3 +148,6 @@ def message_out(message: Message, events: list[Event]) -> MessageOut:
             for e in events
         ],
     )
+
+
+__all__ = ["MessageController", "message_out"]

@@ -9,6 +9,7 @@ from herald_service.storage.models.base import Base
 from herald_service.storage.models.capture import CapturedMessage
 from herald_service.storage.models.domains import DkimKey, Domain
 from herald_service.storage.models.events import Event
+from herald_service.storage.models.idempotency import IdempotencyKey
 from herald_service.storage.models.messages import DeliveryAttempt, Message, Recipient
 from herald_service.storage.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -21,6 +22,7 @@ __all__ = [
     "DkimKey",
     "Domain",
     "Event",
+    "IdempotencyKey",
     "Message",
     "Recipient",
     "WebhookAttempt",

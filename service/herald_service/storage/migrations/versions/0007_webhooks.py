@@ -1,7 +1,7 @@
 """Webhook endpoints, deliveries (outbox) and attempts.
 
 Revision ID: 0007
-Revises: 0001
+Revises: 0003
 Create Date: 2026-11-26 16:45:51.415056
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import herald_service.storage.types
 
 revision = "0007"
-down_revision = "0001"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

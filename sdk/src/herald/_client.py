@@ -1,0 +1,120 @@
+"""The public clients: :class:`Herald` (blocking) and :class:`AsyncHerald` (asyncio)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+
+import httpx
+
+from herald._base_client import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    AsyncAPIClient,
+    SyncAPIClient,
+    Timeout,
+)
+from herald._retry import RetryPolicy
+from herald.resources.messages import AsyncMessages, Messages
+
+__all__ = ["AsyncHerald", "Herald"]
+
+
+class Herald(SyncAPIClient):
+    """A blocking client for the Herald API.
+
+    Args:
+        api_key: the API key; default the ``HERALD_API_KEY`` environment variable.
+        base_url: where Herald listens; default ``HERALD_BASE_URL``, else
+            ``http://127.0.0.1:8000``. A path prefix (``https://host/herald``) is kept.
+        timeout: per-attempt timeout in seconds, or an ``httpx.Timeout``; ``None`` waits
+            forever.
+        max_retries: how many times a failed request is retried (connection errors, 408,
+            409, 429, 5xx); ``0`` disables retries. Each call can override it.
+        http_client: an ``httpx.Client`` to send through (proxies, custom transports, tests).
+            The SDK does not close a client it was given.
+        default_headers: extra headers sent with every request.
+        retry_policy: backoff timings; see :class:`herald.RetryPolicy`.
+
+    Use it as a context manager, or call :meth:`close`, to release its connections.
+    """
+
+    messages: Messages
+    """Send messages and read their status."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | httpx.URL | None = None,
+        *,
+        timeout: Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        http_client: httpx.Client | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        super().__init__(
+            http_client=http_client,
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+            retry_policy=retry_policy,
+        )
+        self.messages = Messages(self)
+
+    def __enter__(self) -> Herald:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncHerald(AsyncAPIClient):
+    """An asyncio client for the Herald API, with the same surface as :class:`Herald`.
+
+    Takes the same arguments, except that ``http_client`` is an ``httpx.AsyncClient``.
+    Use it as an async context manager, or await :meth:`close`.
+    """
+
+    messages: AsyncMessages
+    """Send messages and read their status."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | httpx.URL | None = None,
+        *,
+        timeout: Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        http_client: httpx.AsyncClient | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        super().__init__(
+            http_client=http_client,
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+            retry_policy=retry_policy,
+        )
+        self.messages = AsyncMessages(self)
+
+    async def __aenter__(self) -> AsyncHerald:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()

@@ -1,0 +1,110 @@
+"""Typed views of what the Herald API sends and receives.
+
+Response models are ``msgspec`` Structs that ignore fields they do not know, so a newer
+server that adds fields never breaks an older SDK. Their names follow the API's JSON, except
+``from`` which is ``from_`` in Python.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+__all__ = [
+    "Address",
+    "Attempt",
+    "EmailAddress",
+    "Event",
+    "FieldError",
+    "Message",
+    "Problem",
+    "Recipient",
+    "SendResult",
+]
+
+
+class EmailAddress(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A mailbox with an optional display name, e.g. ``EmailAddress("a@b.example", "Ann")``."""
+
+    email: str
+    name: str = ""
+
+
+Address = str | EmailAddress
+"""An address field: a plain ``"ann@example.com"``, or an :class:`EmailAddress` with a name."""
+
+
+class SendResult(msgspec.Struct, frozen=True):
+    """The answer to an accepted send (``202``): the message's id and its summary status."""
+
+    id: str
+    status: str
+
+
+class Attempt(msgspec.Struct, frozen=True, kw_only=True):
+    """One delivery attempt for one recipient: the MX tried and what it answered."""
+
+    at: datetime
+    mx: str = ""
+    code: int | None = None
+    enhanced_code: str = ""
+    response: str = ""
+    outcome: str = ""
+    tls: str = ""
+    tls_verified: bool = False
+
+
+class Recipient(msgspec.Struct, frozen=True, kw_only=True):
+    """A recipient's delivery state: ``queued``, ``deferred``, ``delivered``, ``bounced``,
+    ``suppressed`` or ``failed``, with every attempt made so far."""
+
+    email: str
+    status: str
+    kind: str = "to"
+    attempts: list[Attempt] = msgspec.field(default_factory=list)
+    next_attempt_at: datetime | None = None
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True):
+    """One entry of a message's timeline, e.g. ``message.accepted`` or ``message.delivered``."""
+
+    id: str
+    type: str
+    at: datetime
+    recipient: str = ""
+    data: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class Message(msgspec.Struct, frozen=True, kw_only=True, rename={"from_": "from"}):
+    """A message with its per-recipient status, delivery attempts and event timeline."""
+
+    id: str
+    status: str
+    from_: str = ""
+    subject: str = ""
+    message_id: str = ""
+    tags: list[str] = msgspec.field(default_factory=list)
+    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+    sandbox: bool = False
+    created_at: datetime | None = None
+    recipients: list[Recipient] = msgspec.field(default_factory=list)
+    events: list[Event] = msgspec.field(default_factory=list)
+
+
+class FieldError(msgspec.Struct, frozen=True):
+    """One invalid input field named by a validation problem."""
+
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True):
+    """An RFC 9457 problem details document, as every Herald error response carries."""
+
+    type: str = "about:blank"
+    title: str = ""
+    status: int | None = None
+    detail: str = ""
+    errors: list[FieldError] = msgspec.field(default_factory=list)

@@ -1,0 +1,107 @@
+"""``POST /v3/mail/send``: SendGrid v3 compatible sending.
+
+Point the official SendGrid client at Herald by changing only its host. Answers use
+SendGrid's shapes: ``202`` with ``X-Message-Id``, ``200`` in sandbox mode, and errors as
+``{"errors": [{"message", "field", "help"}]}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.params import JSONBody
+
+from herald_service.api.auth import provide_auth, require_api_key
+from herald_service.api.body_errors import collect_body_errors, received_body
+from herald_service.api.context import ApiContext
+from herald_service.errors import HeraldError, InvalidRequest
+from herald_service.services.api_keys import AuthContext
+from herald_service.services.intake import validate_send_request
+from herald_service.services.sendgrid import SGMail, sendgrid_field, to_send_requests
+
+
+class SGError(msgspec.Struct):
+    """One error in SendGrid's format."""
+
+    message: str
+    field: str | None = None
+    help: str | None = None
+
+
+class SGErrors(msgspec.Struct):
+    """SendGrid's error document."""
+
+    errors: list[SGError]
+
+
+def _sendgrid_errors(status: int, errors: list[SGError]) -> Response[Any]:
+    return Response(
+        content=msgspec.json.encode(SGErrors(errors)),
+        status_code=status,
+        media_type="application/json",
+    )
+
+
+def _herald_error(_: Request[Any, Any, Any], exc: HeraldError) -> Response[Any]:
+    if exc.errors:
+        return _sendgrid_errors(
+            400 if exc.status == 422 else exc.status,
+            [SGError(e.message, e.field) for e in exc.errors],
+        )
+    return _sendgrid_errors(exc.status, [SGError(exc.detail)])
+
+
+def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    field_errors = collect_body_errors(received_body(request), SGMail)
+    unsupported = "is not supported by Herald"
+    errors = [
+        SGError(f"{e.field} {unsupported}" if e.message == "unknown field" else e.message, e.field)
+        for e in field_errors
+    ] or [SGError(str(exc.detail))]
+    return _sendgrid_errors(400, errors)
+
+
+def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    return _sendgrid_errors(exc.status_code, [SGError(str(exc.detail))])
+
+
+@post(
+    "/v3/mail/send",
+    guards=[require_api_key],
+    opt={"scope": "send"},
+    dependencies={"auth": Provide(provide_auth, sync_to_thread=False)},
+    exception_handlers={
+        HeraldError: _herald_error,
+        ValidationException: _validation_error,
+        HTTPException: _http_error,
+    },
+    summary="Send mail (SendGrid v3 compatible)",
+    tags=["sendgrid"],
+    status_code=202,
+)
+async def sendgrid_mail_send(
+    data: JSONBody[SGMail],
+    auth: NamedDependency[AuthContext],
+    herald: NamedDependency[ApiContext],
+) -> Response[None]:
+    """Each personalization becomes one message; all are accepted or none."""
+    if not data.personalizations:
+        raise InvalidRequest("personalizations is required", [])
+    requests = to_send_requests(data)
+    outgoing = []
+    problems: list[SGError] = []
+    for index, request in enumerate(requests):
+        try:
+            outgoing.append(validate_send_request(request))
+        except InvalidRequest as exc:
+            problems.extend(SGError(e.message, sendgrid_field(index, e.field)) for e in exc.errors)
+    if problems:
+        return _sendgrid_errors(400, list({(p.field, p.message): p for p in problems}.values()))
+    stored = await herald.sender.accept_many(auth.account_id, outgoing)
+    if data.sandbox:
+        return Response(content=None, status_code=200)
+    return Response(content=None, status_code=202, headers={"X-Message-Id": stored[0].id})

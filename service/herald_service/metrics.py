@@ -1,0 +1,44 @@
+"""Prometheus metrics: process counters plus gauges read from Redis and the database.
+
+Counters live in each process. With several API processes, set ``PROMETHEUS_MULTIPROC_DIR``
+(see prometheus-client's multiprocess mode) so a scrape sums them; the gauges are read at
+scrape time from the shared stores and are the same whichever process answers.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    generate_latest,
+    multiprocess,
+)
+
+MESSAGES_ACCEPTED = Counter(
+    "herald_messages_accepted_total", "Messages accepted by the API.", ["sandbox"]
+)
+RECIPIENTS_ACCEPTED = Counter(
+    "herald_recipients_accepted_total", "Recipients of accepted messages."
+)
+QUEUE_JOBS = Gauge(
+    "herald_queue_jobs", "Jobs waiting in a queue.", ["queue"], multiprocess_mode="liveall"
+)
+RECIPIENTS_PENDING = Gauge(
+    "herald_recipients_pending",
+    "Recipients not yet final, by status.",
+    ["status"],
+    multiprocess_mode="liveall",
+)
+
+
+def render() -> tuple[bytes, str]:
+    """The exposition text and its content type."""
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST
