@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from herald_queue.delivery import deliver_message as _deliver
 from herald_queue.runtime import WorkerRuntime
+from herald_queue.webhooks import send_webhook as _send_webhook
 
 
 def deliver_message(message_id: str) -> None:
     """Attempt every recipient of ``message_id`` that is ready to be tried."""
     runtime = WorkerRuntime.current()
     runtime.run(_deliver(runtime, message_id))
+
+
+def send_webhook(delivery_id: str, lease_token: str) -> None:
+    """Make one attempt at a webhook delivery, if this job still holds its lease."""
+    runtime = WorkerRuntime.current()
+    runtime.run(_send_webhook(runtime, delivery_id, lease_token))

@@ -82,6 +82,15 @@ def worker(burst: bool) -> None:
     run_worker(settings, burst=burst)
 
 
+@main.command("webhooks-worker")
+@click.option("--burst", is_flag=True, help="Exit once the queue is empty.")
+def webhooks_worker(burst: bool) -> None:
+    """Run a webhook worker: sends signed events and retries them (own queue)."""
+    from herald_queue.webhook_worker import run_webhooks_worker
+
+    run_webhooks_worker(get_settings(), burst=burst)
+
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True)
 def migrate(as_json: bool) -> None:

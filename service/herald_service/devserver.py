@@ -1,8 +1,9 @@
 """``herald dev``: the embedded single-machine mode.
 
 Starts (or reuses) a local Redis, migrates a SQLite database under ``./var``, makes sure a
-dev account with a verified domain exists, creates an API key, then runs the API and a
-delivery worker as child processes and the capture inbox in this process. Ctrl-C stops all.
+dev account with a verified domain exists, creates an API key, then runs the API, a
+delivery worker and a webhook worker as child processes and the capture inbox in this
+process. Webhooks may reach loopback receivers here (not in production). Ctrl-C stops all.
 """
 
 from __future__ import annotations
@@ -134,6 +135,7 @@ def run_dev(host: str, port: int, as_json: bool) -> None:
     env.setdefault("HERALD_DATABASE_URL", f"sqlite:///{(VAR / 'herald.db').resolve()}")
     env.setdefault("HERALD_DELIVERY_MODE", "capture")
     env.setdefault("HERALD_HOSTNAME", "localhost")
+    env.setdefault("HERALD_WEBHOOK_ALLOW_NETWORKS", "127.0.0.0/8,::1/128")
     env["HERALD_SECRET_KEY"] = _secret_key()
     settings = load_settings(env)
     redis_child = _ensure_redis(settings.redis_url)
@@ -145,6 +147,7 @@ def run_dev(host: str, port: int, as_json: bool) -> None:
     children: list[subprocess.Popen[Any]] = [
         subprocess.Popen([*herald, "api", "--host", host, "--port", str(port)], env=env),  # noqa: S603
         subprocess.Popen([*herald, "worker"], env=env),  # noqa: S603
+        subprocess.Popen([*herald, "webhooks-worker"], env=env),  # noqa: S603
     ]
     base = f"http://{host}:{port}"
     try:

@@ -52,6 +52,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     dkim_rotation_overlap: float = parse_duration("7d")
     domain_check_interval: float = parse_duration("6h")
     webhook_allow_networks: tuple[str, ...] = ()
+    webhook_queue_name: str = "herald-webhooks"
+    webhook_retry_schedule: tuple[float, ...] = parse_schedule("5s,5m,30m,2h,5h,10h,14h,20h,24h")
+    webhook_timeout: float = 15.0
+    webhook_disable_after: float = parse_duration("5d")
+    webhook_secret_overlap: float = parse_duration("24h")
+    webhook_lease: float = parse_duration("2m")
     queue_name: str = "herald-delivery"
     sweep_interval: float = 1.0
     max_request_bytes: int = 30 * 1024 * 1024
@@ -83,10 +89,23 @@ def _ip_list(raw: str) -> tuple[str, ...]:
     return addresses
 
 
+def _networks(raw: str) -> tuple[str, ...]:
+    """CIDRs such as ``127.0.0.0/8,::1/128``, each checked and normalized."""
+    try:
+        return tuple(str(ipaddress.ip_network(n, strict=False)) for n in _split_list(raw))
+    except ValueError as exc:
+        raise ValueError(f"not a network (use CIDRs such as 10.1.0.0/16): {exc}") from exc
+
+
 _CONVERTERS = {
     "dns_nameservers": _split_list,
     "sending_ips": _ip_list,
-    "webhook_allow_networks": _split_list,
+    "webhook_allow_networks": _networks,
+    "webhook_retry_schedule": parse_schedule,
+    "webhook_timeout": parse_duration,
+    "webhook_disable_after": parse_duration,
+    "webhook_secret_overlap": parse_duration,
+    "webhook_lease": parse_duration,
     "retry_schedule": parse_schedule,
     "retry_max_age": parse_duration,
     "smtp_timeout": parse_duration,

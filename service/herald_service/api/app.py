@@ -17,11 +17,13 @@ from herald_service.api.auth import provide_context
 from herald_service.api.context import api_context
 from herald_service.api.problems import EXCEPTION_HANDLERS
 from herald_service.api.routes.domains import DomainController
+from herald_service.api.routes.events import EventController
 from herald_service.api.routes.health import healthz, readyz
 from herald_service.api.routes.inbox import InboxController
 from herald_service.api.routes.messages import MessageController
 from herald_service.api.routes.metrics import metrics
 from herald_service.api.routes.sendgrid import sendgrid_mail_send
+from herald_service.api.routes.webhooks import WebhookController
 from herald_service.settings import Settings, get_settings
 
 
@@ -42,6 +44,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         MessageController,
         DomainController,
         sendgrid_mail_send,
+        EventController,
+        WebhookController,
     ]
     if config.delivery_mode == "capture":
         route_handlers.append(InboxController)

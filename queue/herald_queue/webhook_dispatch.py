@@ -1,0 +1,122 @@
+"""Hands due webhook deliveries (the outbox rows ``add_events`` writes) to the webhook queue.
+
+The database decides what is due: a pending delivery carries ``next_attempt_at``. Each
+dispatch claims due rows with a fresh lease token and pushes one rq job per row; a job
+whose token no longer matches does nothing, so a lost job (Redis restart, killed worker)
+only delays its delivery until the lease runs out and the row is dispatched again.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from herald_service.storage.models import WebhookDelivery
+from herald_service.storage.types import utcnow
+
+SEND_WEBHOOK_JOB = "herald_queue.jobs.send_webhook"
+BATCH = 500
+FAILED_JOB_TTL = 24 * 3600
+
+log = logging.getLogger(__name__)
+
+
+class WebhookQueue:
+    """The rq queue webhook jobs go to (separate from delivery, so neither slows the other)."""
+
+    def __init__(self, connection: Redis, name: str) -> None:
+        self.queue = Queue(name, connection=connection)
+
+    def enqueue(self, claims: Sequence[tuple[str, str]]) -> bool:
+        """One job per ``(delivery_id, lease_token)``; False (logged) if Redis is away."""
+        if not claims:
+            return True
+        jobs = [
+            Queue.prepare_data(
+                SEND_WEBHOOK_JOB, args=claim, result_ttl=0, failure_ttl=FAILED_JOB_TTL
+            )
+            for claim in claims
+        ]
+        try:
+            self.queue.enqueue_many(jobs)
+        except RedisError:
+            log.warning("webhook enqueue failed; the lease will run out and retry", exc_info=True)
+            return False
+        return True
+
+
+def dispatch_once(
+    sessions: sessionmaker[Session], queue: WebhookQueue, now: datetime, lease: timedelta
+) -> int:
+    """Claim due deliveries and enqueue them; returns how many."""
+    token = secrets.token_hex(8)
+    with sessions.begin() as session:
+        due = (
+            session.execute(
+                select(WebhookDelivery.id)
+                .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
+                .order_by(WebhookDelivery.next_attempt_at)
+                .limit(BATCH)
+            )
+            .scalars()
+            .all()
+        )
+        if not due:
+            return 0
+        claimed = (
+            session.execute(
+                update(WebhookDelivery)
+                .where(
+                    WebhookDelivery.id.in_(due),
+                    WebhookDelivery.status == "pending",
+                    WebhookDelivery.next_attempt_at <= now,
+                )
+                .values(lease_token=token, next_attempt_at=now + lease)
+                .returning(WebhookDelivery.id)
+                .execution_options(synchronize_session=False)
+            )
+            .scalars()
+            .all()
+        )
+    queue.enqueue([(delivery_id, token) for delivery_id in claimed])
+    return len(claimed)
+
+
+class WebhookDispatcher(threading.Thread):
+    """Runs :func:`dispatch_once` every ``interval`` seconds until stopped."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        queue: WebhookQueue,
+        interval: float,
+        lease: timedelta,
+    ) -> None:
+        super().__init__(name="herald-webhook-dispatcher", daemon=True)
+        self._sessions = sessions
+        self._queue = queue
+        self._interval = interval
+        self._lease = lease
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                while dispatch_once(self._sessions, self._queue, utcnow(), self._lease) >= BATCH:
+                    pass
+            except Exception:
+                log.exception("webhook dispatch failed; retrying")
+            self._stop_event.wait(self._interval)
+
+    def stop(self) -> None:
+        """Ask the thread to finish after its current round."""
+        self._stop_event.set()

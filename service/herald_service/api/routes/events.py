@@ -1,0 +1,82 @@
+"""``GET /v1/events``: the account's event log with filters and cursor pagination."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.di import NamedDependency, Provide
+from litestar.params import Parameter
+
+from herald_service.api.auth import provide_auth, require_api_key
+from herald_service.api.context import ApiContext
+from herald_service.api.problems import problem_responses
+from herald_service.api.webhook_schemas import EventList, EventLogItem
+from herald_service.errors import FieldError, InvalidRequest
+from herald_service.services import event_log
+from herald_service.services.api_keys import AuthContext
+from herald_service.services.event_log import EventFilter
+from herald_service.services.webhooks import EVENT_TYPES
+
+
+def _aware(name: str, value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise InvalidRequest(
+            f"{name} needs a time zone", [FieldError(name, "give a time zone, e.g. ...Z")]
+        )
+    return value
+
+
+class EventController(Controller):
+    """The event log: every state change of every recipient."""
+
+    path = "/v1/events"
+    tags = ["events"]
+    guards = [require_api_key]
+    dependencies = {"auth": Provide(provide_auth, sync_to_thread=False)}
+    security = [{"bearer": []}]
+
+    @get(
+        "/",
+        opt={"scope": "read"},
+        summary="List events",
+        responses=problem_responses(400, 401, 403, 422),
+    )
+    async def list_events(
+        self,
+        auth: NamedDependency[AuthContext],
+        herald: NamedDependency[ApiContext],
+        event_type: Annotated[
+            list[str] | None,
+            Parameter(query="type", description="Event types (repeat or comma-separate)."),
+        ] = None,
+        message_id: str | None = None,
+        recipient: str | None = None,
+        tag: str | None = None,
+        since: Annotated[datetime | None, Parameter(description="At or after (ISO 8601).")] = None,
+        until: Annotated[datetime | None, Parameter(description="Before (ISO 8601).")] = None,
+        cursor: str | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=100, description="Page size (1-100).")] = 50,
+    ) -> EventList:
+        """Events newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
+        types = tuple(t.strip() for raw in event_type or [] for t in raw.split(",") if t.strip())
+        unknown = [t for t in types if t not in EVENT_TYPES]
+        if unknown:
+            raise InvalidRequest(
+                f"unknown event types: {', '.join(unknown)}",
+                [FieldError("type", f"must be among {', '.join(EVENT_TYPES)}")],
+            )
+        filters = EventFilter(
+            types=types,
+            message_id=message_id,
+            recipient=recipient,
+            tag=tag,
+            since=_aware("since", since),
+            until=_aware("until", until),
+        )
+        async with herald.sessions() as session:
+            views, next_cursor = await event_log.list_events(
+                session, auth.account_id, filters, cursor=cursor, limit=limit
+            )
+        return EventList(data=[EventLogItem(**v) for v in views], next_cursor=next_cursor)

@@ -1,0 +1,91 @@
+"""Reading the event log: filters and cursor pagination, always within one account."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any
+
+from msgspec import Struct
+from sqlalchemy import String, and_, cast, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from herald_service.errors import FieldError, InvalidRequest
+from herald_service.services.events import event_view
+from herald_service.storage.models import Event, Message
+
+
+class EventFilter(Struct, frozen=True, kw_only=True):
+    """What ``GET /v1/events`` narrows by; every field is optional."""
+
+    types: tuple[str, ...] = ()
+    message_id: str | None = None
+    recipient: str | None = None
+    tag: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def encode_cursor(event: Event) -> str:
+    """An opaque position after ``event`` in newest-first order."""
+    raw = f"{event.at.isoformat()}|{event.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The ``(at, id)`` a cursor points after, or a 422 naming ``cursor``."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, _, event_id = raw.partition("|")
+        parsed = datetime.fromisoformat(at)
+        if parsed.tzinfo is None or not event_id:
+            raise ValueError("incomplete cursor")
+    except ValueError as exc:
+        raise InvalidRequest(
+            "the cursor is not one this API returned", [FieldError("cursor", "invalid cursor")]
+        ) from exc
+    return parsed, event_id
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def list_events(
+    session: AsyncSession,
+    account_id: str,
+    filters: EventFilter,
+    *,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Events of the account matching ``filters``, newest first, and the next cursor."""
+    query = (
+        select(Event, Message)
+        .join(Message, Message.id == Event.message_id)
+        .where(Event.account_id == account_id)
+    )
+    if filters.types:
+        query = query.where(Event.type.in_(filters.types))
+    if filters.message_id:
+        query = query.where(Event.message_id == filters.message_id)
+    if filters.recipient:
+        query = query.where(func.lower(Event.recipient) == filters.recipient.strip().lower())
+    if filters.since is not None:
+        query = query.where(Event.at >= filters.since)
+    if filters.until is not None:
+        query = query.where(Event.at < filters.until)
+    if filters.tag:
+        # Tags are a JSON list; match the JSON-encoded element in its text form.
+        pattern = f"%{_escape_like(json.dumps(filters.tag))}%"
+        query = query.where(cast(Message.tags, String).like(pattern, escape="\\"))
+    if cursor:
+        at, event_id = decode_cursor(cursor)
+        query = query.where(or_(Event.at < at, and_(Event.at == at, Event.id < event_id)))
+    rows = (
+        await session.execute(query.order_by(Event.at.desc(), Event.id.desc()).limit(limit + 1))
+    ).all()
+    views = [event_view(event, message) for event, message in rows[:limit]]
+    next_cursor = encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None
+    return views, next_cursor
