@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
 from herald_service.api.auth import provide_auth, require_api_key
 from herald_service.api.context import ApiContext
 from herald_service.api.problems import problem_responses
+from herald_service.api.ratelimit import enforce_quota
 from herald_service.api.schemas import (
     AttemptOut,
     EventOut,
@@ -24,7 +26,12 @@ from herald_service.api.schemas import (
 from herald_service.core.states import summarize
 from herald_service.services.api_keys import AuthContext
 from herald_service.services.intake import build_outgoing
-from herald_service.services.messages import accept_message, get_message, message_events
+from herald_service.services.messages import (
+    accept_message,
+    ensure_sender_allowed,
+    get_message,
+    message_events,
+)
 from herald_service.storage.models import Event, Message
 
 
@@ -40,13 +47,14 @@ class MessageController(Controller):
     @post(
         "/",
         status_code=202,
-        opt={"scope": "send"},
+        opt={"scope": "send", "quota": "deferred"},
         summary="Send a message",
         response_description="Accepted: stored durably and queued for delivery",
-        responses=problem_responses(400, 401, 403, 413, 422),
+        responses=problem_responses(400, 401, 403, 413, 422, 429),
     )
     async def send(
         self,
+        request: Request[Any, Any, Any],
         data: JSONBody[SendMessageRequest],
         auth: NamedDependency[AuthContext],
         herald: NamedDependency[ApiContext],
@@ -65,6 +73,10 @@ class MessageController(Controller):
             metadata=data.metadata,
             sandbox=data.sandbox,
         )
+        ensure_sender_allowed(auth.allowed_domains, outgoing.sender.domain)
+        # Sandbox messages are never delivered: they count as requests, not recipients.
+        recipients = 0 if outgoing.sandbox else len(outgoing.envelope_recipients())
+        await enforce_quota(request, auth, recipients)
         async with herald.sessions.begin() as session:
             message = await accept_message(
                 session,
@@ -72,6 +84,7 @@ class MessageController(Controller):
                 outgoing,
                 herald.signing_keys,
                 herald.settings.hostname,
+                auth.allowed_domains,
             )
         if not outgoing.sandbox:
             await asyncio.to_thread(herald.delivery_queue.enqueue, [message.id])
@@ -83,7 +96,7 @@ class MessageController(Controller):
         "/{message_id:str}",
         opt={"scope": "read"},
         summary="Get a message",
-        responses=problem_responses(400, 401, 403, 404),
+        responses=problem_responses(400, 401, 403, 404, 429),
     )
     async def get(
         self,
