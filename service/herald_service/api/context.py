@@ -7,7 +7,6 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from herald_service.jobs import DeliveryQueue, redis_connection
@@ -15,7 +14,7 @@ from herald_service.security.secretbox import derive_key
 from herald_service.services.api_keys import Authenticator
 from herald_service.services.domains import SigningKeyCache
 from herald_service.services.key_usage import KeyUsage
-from herald_service.services.quotas import QuotaGate
+from herald_service.services.quotas import QuotaGate, quota_redis
 from herald_service.settings import Settings
 from herald_service.storage.database import async_session_factory, make_async_engine
 
@@ -38,9 +37,7 @@ class ApiContext:
         self.signing_keys = SigningKeyCache(secret_key)
         self.redis = redis_connection(settings.redis_url)
         self.delivery_queue = DeliveryQueue(self.redis, settings.queue_name)
-        self.quota_redis = AsyncRedis.from_url(
-            settings.redis_url, socket_timeout=2, socket_connect_timeout=2
-        )
+        self.quota_redis = quota_redis(settings.redis_url)
         self.quotas = QuotaGate(self.quota_redis, settings)
         self._usage_flusher: asyncio.Task[None] | None = None
 

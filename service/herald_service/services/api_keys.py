@@ -231,7 +231,7 @@ class Authenticator:
         self._usage = usage
         self._recheck = recheck_seconds
         self._failure_floor = failure_floor
-        self._clock = clock
+        self.clock = clock
         self._max_entries = max_entries
         self._cache: dict[bytes, _CacheEntry] = {}
         self._argon2_slots = asyncio.Semaphore(os.cpu_count() or 2)
@@ -241,7 +241,7 @@ class Authenticator:
         started = time.monotonic()
         digest = keyed_digest(self._pepper, token) if token else b""
         entry = self._cache.get(digest)
-        now = self._clock()
+        now = self.clock()
         if entry is not None and now - entry.checked_at < self._recheck:
             context = entry.context
         else:

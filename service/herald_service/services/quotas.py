@@ -23,6 +23,8 @@ from collections.abc import Callable
 
 from msgspec import Struct
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from herald_service.services.api_keys import AuthContext
@@ -77,6 +79,13 @@ if n > 0 then
 end
 return {1, 0, math.floor(tat), key_used, account_used}
 """
+
+
+def quota_redis(url: str) -> Redis:
+    """An asyncio Redis client for quotas: short timeouts and one retry, never a long wait."""
+    return Redis.from_url(
+        url, socket_timeout=0.5, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 1)
+    )
 
 
 class Limits(Struct, frozen=True):
@@ -136,6 +145,7 @@ class QuotaGate:
     ) -> None:
         self.clock = clock
         self._settings = settings
+        self._skip_until = 0.0
         self._prefix = prefix
         self._script = redis.register_script(_CHARGE)
 
@@ -157,8 +167,11 @@ class QuotaGate:
         """Charge one request (and ``recipients``); None when Redis cannot be reached.
 
         Quotas protect the service but must not take sending down with Redis: when
-        Redis fails the request is let through and the failure logged.
+        Redis fails the request is let through, the failure logged, and Redis left alone
+        for the next second so that requests do not each wait for a timeout.
         """
+        if time.monotonic() < self._skip_until:
+            return None
         limits = self.limits(auth)
         now_ms = int(self.clock() * 1000)
         day = now_ms // DAY_MS
@@ -185,7 +198,8 @@ class QuotaGate:
                 ],
             )
         except RedisError:
-            log.warning("quota check skipped: Redis unavailable", exc_info=True)
+            log.warning("quota checks paused for 1s: Redis unavailable", exc_info=True)
+            self._skip_until = time.monotonic() + 1.0
             return None
         policies: list[PolicyState] = []
         if interval > 0:
