@@ -12,6 +12,7 @@ from sqlalchemy import event
 from herald_service.api.context import ApiContext
 from support.clock import FakeClock
 from support.harness import Herald, Tenant
+from support.tokens import with_unknown_key_id, with_wrong_secret
 
 SEND = {"from": "app@sender.example", "to": "bob@receiver.example", "subject": "Hi", "text": "x"}
 
@@ -98,14 +99,13 @@ async def test_unauthorized_answers_are_identical(herald: Herald, api: AsyncTest
     revoked = await create_key(api, admin, scopes=["read"])
     await api.delete(f"/v1/api-keys/{revoked['id']}", headers=admin.headers)
     real = admin.api_key
-    wrong_secret = real[:30] + ("A" if real[30] != "A" else "B") + real[31:]
     presented = {
         "missing": {},
         "not bearer": {"Authorization": f"Basic {real}"},
         "malformed": bearer("hrld_garbage"),
         "bad checksum": bearer(real[:-1] + ("0" if real[-1] != "0" else "1")),
-        "unknown key": bearer("hrld_" + "a" * 16 + real[len("hrld_") + 16 :]),
-        "wrong secret": bearer(wrong_secret),
+        "unknown key": bearer(with_unknown_key_id(real)),
+        "wrong secret": bearer(with_wrong_secret(real)),
         "revoked": bearer(revoked["key"]),
     }
     floor = context(api).settings.auth_failure_floor

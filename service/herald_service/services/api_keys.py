@@ -212,7 +212,8 @@ class Authenticator:
     :class:`Unauthorized` and are answered no sooner than ``failure_floor`` seconds after
     the request began. Only a token naming a real key costs an argon2 verification; the
     others wait without using CPU, so garbage tokens cannot exhaust the server, and the
-    number of argon2 verifications running at once is bounded.
+    number of argon2 verifications running at once is bounded. Concurrent requests with
+    the same not-yet-cached token share one verification.
     """
 
     def __init__(
@@ -234,6 +235,7 @@ class Authenticator:
         self.clock = clock
         self._max_entries = max_entries
         self._cache: dict[bytes, _CacheEntry] = {}
+        self._inflight: dict[bytes, asyncio.Future[AuthContext]] = {}
         self._argon2_slots = asyncio.Semaphore(os.cpu_count() or 2)
 
     async def authenticate(self, token: str | None) -> AuthContext:
@@ -245,8 +247,13 @@ class Authenticator:
         if entry is not None and now - entry.checked_at < self._recheck:
             context = entry.context
         else:
+            pending = self._inflight.get(digest)
+            if pending is None:
+                pending = asyncio.ensure_future(self._verify(token, digest, entry, now))
+                self._inflight[digest] = pending
+                pending.add_done_callback(lambda _: self._inflight.pop(digest, None))
             try:
-                context = await self._verify(token, digest, entry, now)
+                context = await asyncio.shield(pending)
             except Unauthorized:
                 await asyncio.sleep(self._failure_floor - (time.monotonic() - started))
                 raise
