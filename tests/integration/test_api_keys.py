@@ -121,7 +121,8 @@ async def test_unauthorized_answers_are_identical(herald: Herald, api: AsyncTest
             bodies.add(response.content)
         timings[name] = statistics.median(samples)
     assert len(bodies) == 1, bodies
-    assert all(floor <= t < floor + 0.2 for t in timings.values()), timings
+    assert min(timings.values()) >= floor, timings
+    assert max(timings.values()) < 1.6 * min(timings.values()), timings
 
 
 async def test_key_validation_names_fields(herald: Herald, api: AsyncTestClient) -> None:  # type: ignore[type-arg]

@@ -74,8 +74,8 @@ def normalize_scopes(scopes: Iterable[str]) -> list[str]:
 def check_limits(limits: KeyLimits) -> KeyLimits:
     """``limits`` when every override is in range, else a 422 naming the bad ones."""
     errors = []
-    if limits.requests_per_second is not None and not 0 < limits.requests_per_second <= 1e6:
-        errors.append(FieldError("quotas.requests_per_second", "must be > 0 and <= 1000000"))
+    if limits.requests_per_second is not None and not 0.001 <= limits.requests_per_second <= 1e6:
+        errors.append(FieldError("quotas.requests_per_second", "must be between 0.001 and 1000000"))
     if limits.burst is not None and not 1 <= limits.burst <= 1_000_000:
         errors.append(FieldError("quotas.burst", "must be between 1 and 1000000"))
     if limits.daily_recipients is not None and not 0 <= limits.daily_recipients <= 10**9:
@@ -209,9 +209,10 @@ class Authenticator:
     working, and changed scopes or quotas apply, within that time on every process.
 
     Refusals (missing, malformed, unknown, revoked or wrong key) all get the same
-    :class:`Unauthorized` and are answered no sooner than ``failure_floor`` seconds after
-    the request began. Only a token naming a real key costs an argon2 verification; the
-    others wait without using CPU, so garbage tokens cannot exhaust the server, and the
+    :class:`Unauthorized` and are answered no sooner than ``failure_floor`` seconds, nor
+    sooner than 1.25 times a recent argon2 verification, after the request began. Only a
+    token naming a real key costs an argon2 verification; the others wait without using
+    CPU, so garbage tokens cannot exhaust the server, and the
     number of argon2 verifications running at once is bounded. Concurrent requests with
     the same not-yet-cached token share one verification.
     """
@@ -237,6 +238,7 @@ class Authenticator:
         self._cache: dict[bytes, _CacheEntry] = {}
         self._inflight: dict[bytes, asyncio.Future[AuthContext]] = {}
         self._argon2_slots = asyncio.Semaphore(os.cpu_count() or 2)
+        self._argon2_seconds = 0.0  # moving average of recent verifications
 
     async def authenticate(self, token: str | None) -> AuthContext:
         """The caller's context, or :class:`Unauthorized` for any missing or bad token."""
@@ -255,7 +257,8 @@ class Authenticator:
             try:
                 context = await asyncio.shield(pending)
             except Unauthorized:
-                await asyncio.sleep(self._failure_floor - (time.monotonic() - started))
+                target = max(self._failure_floor, 1.25 * self._argon2_seconds)
+                await asyncio.sleep(target - (time.monotonic() - started))
                 raise
         if self._usage is not None:
             self._usage.touch(context.key_id)
@@ -274,7 +277,11 @@ class Authenticator:
             raise Unauthorized(UNAUTHORIZED)
         if entry is None:
             async with self._argon2_slots:
+                began = time.monotonic()
                 valid = await asyncio.to_thread(verify_secret, key.secret_hash, parsed.secret)
+                took = time.monotonic() - began
+            average = self._argon2_seconds
+            self._argon2_seconds = took if not average else 0.8 * average + 0.2 * took
             if not valid:
                 raise Unauthorized(UNAUTHORIZED)
         context = auth_context(key)

@@ -31,7 +31,7 @@ Name = Annotated[str, msgspec.Meta(max_length=200)]
 class KeyQuotas(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Per-key quota overrides; a null or absent field uses the server's default."""
 
-    requests_per_second: Annotated[float, msgspec.Meta(gt=0, le=1_000_000)] | None = None
+    requests_per_second: Annotated[float, msgspec.Meta(ge=0.001, le=1_000_000)] | None = None
     burst: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] | None = None
     daily_recipients: Annotated[int, msgspec.Meta(ge=0, le=10**9)] | None = None
 
