@@ -16,6 +16,8 @@ from herald_service import __version__
 from herald_service.api.auth import provide_context
 from herald_service.api.context import api_context
 from herald_service.api.problems import EXCEPTION_HANDLERS
+from herald_service.api.ratelimit import RateLimitHeaders
+from herald_service.api.routes.api_keys import ApiKeyController
 from herald_service.api.routes.domains import DomainController
 from herald_service.api.routes.events import EventController
 from herald_service.api.routes.health import healthz, readyz
@@ -46,12 +48,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         sendgrid_mail_send,
         EventController,
         WebhookController,
+        ApiKeyController,
     ]
     if config.delivery_mode == "capture":
         route_handlers.append(InboxController)
     return Litestar(
         route_handlers=route_handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],
+        middleware=[RateLimitHeaders()],
         dependencies={"herald": Provide(provide_context, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=config.max_request_bytes,
