@@ -1,9 +1,12 @@
 """Deliver one message: claim its ready recipients, route per domain, send, record.
 
 The steps are small functions so each can be tested and replaced on its own:
-claim → load → route (MX / relay / capture) → SMTP transaction(s) → record outcomes.
+claim → load → drop suppressed → route (MX + MTA-STS / relay / capture) → SMTP
+transaction(s) of at most 50 recipients → record outcomes.
 Delivery is at-least-once: a recipient is claimed with a lease before it is tried, a
-duplicate job finds nothing to claim, and a crashed worker's lease simply runs out.
+duplicate job finds nothing to claim, and a crashed worker's lease simply runs out. A
+recipient's outcome is recorded only while this job still holds its lease, so a recipient
+that reached a final state is never sent again.
 """
 
 from __future__ import annotations
@@ -16,17 +19,21 @@ from datetime import datetime, timedelta
 from msgspec import Struct
 from sqlalchemy import or_, select, update
 
-from herald_queue.mx import MailHost, Route, resolve_route
+from herald_queue.mx import MailHost, Route
 from herald_queue.runtime import WorkerRuntime
-from herald_queue.smtp import Reply, send_transaction
+from herald_queue.smtp import RECIPIENTS_PER_TRANSACTION, Destination, Reply
 from herald_service.core.backoff import retry_delay
 from herald_service.core.smtp_replies import Outcome, classify, enhanced_code
 from herald_service.core.states import EventType, RecipientStatus
+from herald_service.mail.return_path import verp_address
 from herald_service.services.events import add_events, new_event
-from herald_service.storage.models import DeliveryAttempt, Domain, Event, Message, Recipient
+from herald_service.services.suppressions import (
+    add_suppression,
+    normalize,
+    suppressed_among,
+)
+from herald_service.storage.models import DeliveryAttempt, Domain, Message, Recipient
 from herald_service.storage.types import utcnow
-
-DELIVERY_LEASE = timedelta(minutes=5)
 
 
 class Tried(Struct, frozen=True):
@@ -40,9 +47,18 @@ class Tried(Struct, frozen=True):
     enhanced_code: str = ""
 
 
+class Plan(Struct, frozen=True):
+    """How to reach one recipient domain: the route, the port, whether TLS must verify."""
+
+    route: Route
+    port: int
+    require_verified_tls: bool = False
+
+
 async def claim(runtime: WorkerRuntime, message_id: str, now: datetime) -> str | None:
     """Lease the message's queued recipients to this job; None if there is nothing to do."""
     token = secrets.token_hex(8)
+    lease = timedelta(seconds=runtime.settings.delivery_lease)
     async with runtime.sessions.begin() as session:
         result = await session.execute(
             update(Recipient)
@@ -51,47 +67,50 @@ async def claim(runtime: WorkerRuntime, message_id: str, now: datetime) -> str |
                 Recipient.status == RecipientStatus.QUEUED,
                 or_(Recipient.lease_token.is_(None), Recipient.next_attempt_at <= now),
             )
-            .values(lease_token=token, next_attempt_at=now + DELIVERY_LEASE)
+            .values(lease_token=token, next_attempt_at=now + lease)
             .execution_options(synchronize_session=False)
         )
     return token if result.rowcount else None  # type: ignore[attr-defined]
 
 
-async def route_for(runtime: WorkerRuntime, domain: str) -> tuple[Route, int]:
-    """Where mail for ``domain`` goes in the configured delivery mode, and on which port."""
+async def plan_for(runtime: WorkerRuntime, domain: str) -> Plan:
+    """Where mail for ``domain`` goes in the configured delivery mode, and how."""
     settings = runtime.settings
     if settings.delivery_mode == "capture":
         host = MailHost("capture-inbox", (settings.capture_host,))
-        return Route(hosts=(host,)), settings.capture_port
+        return Plan(Route(hosts=(host,)), settings.capture_port)
     if settings.delivery_mode == "relay":
-        return Route(hosts=(MailHost(settings.relay_host, (settings.relay_host,)),)), (
-            settings.relay_port
-        )
-    return await resolve_route(runtime.resolver, domain), settings.smtp_port
+        host = MailHost(settings.relay_host, (settings.relay_host,))
+        return Plan(Route(hosts=(host,)), settings.relay_port)
+    route = await runtime.routes.route(domain)
+    if not route.hosts:
+        return Plan(route, settings.smtp_port)
+    policy = await runtime.mta_sts.policy(domain)
+    if policy is None or not policy.enforced:
+        return Plan(route, settings.smtp_port)
+    allowed = tuple(h for h in route.hosts if policy.allows(h.name))
+    if not allowed:
+        error = f"no MX host of {domain} is listed in its MTA-STS policy"
+        return Plan(Route(temporary_error=error, enhanced_code="4.7.5"), settings.smtp_port)
+    return Plan(Route(hosts=allowed), settings.smtp_port, require_verified_tls=True)
 
 
 async def deliver_group(
-    runtime: WorkerRuntime, route: Route, port: int, mail_from: str, emails: list[str], raw: bytes
+    runtime: WorkerRuntime, plan: Plan, mail_from: str, emails: list[str], raw: bytes
 ) -> dict[str, Tried]:
-    """Try the route's hosts in order until every recipient has a real answer."""
+    """Try the route's hosts (and each host's addresses) in order until every recipient
+    has a real answer; a host that cannot be reached or says 421 passes them on."""
+    route = plan.route
     if route.permanent_error or route.temporary_error:
         code = 550 if route.permanent_error else None
         text = route.permanent_error or route.temporary_error
-        status = "5.1.10" if "null MX" in text else ("5.1.2" if code else "")
-        return {e: Tried(Reply(code, text), enhanced_code=status) for e in emails}
+        return {e: Tried(Reply(code, text), enhanced_code=route.enhanced_code) for e in emails}
     results: dict[str, Tried] = {}
     pending = list(emails)
     for host in route.hosts:
         for address in host.addresses:
-            outcome = await send_transaction(
-                address=address,
-                port=port,
-                helo_name=runtime.settings.hostname,
-                mail_from=mail_from,
-                recipients=pending,
-                data=raw,
-                command_timeout=runtime.settings.smtp_timeout,
-            )
+            destination = Destination(address, plan.port, host.name, plan.require_verified_tls)
+            outcome = await runtime.smtp.send(destination, mail_from, pending, raw)
             for email, reply in outcome.replies.items():
                 results[email] = Tried(
                     reply,
@@ -101,45 +120,54 @@ async def deliver_group(
                     outcome.tls_verified,
                     enhanced_code(reply.text),
                 )
-            # No answer at all, or 421 (service closing): the next host may do better.
             pending = [e for e in pending if results[e].reply.code in (None, 421)]
             if not pending:
                 return results
     return results
 
 
-def _event(message: Message, recipient: Recipient, kind: EventType, tried: Tried) -> Event:
-    return new_event(
-        account_id=message.account_id,
-        message_id=message.id,
-        recipient=recipient.email,
-        type=kind,
-        data={
-            "mx": tried.mx,
-            "code": tried.reply.code,
-            "enhanced_code": tried.enhanced_code,
-            "response": tried.reply.text,
-            "tls": tried.tls,
-        },
-    )
+def should_suppress(tried: Tried) -> bool:
+    """Hard bounces suppress the address, except policy rejections (5.7.x: about the
+    sender or content, not the mailbox) and recipients that only ran out of retries."""
+    code = tried.enhanced_code
+    return not code.startswith(("5.7.", "4."))
+
+
+def _event_data(tried: Tried, attempt: int) -> dict[str, object]:
+    return {
+        "mx": tried.mx,
+        "ip": tried.ip,
+        "code": tried.reply.code,
+        "enhanced_code": tried.enhanced_code,
+        "response": tried.reply.text,
+        "tls": tried.tls,
+        "tls_verified": tried.tls_verified,
+        "attempt": attempt,
+    }
 
 
 async def record(
-    runtime: WorkerRuntime, message: Message, recipients: list[Recipient], results: dict[str, Tried]
+    runtime: WorkerRuntime,
+    message: Message,
+    recipients: list[Recipient],
+    results: dict[str, Tried],
+    token: str,
 ) -> None:
-    """Store one attempt per recipient, its new status, the event, and any retry time."""
+    """Store one attempt per recipient, its new status, the event, any retry time and
+    any suppression, all in one transaction."""
     settings = runtime.settings
     now = utcnow()
+    expired_at = message.created_at + timedelta(seconds=settings.retry_max_age)
     async with runtime.sessions.begin() as session:
         for recipient in recipients:
             tried = results[recipient.email]
             outcome = classify(tried.reply.code, tried.reply.text)
-            if outcome is Outcome.DEFERRED and now - message.created_at >= timedelta(
-                seconds=settings.retry_max_age
-            ):
+            expired = outcome is Outcome.DEFERRED and now >= expired_at
+            if expired:
                 outcome = Outcome.BOUNCED
+                text = f"expired after retrying: {tried.reply.text}"
                 tried = Tried(
-                    Reply(tried.reply.code, f"expired after retrying: {tried.reply.text}"),
+                    Reply(tried.reply.code, text),
                     tried.mx,
                     tried.ip,
                     tried.tls,
@@ -161,25 +189,102 @@ async def record(
                 )
             )
             attempts = recipient.attempt_count + 1
-            values: dict[str, object] = {
-                "attempt_count": attempts,
-                "lease_token": None,
-                "updated_at": now,
-                "status": outcome.value,
-                "next_attempt_at": None,
-            }
+            next_at = None
             if outcome is Outcome.DEFERRED:
                 delay = retry_delay(attempts, settings.retry_schedule)
-                values["next_attempt_at"] = now + timedelta(seconds=delay)
-            await session.execute(
-                update(Recipient).where(Recipient.id == recipient.id).values(**values)
+                next_at = min(now + timedelta(seconds=delay), max(expired_at, now))
+            changed = await session.execute(
+                update(Recipient)
+                .where(
+                    Recipient.id == recipient.id,
+                    Recipient.lease_token == token,
+                    Recipient.status == RecipientStatus.QUEUED,
+                )
+                .values(
+                    attempt_count=attempts,
+                    lease_token=None,
+                    updated_at=now,
+                    status=outcome.value,
+                    next_attempt_at=next_at,
+                )
+                .execution_options(synchronize_session=False)
             )
+            if not changed.rowcount:  # type: ignore[attr-defined]
+                continue  # the lease ran out and another job owns this recipient now
+            data = _event_data(tried, attempts)
+            if outcome is Outcome.BOUNCED:
+                data["bounce_type"] = "expired" if expired else "hard"
+                if not expired and should_suppress(tried):
+                    await add_suppression(
+                        session,
+                        message.account_id,
+                        recipient.email,
+                        "bounce",
+                        detail=tried.reply.text,
+                        message_id=message.id,
+                        at=now,
+                    )
+                    data["suppressed"] = True
+            elif outcome is Outcome.DEFERRED and next_at is not None:
+                data["next_attempt_at"] = next_at.isoformat()
             kind = {
                 Outcome.DELIVERED: EventType.DELIVERED,
                 Outcome.DEFERRED: EventType.DEFERRED,
                 Outcome.BOUNCED: EventType.BOUNCED,
             }[outcome]
-            await add_events(session, [_event(message, recipient, kind, tried)])
+            await add_events(
+                session,
+                [
+                    new_event(
+                        account_id=message.account_id,
+                        message_id=message.id,
+                        recipient=recipient.email,
+                        type=kind,
+                        data=data,
+                        at=now,
+                    )
+                ],
+            )
+
+
+async def drop_suppressed(
+    runtime: WorkerRuntime, message: Message, claimed: list[Recipient], token: str
+) -> list[Recipient]:
+    """Mark claimed recipients on the account's suppression list ``suppressed`` with a
+    ``message.dropped`` event; returns the recipients still to deliver."""
+    async with runtime.sessions.begin() as session:
+        entries = await suppressed_among(session, message.account_id, [r.email for r in claimed])
+        if not entries:
+            return claimed
+        now = utcnow()
+        keep = []
+        for recipient in claimed:
+            entry = entries.get(normalize(recipient.email))
+            if entry is None:
+                keep.append(recipient)
+                continue
+            changed = await session.execute(
+                update(Recipient)
+                .where(Recipient.id == recipient.id, Recipient.lease_token == token)
+                .values(
+                    status=RecipientStatus.SUPPRESSED,
+                    lease_token=None,
+                    next_attempt_at=None,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if changed.rowcount:  # type: ignore[attr-defined]
+                event = new_event(
+                    account_id=message.account_id,
+                    message_id=message.id,
+                    recipient=recipient.email,
+                    type=EventType.DROPPED,
+                    data={"reason": "suppressed", "suppression_reason": entry.reason},
+                    at=now,
+                )
+                await add_events(session, [event])
+    return keep
 
 
 async def deliver_message(runtime: WorkerRuntime, message_id: str) -> None:
@@ -194,19 +299,31 @@ async def deliver_message(runtime: WorkerRuntime, message_id: str) -> None:
         assert domain is not None
         claimed = list(
             (
-                await session.execute(select(Recipient).where(Recipient.lease_token == token))
+                await session.execute(
+                    select(Recipient)
+                    .where(Recipient.message_id == message_id, Recipient.lease_token == token)
+                    .order_by(Recipient.id)
+                )
             ).scalars()
         )
-    mail_from = f"bounce+{message.id}@{domain.return_path_host}"
+    claimed = await drop_suppressed(runtime, message, claimed, token)
+    secret_key = runtime.settings.require_secret_key()
     by_domain: dict[str, list[Recipient]] = defaultdict(list)
     for recipient in claimed:
-        by_domain[recipient.domain].append(recipient)
+        by_domain[recipient.domain.lower()].append(recipient)
+
+    async def one_batch(plan: Plan, batch: list[Recipient]) -> None:
+        recipient_id = batch[0].id if len(batch) == 1 else 0
+        mail_from = verp_address(secret_key, message.id, recipient_id, domain.return_path_host)
+        results = await deliver_group(
+            runtime, plan, mail_from, [r.email for r in batch], message.raw
+        )
+        await record(runtime, message, batch, results, token)
 
     async def one_domain(rcpt_domain: str, group: list[Recipient]) -> None:
-        route, port = await route_for(runtime, rcpt_domain)
-        results = await deliver_group(
-            runtime, route, port, mail_from, [r.email for r in group], message.raw
-        )
-        await record(runtime, message, group, results)
+        plan = await plan_for(runtime, rcpt_domain)
+        size = RECIPIENTS_PER_TRANSACTION
+        batches = [group[i : i + size] for i in range(0, len(group), size)]
+        await asyncio.gather(*(one_batch(plan, b) for b in batches))
 
     await asyncio.gather(*(one_domain(d, g) for d, g in by_domain.items()))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from rq import SimpleWorker
 
 from herald_queue.runtime import WorkerRuntime
-from herald_queue.sweeper import Sweeper
+from herald_queue.sweeper import REQUEUE_LEASE, Sweeper
 from herald_service.jobs import DeliveryQueue, redis_connection
 from herald_service.settings import Settings
 from herald_service.storage.database import make_engine, session_factory
@@ -19,14 +20,20 @@ def run_worker(settings: Settings, *, burst: bool = False, sweep: bool = True) -
     """Process delivery jobs until stopped (or, with ``burst``, until the queue is empty).
 
     ``SimpleWorker`` runs jobs in this process, so the :class:`WorkerRuntime` (event loop,
-    database pool, DNS cache) lives as long as the worker.
+    database pool, DNS cache, SMTP connections) lives as long as the worker; each job
+    starts a delivery on its loop and up to ``HERALD_WORKER_CONCURRENCY`` run at once.
     """
     connection = redis_connection(settings.redis_url)
     queue = DeliveryQueue(connection, settings.queue_name)
     runtime = WorkerRuntime(settings)
     WorkerRuntime.install(runtime)
     engine = make_engine(settings.database_url)
-    sweeper = Sweeper(session_factory(engine), queue, settings.sweep_interval)
+    sweeper = Sweeper(
+        session_factory(engine),
+        queue,
+        settings.sweep_interval,
+        timedelta(seconds=min(settings.delivery_lease, REQUEUE_LEASE.total_seconds())),
+    )
     if sweep:
         sweeper.start()
     try:

@@ -96,5 +96,6 @@ class Herald:
 
     async def close(self) -> None:
         """Release connections."""
+        await self.runtime.smtp.close()
         await self.runtime.engine.dispose()
         self.engine.dispose()

@@ -19,6 +19,7 @@ from herald_service.api.problems import EXCEPTION_HANDLERS
 from herald_service.api.routes.health import healthz, readyz
 from herald_service.api.routes.inbox import InboxController
 from herald_service.api.routes.messages import MessageController
+from herald_service.api.routes.suppressions import SuppressionController
 from herald_service.settings import Settings, get_settings
 
 
@@ -32,7 +33,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             app.state.herald = context
             yield
 
-    route_handlers: list[object] = [healthz, readyz, MessageController]
+    route_handlers: list[object] = [healthz, readyz, MessageController, SuppressionController]
     if config.delivery_mode == "capture":
         route_handlers.append(InboxController)
     return Litestar(

@@ -10,6 +10,7 @@ from herald_service.storage.models.capture import CapturedMessage
 from herald_service.storage.models.domains import DkimKey, Domain
 from herald_service.storage.models.events import Event
 from herald_service.storage.models.messages import DeliveryAttempt, Message, Recipient
+from herald_service.storage.models.suppressions import Suppression
 
 __all__ = [
     "Account",
@@ -22,4 +23,5 @@ __all__ = [
     "Event",
     "Message",
     "Recipient",
+    "Suppression",
 ]
