@@ -6,10 +6,11 @@ add entries automatically; callers add, list and remove them through the API.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -137,10 +138,31 @@ async def list_suppressions(
     if reason is not None:
         query = query.where(Suppression.reason == reason)
     if cursor:
-        query = query.where(Suppression.id < cursor)
-    rows = list(
-        (await session.execute(query.order_by(Suppression.id.desc()).limit(limit + 1))).scalars()
-    )
+        after, after_id = _decode_cursor(cursor)
+        query = query.where(
+            or_(
+                Suppression.created_at < after,
+                and_(Suppression.created_at == after, Suppression.id < after_id),
+            )
+        )
+    newest_first = query.order_by(Suppression.created_at.desc(), Suppression.id.desc())
+    rows = list((await session.execute(newest_first.limit(limit + 1))).scalars())
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, (rows[-1].id if more and rows else None)
+    return rows, (_encode_cursor(rows[-1]) if more and rows else None)
+
+
+def _encode_cursor(row: Suppression) -> str:
+    raw = f"{row.created_at.isoformat()}|{row.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, row_id = raw.split("|", 1)
+        return datetime.fromisoformat(stamp), row_id
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequest(
+            "unknown cursor", [FieldError("cursor", "not a cursor from a previous page")]
+        ) from exc

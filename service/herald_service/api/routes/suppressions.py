@@ -83,7 +83,7 @@ class SuppressionController(Controller):
         herald: NamedDependency[ApiContext],
         reason: str | None = None,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 100,
-        cursor: Annotated[str | None, Parameter(max_length=40)] = None,
+        cursor: Annotated[str | None, Parameter(max_length=200)] = None,
     ) -> SuppressionPage:
         """Suppressed addresses, newest first, optionally only those with one ``reason``."""
         if reason is not None:
