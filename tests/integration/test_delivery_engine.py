@@ -217,3 +217,23 @@ async def test_starttls_used_when_offered_and_verification_recorded(
     assert attempts["a@good.example"]["tls_verified"] is True
     assert attempts["b@selfish.example"]["tls"].startswith("TLSv1")
     assert attempts["b@selfish.example"]["tls_verified"] is False
+
+
+async def test_deferred_until_max_age_then_bounced_as_expired_not_suppressed(
+    herald: Herald, api: AsyncTestClient[Any], smtp_server_factory: SMTPServerFactory
+) -> None:
+    await herald.reconfigure(retry_schedule=(0.2,), retry_max_age=0.8)
+    tenant = await herald.create_tenant()
+    herald.add_mx("receiver.example", (10, "mx.receiver.example", "127.0.0.2"))
+    smtp_server_factory("127.0.0.2").defer("rcpt")
+    message_id = await send(api, tenant, "ann@receiver.example")
+    assert await herald.settle(message_id) == {"ann@receiver.example": "bounced"}
+    body = await message(api, tenant, message_id)
+    attempts = body["recipients"][0]["attempts"]
+    assert len(attempts) >= 2
+    assert attempts[-1]["enhanced_code"] == "4.4.7"
+    bounce = body["events"][-1]
+    assert bounce["type"] == "message.bounced"
+    assert bounce["data"]["bounce_type"] == "expired"
+    listed = await api.get("/v1/suppressions", headers=tenant.headers)
+    assert listed.json()["data"] == []
