@@ -22,7 +22,7 @@ class PolicyServer:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 name = (self.headers.get("Host") or "").split(":")[0].lower()
                 owner.requests.append(name)
                 body = owner.policies.get(name)
