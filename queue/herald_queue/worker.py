@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
+from redis.exceptions import RedisError
 from rq import SimpleWorker
 
 from herald_queue.runtime import WorkerRuntime
@@ -14,6 +16,8 @@ from herald_service.settings import Settings
 from herald_service.storage.database import make_engine, session_factory
 
 log = logging.getLogger(__name__)
+
+REDIS_RETRY_SECONDS = 1.0
 
 
 def run_worker(settings: Settings, *, burst: bool = False, sweep: bool = True) -> None:
@@ -37,8 +41,15 @@ def run_worker(settings: Settings, *, burst: bool = False, sweep: bool = True) -
     if sweep:
         sweeper.start()
     try:
-        worker = SimpleWorker([queue.queue], connection=connection)
-        worker.work(burst=burst, logging_level="WARNING")
+        while True:
+            try:
+                worker = SimpleWorker([queue.queue], connection=connection)
+                worker.work(burst=burst, logging_level="WARNING")
+                break
+            except RedisError:
+                # Redis restarting: deliveries in flight go on; take jobs again once it is back.
+                log.warning("lost Redis; reconnecting", exc_info=True)
+                time.sleep(REDIS_RETRY_SECONDS)
     finally:
         sweeper.stop()
         runtime.close()
