@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from msgspec import Struct
 from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald_queue.mx import MailHost, Route
 from herald_queue.runtime import WorkerRuntime
@@ -47,6 +48,25 @@ class Tried(Struct, frozen=True):
     enhanced_code: str = ""
 
 
+class Job(Struct, frozen=True):
+    """The message being delivered, as much of it as delivery needs."""
+
+    id: str
+    account_id: str
+    created_at: datetime
+    raw: bytes
+    return_path_host: str
+
+
+class Claimed(Struct, frozen=True):
+    """A recipient this delivery holds the lease of."""
+
+    id: int
+    email: str
+    domain: str
+    attempt_count: int
+
+
 class Plan(Struct, frozen=True):
     """How to reach one recipient domain: the route, the port, whether TLS must verify."""
 
@@ -55,22 +75,42 @@ class Plan(Struct, frozen=True):
     require_verified_tls: bool = False
 
 
-async def claim(runtime: WorkerRuntime, message_id: str, now: datetime) -> str | None:
-    """Lease the message's queued recipients to this job; None if there is nothing to do."""
+async def claim(
+    session: AsyncSession, message_id: str, now: datetime, lease: timedelta
+) -> tuple[str, list[Claimed]]:
+    """Lease the message's queued recipients to this delivery (empty: nothing to do)."""
     token = secrets.token_hex(8)
-    lease = timedelta(seconds=runtime.settings.delivery_lease)
-    async with runtime.sessions.begin() as session:
-        result = await session.execute(
-            update(Recipient)
-            .where(
-                Recipient.message_id == message_id,
-                Recipient.status == RecipientStatus.QUEUED,
-                or_(Recipient.lease_token.is_(None), Recipient.next_attempt_at <= now),
-            )
-            .values(lease_token=token, next_attempt_at=now + lease)
-            .execution_options(synchronize_session=False)
+    rows = await session.execute(
+        update(Recipient)
+        .where(
+            Recipient.message_id == message_id,
+            Recipient.status == RecipientStatus.QUEUED,
+            or_(Recipient.lease_token.is_(None), Recipient.next_attempt_at <= now),
         )
-    return token if result.rowcount else None  # type: ignore[attr-defined]
+        .values(lease_token=token, next_attempt_at=now + lease)
+        .returning(Recipient.id, Recipient.email, Recipient.domain, Recipient.attempt_count)
+        .execution_options(synchronize_session=False)
+    )
+    claimed = [Claimed(*row) for row in rows.all()]
+    return token, sorted(claimed, key=lambda c: c.id)
+
+
+async def load_job(session: AsyncSession, message_id: str) -> Job:
+    """The message's delivery fields and its domain's return-path host."""
+    row = (
+        await session.execute(
+            select(
+                Message.id,
+                Message.account_id,
+                Message.created_at,
+                Message.raw,
+                Domain.return_path_host,
+            )
+            .join(Domain, Domain.id == Message.domain_id)
+            .where(Message.id == message_id)
+        )
+    ).one()
+    return Job(*row)
 
 
 async def plan_for(runtime: WorkerRuntime, domain: str) -> Plan:
@@ -148,8 +188,8 @@ def _event_data(tried: Tried, attempt: int) -> dict[str, object]:
 
 async def record(
     runtime: WorkerRuntime,
-    message: Message,
-    recipients: list[Recipient],
+    message: Job,
+    recipients: list[Claimed],
     results: dict[str, Tried],
     token: str,
 ) -> None:
@@ -248,79 +288,70 @@ async def record(
 
 
 async def drop_suppressed(
-    runtime: WorkerRuntime, message: Message, claimed: list[Recipient], token: str
-) -> list[Recipient]:
+    session: AsyncSession, message: Job, claimed: list[Claimed], token: str
+) -> list[Claimed]:
     """Mark claimed recipients on the account's suppression list ``suppressed`` with a
     ``message.dropped`` event; returns the recipients still to deliver."""
-    async with runtime.sessions.begin() as session:
-        entries = await suppressed_among(session, message.account_id, [r.email for r in claimed])
-        if not entries:
-            return claimed
-        now = utcnow()
-        keep = []
-        for recipient in claimed:
-            entry = entries.get(normalize(recipient.email))
-            if entry is None:
-                keep.append(recipient)
-                continue
-            changed = await session.execute(
-                update(Recipient)
-                .where(Recipient.id == recipient.id, Recipient.lease_token == token)
-                .values(
-                    status=RecipientStatus.SUPPRESSED,
-                    lease_token=None,
-                    next_attempt_at=None,
-                    updated_at=now,
-                )
-                .execution_options(synchronize_session=False)
+    entries = await suppressed_among(session, message.account_id, [r.email for r in claimed])
+    if not entries:
+        return claimed
+    now = utcnow()
+    keep = []
+    for recipient in claimed:
+        entry = entries.get(normalize(recipient.email))
+        if entry is None:
+            keep.append(recipient)
+            continue
+        await session.execute(
+            update(Recipient)
+            .where(Recipient.id == recipient.id, Recipient.lease_token == token)
+            .values(
+                status=RecipientStatus.SUPPRESSED,
+                lease_token=None,
+                next_attempt_at=None,
+                updated_at=now,
             )
-            if changed.rowcount:  # type: ignore[attr-defined]
-                event = new_event(
-                    account_id=message.account_id,
-                    message_id=message.id,
-                    recipient=recipient.email,
-                    type=EventType.DROPPED,
-                    data={"reason": "suppressed", "suppression_reason": entry.reason},
-                    at=now,
-                )
-                await add_events(session, [event])
+            .execution_options(synchronize_session=False)
+        )
+        event = new_event(
+            account_id=message.account_id,
+            message_id=message.id,
+            recipient=recipient.email,
+            type=EventType.DROPPED,
+            data={"reason": "suppressed", "suppression_reason": entry.reason},
+            at=now,
+        )
+        await add_events(session, [event])
     return keep
 
 
 async def deliver_message(runtime: WorkerRuntime, message_id: str) -> None:
-    """Deliver every ready recipient of one message, grouped by recipient domain."""
-    token = await claim(runtime, message_id, utcnow())
-    if token is None:
-        return
-    async with runtime.sessions() as session:
-        message = await session.get(Message, message_id)
-        assert message is not None
-        domain = await session.get(Domain, message.domain_id)
-        assert domain is not None
-        claimed = list(
-            (
-                await session.execute(
-                    select(Recipient)
-                    .where(Recipient.message_id == message_id, Recipient.lease_token == token)
-                    .order_by(Recipient.id)
-                )
-            ).scalars()
-        )
-    claimed = await drop_suppressed(runtime, message, claimed, token)
+    """Deliver every ready recipient of one message, grouped by recipient domain.
+
+    One transaction claims the recipients, loads the message and drops suppressed
+    recipients; SMTP runs outside any transaction; one more records each batch's outcome.
+    """
+    lease = timedelta(seconds=runtime.settings.delivery_lease)
+    async with runtime.sessions.begin() as session:
+        token, claimed = await claim(session, message_id, utcnow(), lease)
+        if not claimed:
+            return
+        message = await load_job(session, message_id)
+        claimed = await drop_suppressed(session, message, claimed, token)
     secret_key = runtime.settings.require_secret_key()
-    by_domain: dict[str, list[Recipient]] = defaultdict(list)
+    by_domain: dict[str, list[Claimed]] = defaultdict(list)
     for recipient in claimed:
         by_domain[recipient.domain.lower()].append(recipient)
 
-    async def one_batch(plan: Plan, batch: list[Recipient]) -> None:
+    async def one_batch(plan: Plan, batch: list[Claimed]) -> None:
         recipient_id = batch[0].id if len(batch) == 1 else 0
-        mail_from = verp_address(secret_key, message.id, recipient_id, domain.return_path_host)
+        mail_from = verp_address(secret_key, message.id, recipient_id, message.return_path_host)
         results = await deliver_group(
             runtime, plan, mail_from, [r.email for r in batch], message.raw
         )
         await record(runtime, message, batch, results, token)
 
-    async def one_domain(rcpt_domain: str, group: list[Recipient]) -> None:
+    async def one_domain(rcpt_domain: str, group: list[Claimed]) -> None:
         plan = await plan_for(runtime, rcpt_domain)
         size = RECIPIENTS_PER_TRANSACTION
         batches = [group[i : i + size] for i in range(0, len(group), size)]

@@ -134,6 +134,7 @@ def _send_all(
     return sum(errors.values())
 
 
+@pytest.mark.timeout(1800)
 async def test_nothing_lost_through_kills_and_redis_restart(
     postgres_database: PostgresDatabase,
     aof_redis: RedisServer,
