@@ -33,6 +33,7 @@ from herald_service.services.suppressions import (
     normalize,
     suppressed_among,
 )
+from herald_service.settings import Settings
 from herald_service.storage.models import DeliveryAttempt, Domain, Message, Recipient
 from herald_service.storage.types import utcnow
 
@@ -195,96 +196,108 @@ async def record(
 ) -> None:
     """Store one attempt per recipient, its new status, the event, any retry time and
     any suppression, all in one transaction."""
-    settings = runtime.settings
+    await runtime.writes.run(
+        lambda session: record_in(session, runtime.settings, message, recipients, results, token)
+    )
+
+
+async def record_in(
+    session: AsyncSession,
+    settings: Settings,
+    message: Job,
+    recipients: list[Claimed],
+    results: dict[str, Tried],
+    token: str,
+) -> None:
+    """:func:`record` inside the caller's transaction."""
     now = utcnow()
     expired_at = message.created_at + timedelta(seconds=settings.retry_max_age)
-    async with runtime.sessions.begin() as session:
-        for recipient in recipients:
-            tried = results[recipient.email]
-            outcome = classify(tried.reply.code, tried.reply.text)
-            expired = outcome is Outcome.DEFERRED and now >= expired_at
-            if expired:
-                outcome = Outcome.BOUNCED
-                text = f"expired after retrying: {tried.reply.text}"
-                tried = Tried(
-                    Reply(tried.reply.code, text),
-                    tried.mx,
-                    tried.ip,
-                    tried.tls,
-                    tried.tls_verified,
-                    "4.4.7",
-                )
-            session.add(
-                DeliveryAttempt(
-                    recipient_id=recipient.id,
+    for recipient in recipients:
+        tried = results[recipient.email]
+        outcome = classify(tried.reply.code, tried.reply.text)
+        expired = outcome is Outcome.DEFERRED and now >= expired_at
+        if expired:
+            outcome = Outcome.BOUNCED
+            text = f"expired after retrying: {tried.reply.text}"
+            tried = Tried(
+                Reply(tried.reply.code, text),
+                tried.mx,
+                tried.ip,
+                tried.tls,
+                tried.tls_verified,
+                "4.4.7",
+            )
+        session.add(
+            DeliveryAttempt(
+                recipient_id=recipient.id,
+                at=now,
+                mx=tried.mx,
+                ip=tried.ip,
+                code=tried.reply.code,
+                enhanced_code=tried.enhanced_code,
+                response=tried.reply.text[:2000],
+                outcome=outcome,
+                tls=tried.tls,
+                tls_verified=tried.tls_verified,
+            )
+        )
+        attempts = recipient.attempt_count + 1
+        next_at = None
+        if outcome is Outcome.DEFERRED:
+            delay = retry_delay(attempts, settings.retry_schedule)
+            next_at = min(now + timedelta(seconds=delay), max(expired_at, now))
+        changed = await session.execute(
+            update(Recipient)
+            .where(
+                Recipient.id == recipient.id,
+                Recipient.lease_token == token,
+                Recipient.status == RecipientStatus.QUEUED,
+            )
+            .values(
+                attempt_count=attempts,
+                lease_token=None,
+                updated_at=now,
+                status=outcome.value,
+                next_attempt_at=next_at,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if not changed.rowcount:  # type: ignore[attr-defined]
+            continue  # the lease ran out and another job owns this recipient now
+        data = _event_data(tried, attempts)
+        if outcome is Outcome.BOUNCED:
+            data["bounce_type"] = "expired" if expired else "hard"
+            if not expired and should_suppress(tried):
+                await add_suppression(
+                    session,
+                    message.account_id,
+                    recipient.email,
+                    "bounce",
+                    detail=tried.reply.text,
+                    message_id=message.id,
                     at=now,
-                    mx=tried.mx,
-                    ip=tried.ip,
-                    code=tried.reply.code,
-                    enhanced_code=tried.enhanced_code,
-                    response=tried.reply.text[:2000],
-                    outcome=outcome,
-                    tls=tried.tls,
-                    tls_verified=tried.tls_verified,
                 )
-            )
-            attempts = recipient.attempt_count + 1
-            next_at = None
-            if outcome is Outcome.DEFERRED:
-                delay = retry_delay(attempts, settings.retry_schedule)
-                next_at = min(now + timedelta(seconds=delay), max(expired_at, now))
-            changed = await session.execute(
-                update(Recipient)
-                .where(
-                    Recipient.id == recipient.id,
-                    Recipient.lease_token == token,
-                    Recipient.status == RecipientStatus.QUEUED,
+                data["suppressed"] = True
+        elif outcome is Outcome.DEFERRED and next_at is not None:
+            data["next_attempt_at"] = next_at.isoformat()
+        kind = {
+            Outcome.DELIVERED: EventType.DELIVERED,
+            Outcome.DEFERRED: EventType.DEFERRED,
+            Outcome.BOUNCED: EventType.BOUNCED,
+        }[outcome]
+        await add_events(
+            session,
+            [
+                new_event(
+                    account_id=message.account_id,
+                    message_id=message.id,
+                    recipient=recipient.email,
+                    type=kind,
+                    data=data,
+                    at=now,
                 )
-                .values(
-                    attempt_count=attempts,
-                    lease_token=None,
-                    updated_at=now,
-                    status=outcome.value,
-                    next_attempt_at=next_at,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if not changed.rowcount:  # type: ignore[attr-defined]
-                continue  # the lease ran out and another job owns this recipient now
-            data = _event_data(tried, attempts)
-            if outcome is Outcome.BOUNCED:
-                data["bounce_type"] = "expired" if expired else "hard"
-                if not expired and should_suppress(tried):
-                    await add_suppression(
-                        session,
-                        message.account_id,
-                        recipient.email,
-                        "bounce",
-                        detail=tried.reply.text,
-                        message_id=message.id,
-                        at=now,
-                    )
-                    data["suppressed"] = True
-            elif outcome is Outcome.DEFERRED and next_at is not None:
-                data["next_attempt_at"] = next_at.isoformat()
-            kind = {
-                Outcome.DELIVERED: EventType.DELIVERED,
-                Outcome.DEFERRED: EventType.DEFERRED,
-                Outcome.BOUNCED: EventType.BOUNCED,
-            }[outcome]
-            await add_events(
-                session,
-                [
-                    new_event(
-                        account_id=message.account_id,
-                        message_id=message.id,
-                        recipient=recipient.email,
-                        type=kind,
-                        data=data,
-                        at=now,
-                    )
-                ],
-            )
+            ],
+        )
 
 
 async def drop_suppressed(
@@ -332,12 +345,18 @@ async def deliver_message(runtime: WorkerRuntime, message_id: str) -> None:
     recipients; SMTP runs outside any transaction; one more records each batch's outcome.
     """
     lease = timedelta(seconds=runtime.settings.delivery_lease)
-    async with runtime.sessions.begin() as session:
+
+    async def start(session: AsyncSession) -> tuple[str, Job | None, list[Claimed]]:
         token, claimed = await claim(session, message_id, utcnow(), lease)
         if not claimed:
-            return
-        message = await load_job(session, message_id)
-        claimed = await drop_suppressed(session, message, claimed, token)
+            return token, None, []
+        job = await load_job(session, message_id)
+        return token, job, await drop_suppressed(session, job, claimed, token)
+
+    token, loaded, claimed = await runtime.writes.run(start)
+    if loaded is None:
+        return
+    message = loaded
     secret_key = runtime.settings.require_secret_key()
     by_domain: dict[str, list[Claimed]] = defaultdict(list)
     for recipient in claimed:

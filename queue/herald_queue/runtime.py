@@ -23,6 +23,7 @@ import dns.asyncresolver
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from herald_queue.dns import make_resolver
+from herald_queue.group_commit import GroupCommit
 from herald_queue.mta_sts import MtaStsPolicies
 from herald_queue.mx import RouteCache
 from herald_queue.smtp import SmtpPool, verified_tls_context
@@ -49,6 +50,7 @@ class WorkerRuntime:
         self.engine: AsyncEngine = make_async_engine(settings.database_url)
         self.sessions: async_sessionmaker[AsyncSession] = async_session_factory(self.engine)
         self.resolver: dns.asyncresolver.Resolver = make_resolver(settings)
+        self.writes = GroupCommit(self.sessions)
         self.routes = RouteCache(self.resolver)
         tls = verified_tls_context(settings.tls_ca_file)
         self.smtp = SmtpPool(

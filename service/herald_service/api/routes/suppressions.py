@@ -77,7 +77,7 @@ class SuppressionController(Controller):
         summary="List suppressions",
         responses=problem_responses(400, 401, 403, 422),
     )
-    async def list(
+    async def index(
         self,
         auth: NamedDependency[AuthContext],
         herald: NamedDependency[ApiContext],
