@@ -50,7 +50,9 @@ class WorkerRuntime:
         self.engine: AsyncEngine = make_async_engine(settings.database_url)
         self.sessions: async_sessionmaker[AsyncSession] = async_session_factory(self.engine)
         self.resolver: dns.asyncresolver.Resolver = make_resolver(settings)
-        self.writes = GroupCommit(self.sessions)
+        # SQLite has one writer at a time: parallel transactions would only queue on its lock.
+        single_writer = self.engine.dialect.name == "sqlite"
+        self.writes = GroupCommit(self.sessions, parallel=1 if single_writer else 4)
         self.routes = RouteCache(self.resolver)
         tls = verified_tls_context(settings.tls_ca_file)
         self.smtp = SmtpPool(
