@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +14,7 @@ from herald_queue.inbound import start_inbound_server
 from herald_service.settings import Settings
 from simnet.fixtures import SMTPServerFactory
 from support.harness import Herald, Tenant
-from support.processes import free_port
+from support.processes import free_port, start, stop
 
 DSN = """\
 From: MAILER-DAEMON@mx.receiver.example
@@ -186,3 +187,23 @@ async def test_only_issued_addresses_are_accepted(
             assert code == 550, address
     body = (await api.get(f"/v1/messages/{message_id}", headers=tenant.headers)).json()
     assert body["recipients"][0]["status"] == "delivered"
+
+
+def test_herald_inbound_command_refuses_unknown_addresses(settings_env: dict[str, str]) -> None:
+    port = free_port()
+    process = start(settings_env, "inbound", "--host", "127.0.0.1", "--port", str(port))
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                client = smtplib.SMTP("127.0.0.1", port, timeout=5)
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+        with client:
+            client.ehlo()
+            client.mail("")
+            assert client.rcpt("anyone@bounces.sender.example")[0] == 550
+    finally:
+        stop(process)
