@@ -10,6 +10,7 @@ verified TLS (MTA-STS ``enforce``) gets no mail in clear or over unverified TLS.
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 import time
 from collections import defaultdict
@@ -19,6 +20,8 @@ import aiosmtplib
 from msgspec import Struct
 
 RECIPIENTS_PER_TRANSACTION = 50
+
+log = logging.getLogger(__name__)
 
 
 class Reply(Struct, frozen=True):
@@ -132,7 +135,14 @@ async def open_connection(
             raise TlsUnavailable(f"TLS to {destination.mx_name} not verified: {exc}") from exc
     client = await _connect(destination, helo_name, command_timeout)
     if client.supports_extension("starttls"):
-        await client.starttls(server_hostname=destination.mx_name, tls_context=_OPPORTUNISTIC)
+        try:
+            await client.starttls(server_hostname=destination.mx_name, tls_context=_OPPORTUNISTIC)
+        except (ssl.SSLError, aiosmtplib.SMTPException) as exc:
+            # TLS itself is broken there: opportunistic means plain text beats no delivery.
+            log.info("STARTTLS with %s failed (%s); sending in plain text", destination, exc)
+            client.close()
+            client = await _connect(destination, helo_name, command_timeout)
+            return Connection(client, "", False)
     return Connection(client, _tls_version(client), False)
 
 
