@@ -92,6 +92,36 @@ def webhooks_worker(burst: bool) -> None:
 
 
 @main.command()
+@click.option("--host", default=None, help="Address to listen on [HERALD_INBOUND_HOST].")
+@click.option("--port", default=None, type=int, help="Port [HERALD_INBOUND_PORT].")
+@click.option("--json", "as_json", is_flag=True, help="Print where it listens as JSON.")
+def inbound(host: str | None, port: int | None, as_json: bool) -> None:
+    """Run the return-path SMTP server that takes bounces and complaint reports."""
+    import signal
+    import threading
+
+    from herald_queue.inbound import start_inbound_server
+
+    settings = get_settings()
+    listen_host = host or settings.inbound_host
+    listen_port = port if port is not None else settings.inbound_port
+    controller = start_inbound_server(settings, listen_host, listen_port)
+    _emit(
+        as_json,
+        {"host": listen_host, "port": listen_port, "status": "listening"},
+        f"inbound SMTP listening on {listen_host}:{listen_port}",
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        click.echo("stopping", err=True)
+    finally:
+        controller.stop()
+
+
+@main.command()
 @click.option("--json", "as_json", is_flag=True)
 def migrate(as_json: bool) -> None:
     """Bring the database schema up to date (safe to run repeatedly)."""

@@ -40,6 +40,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     dns_timeout: float = 5.0
     smtp_port: int = 25
     smtp_timeout: float = 30.0
+    smtp_destination_concurrency: int = 10
+    worker_concurrency: int = 100
+    delivery_lease: float = parse_duration("5m")
+    tls_ca_file: str = ""
+    mta_sts_port: int = 443
+    inbound_host: str = "0.0.0.0"  # noqa: S104 - the return-path MX must be reachable
+    inbound_port: int = 25
     delivery_mode: DeliveryMode = "mx"
     relay_host: str = ""
     relay_port: int = 587
@@ -124,6 +131,7 @@ _CONVERTERS = {
     "domain_check_interval": parse_duration,
     "auth_failure_floor": parse_duration,
     "key_usage_flush_interval": parse_duration,
+    "delivery_lease": parse_duration,
 }
 
 

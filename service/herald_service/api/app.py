@@ -25,6 +25,7 @@ from herald_service.api.routes.inbox import InboxController
 from herald_service.api.routes.messages import MessageController
 from herald_service.api.routes.metrics import metrics
 from herald_service.api.routes.sendgrid import sendgrid_mail_send
+from herald_service.api.routes.suppressions import SuppressionController
 from herald_service.api.routes.webhooks import WebhookController
 from herald_service.settings import Settings, get_settings
 
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         EventController,
         WebhookController,
         ApiKeyController,
+        SuppressionController,
     ]
     if config.delivery_mode == "capture":
         route_handlers.append(InboxController)
