@@ -7,10 +7,12 @@ id), and where account A would list it. Endpoints added later are one line each.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from litestar.testing import AsyncTestClient
 
+from herald_service.settings import Settings, load_settings
 from support.harness import Herald, Tenant
 
 Client = AsyncTestClient  # type: ignore[type-arg]
@@ -34,15 +36,42 @@ async def b_own_key(api: Client, b: Tenant) -> tuple[str, str]:
     return f"/v1/api-keys/{b.key_id}", b.key_id
 
 
+async def b_domain(api: Client, b: Tenant) -> tuple[str, str]:
+    response = await api.post("/v1/domains", headers=b.headers, json={"name": "mail.b.example"})
+    assert response.status_code == 201, response.text
+    return f"/v1/domains/{response.json()['id']}", response.json()["id"]
+
+
+async def b_webhook(api: Client, b: Tenant) -> tuple[str, str]:
+    body = {"url": "http://127.0.0.1:9/hooks", "description": "B's endpoint"}
+    response = await api.post("/v1/webhooks", headers=b.headers, json=body)
+    assert response.status_code == 201, response.text
+    return f"/v1/webhooks/{response.json()['id']}", response.json()["id"]
+
+
+async def b_suppression(api: Client, b: Tenant) -> tuple[str, str]:
+    body = {"email": "blocked@receiver.example", "reason": "manual"}
+    response = await api.post("/v1/suppressions", headers=b.headers, json=body)
+    assert response.status_code in (200, 201), response.text
+    return "/v1/suppressions/blocked@receiver.example", "blocked@receiver.example"
+
+
 # (name, create as B, list path as A or None, methods A tries on B's resource)
 CASES: list[tuple[str, Create, str | None, tuple[str, ...]]] = [
     ("message", b_message, None, ("GET",)),
     ("api key", b_api_key, "/v1/api-keys", ("GET", "PATCH", "DELETE")),
     ("B's own admin key", b_own_key, "/v1/api-keys", ("GET", "PATCH", "DELETE")),
-    # ("domain", b_domain, "/v1/domains", ("GET", "DELETE")),
-    # ("webhook", b_webhook, "/v1/webhooks", ("GET", "PATCH", "DELETE")),
-    # ("suppression", b_suppression, "/v1/suppressions", ("GET", "DELETE")),
+    ("domain", b_domain, "/v1/domains", ("GET", "DELETE")),
+    ("webhook", b_webhook, "/v1/webhooks", ("GET", "PATCH", "DELETE")),
+    ("suppression", b_suppression, "/v1/suppressions", ("GET", "DELETE")),
 ]
+
+
+@pytest.fixture
+def herald_settings(settings_env: dict[str, str]) -> Settings:
+    """Webhook receivers on loopback are allowed here (nothing is ever sent to them)."""
+    env = {**settings_env, "HERALD_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8"}
+    return load_settings(env, env_file=Path("/nonexistent"))
 
 
 @pytest.mark.parametrize(
