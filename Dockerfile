@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # One image for every Herald process: `herald api` (default), `herald worker`,
-# `herald webhooks-worker`, `herald migrate`.
+# `herald webhooks-worker`, `herald inbound`, `herald migrate`.
 #   docker build -t herald-server .
 #   docker run --rm -p 8000:8000 -e HERALD_DATABASE_URL=... -e HERALD_REDIS_URL=... \
 #       -e HERALD_SECRET_KEY=... herald-server
