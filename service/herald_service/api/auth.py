@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request
+from litestar import Controller, Request
 from litestar.connection import ASGIConnection
+from litestar.di import Provide
 from litestar.handlers import BaseRouteHandler
 
 from herald_service.api.context import ApiContext
@@ -43,3 +44,14 @@ def provide_context(request: Request[Any, Any, Any]) -> ApiContext:
     """The process-wide :class:`ApiContext`."""
     context: ApiContext = request.app.state.herald
     return context
+
+
+class AuthenticatedController(Controller):
+    """Base of every ``/v1`` controller: Bearer key required, caller available as ``auth``.
+
+    Each handler names the scope it needs with ``opt={"scope": ...}``.
+    """
+
+    guards = [require_api_key]
+    dependencies = {"auth": Provide(provide_auth, sync_to_thread=False)}
+    security = [{"bearer": []}]

@@ -6,11 +6,11 @@ from datetime import datetime
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, delete, get, patch, post
-from litestar.di import NamedDependency, Provide
+from litestar import delete, get, patch, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from herald_service.api.auth import provide_auth, require_api_key
+from herald_service.api.auth import AuthenticatedController
 from herald_service.api.context import ApiContext
 from herald_service.api.problems import problem_responses
 from herald_service.services.api_keys import (
@@ -106,14 +106,11 @@ def api_key_out(key: ApiKey) -> ApiKeyOut:
     )
 
 
-class ApiKeyController(Controller):
+class ApiKeyController(AuthenticatedController):
     """Manage the account's API keys (``admin`` scope)."""
 
     path = "/v1/api-keys"
     tags = ["api-keys"]
-    guards = [require_api_key]
-    dependencies = {"auth": Provide(provide_auth, sync_to_thread=False)}
-    security = [{"bearer": []}]
 
     @post(
         "/",

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 import msgspec
-from litestar import Controller, delete, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import delete, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from herald_service.api.auth import provide_auth, require_api_key
+from herald_service.api.auth import AuthenticatedController
 from herald_service.api.context import ApiContext
 from herald_service.api.problems import problem_responses
 from herald_service.services.api_keys import AuthContext
@@ -106,14 +106,11 @@ def domain_out(domain: Domain, settings: Settings) -> DomainOut:
     )
 
 
-class DomainController(Controller):
+class DomainController(AuthenticatedController):
     """Add sending domains, publish their records, verify them and rotate DKIM keys."""
 
     path = "/v1/domains"
     tags = ["domains"]
-    guards = [require_api_key]
-    dependencies = {"auth": Provide(provide_auth, sync_to_thread=False)}
-    security = [{"bearer": []}]
 
     @post(
         "/",

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from litestar import Controller, get
-from litestar.di import NamedDependency, Provide
+from litestar import get
+from litestar.di import NamedDependency
 from litestar.params import Parameter
 
-from herald_service.api.auth import provide_auth, require_api_key
+from herald_service.api.auth import AuthenticatedController
 from herald_service.api.context import ApiContext
 from herald_service.api.problems import problem_responses
 from herald_service.api.webhook_schemas import EventList, EventLogItem
@@ -28,14 +28,11 @@ def _aware(name: str, value: datetime | None) -> datetime | None:
     return value
 
 
-class EventController(Controller):
+class EventController(AuthenticatedController):
     """The event log: every state change of every recipient."""
 
     path = "/v1/events"
     tags = ["events"]
-    guards = [require_api_key]
-    dependencies = {"auth": Provide(provide_auth, sync_to_thread=False)}
-    security = [{"bearer": []}]
 
     @get(
         "/",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
-from herald_service.api.auth import provide_auth, require_api_key
+from herald_service.api.auth import AuthenticatedController
 from herald_service.api.context import ApiContext
 from herald_service.api.problems import problem_responses
 from herald_service.api.ratelimit import enforce_quota
@@ -36,14 +36,11 @@ IdempotencyHeader = Annotated[
 ]
 
 
-class MessageController(Controller):
+class MessageController(AuthenticatedController):
     """Send messages and follow their delivery."""
 
     path = "/v1/messages"
     tags = ["messages"]
-    guards = [require_api_key]
-    dependencies = {"auth": Provide(provide_auth, sync_to_thread=False)}
-    security = [{"bearer": []}]
 
     @post(
         "/",

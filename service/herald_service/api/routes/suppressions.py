@@ -6,11 +6,11 @@ from datetime import datetime
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, delete, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import delete, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
-from herald_service.api.auth import provide_auth, require_api_key
+from herald_service.api.auth import AuthenticatedController
 from herald_service.api.context import ApiContext
 from herald_service.api.problems import problem_responses
 from herald_service.services.api_keys import AuthContext
@@ -62,14 +62,11 @@ def suppression_out(row: Suppression) -> SuppressionOut:
     )
 
 
-class SuppressionController(Controller):
+class SuppressionController(AuthenticatedController):
     """List, add and remove suppressed addresses."""
 
     path = "/v1/suppressions"
     tags = ["suppressions"]
-    guards = [require_api_key]
-    dependencies = {"auth": Provide(provide_auth, sync_to_thread=False)}
-    security = [{"bearer": []}]
 
     @get(
         "/",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, delete, get, patch, post
-from litestar.di import NamedDependency, Provide
+from litestar import delete, get, patch, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
-from herald_service.api.auth import provide_auth, require_api_key
+from herald_service.api.auth import AuthenticatedController
 from herald_service.api.context import ApiContext
 from herald_service.api.problems import problem_responses
 from herald_service.api.webhook_schemas import (
@@ -29,15 +29,12 @@ from herald_service.services.api_keys import AuthContext
 Limit = Annotated[int, Parameter(ge=1, le=100, description="Page size (1-100).")]
 
 
-class WebhookController(Controller):
+class WebhookController(AuthenticatedController):
     """Webhook endpoints of the caller's account (admin scope)."""
 
     path = "/v1/webhooks"
     tags = ["webhooks"]
-    guards = [require_api_key]
     opt = {"scope": "admin"}
-    dependencies = {"auth": Provide(provide_auth, sync_to_thread=False)}
-    security = [{"bearer": []}]
 
     @post(
         "/",
