@@ -58,7 +58,7 @@ async def b_suppression(api: Client, b: Tenant) -> tuple[str, str]:
 
 # (name, create as B, list path as A or None, methods A tries on B's resource)
 CASES: list[tuple[str, Create, str | None, tuple[str, ...]]] = [
-    ("message", b_message, None, ("GET",)),
+    ("message", b_message, "/v1/messages", ("GET",)),
     ("api key", b_api_key, "/v1/api-keys", ("GET", "PATCH", "DELETE")),
     ("B's own admin key", b_own_key, "/v1/api-keys", ("GET", "PATCH", "DELETE")),
     ("domain", b_domain, "/v1/domains", ("GET", "DELETE")),

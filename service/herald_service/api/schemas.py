@@ -62,3 +62,31 @@ class MessageOut(msgspec.Struct):
     created_at: datetime | None = None
     recipients: list[RecipientOut] = msgspec.field(default_factory=list)
     events: list[EventOut] = msgspec.field(default_factory=list)
+
+
+class RecipientSummary(msgspec.Struct):
+    """A recipient's address and where it stands."""
+
+    email: str
+    status: str
+
+
+class MessageSummary(msgspec.Struct):
+    """A message in a search result (``GET /v1/messages/{id}`` has the details)."""
+
+    id: str
+    status: str
+    sender: str = msgspec.field(name="from")
+    subject: str = ""
+    tags: list[str] = msgspec.field(default_factory=list)
+    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+    sandbox: bool = False
+    created_at: datetime | None = None
+    recipients: list[RecipientSummary] = msgspec.field(default_factory=list)
+
+
+class MessageList(msgspec.Struct):
+    """One page of messages; pass ``next_cursor`` as ``cursor`` for the next."""
+
+    data: list[MessageSummary]
+    next_cursor: str | None = None

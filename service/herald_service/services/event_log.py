@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from datetime import datetime
 from typing import Any
@@ -11,8 +10,8 @@ from msgspec import Struct
 from sqlalchemy import String, and_, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from herald_service.errors import FieldError, InvalidRequest
 from herald_service.services.events import event_view
+from herald_service.services.pagination import decode_cursor, encode_cursor
 from herald_service.storage.models import Event, Message
 
 
@@ -25,27 +24,6 @@ class EventFilter(Struct, frozen=True, kw_only=True):
     tag: str | None = None
     since: datetime | None = None
     until: datetime | None = None
-
-
-def encode_cursor(event: Event) -> str:
-    """An opaque position after ``event`` in newest-first order."""
-    raw = f"{event.at.isoformat()}|{event.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """The ``(at, id)`` a cursor points after, or a 422 naming ``cursor``."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, _, event_id = raw.partition("|")
-        parsed = datetime.fromisoformat(at)
-        if parsed.tzinfo is None or not event_id:
-            raise ValueError("incomplete cursor")
-    except ValueError as exc:
-        raise InvalidRequest(
-            "the cursor is not one this API returned", [FieldError("cursor", "invalid cursor")]
-        ) from exc
-    return parsed, event_id
 
 
 def _escape_like(text: str) -> str:
@@ -87,5 +65,6 @@ async def list_events(
         await session.execute(query.order_by(Event.at.desc(), Event.id.desc()).limit(limit + 1))
     ).all()
     views = [event_view(event, message) for event, message in rows[:limit]]
-    next_cursor = encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None
+    last = rows[limit - 1][0] if len(rows) > limit else None
+    next_cursor = encode_cursor(last.at, last.id) if last is not None else None
     return views, next_cursor

@@ -6,7 +6,6 @@ add entries automatically; callers add, list and remove them through the API.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -18,6 +17,7 @@ from herald_service.core.ids import new_id
 from herald_service.errors import FieldError, InvalidRequest, NotFound
 from herald_service.services.intake.addresses import check_address
 from herald_service.services.intake.collector import Collector
+from herald_service.services.pagination import decode_cursor, encode_cursor
 from herald_service.services.send_request import EmailAddress
 from herald_service.storage.models import Suppression
 from herald_service.storage.types import utcnow
@@ -140,7 +140,7 @@ async def list_suppressions(
     if reason is not None:
         query = query.where(Suppression.reason == reason)
     if cursor:
-        after, after_id = _decode_cursor(cursor)
+        after, after_id = decode_cursor(cursor)
         query = query.where(
             or_(
                 Suppression.created_at < after,
@@ -151,20 +151,4 @@ async def list_suppressions(
     rows = list((await session.execute(newest_first.limit(limit + 1))).scalars())
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, (_encode_cursor(rows[-1]) if more and rows else None)
-
-
-def _encode_cursor(row: Suppression) -> str:
-    raw = f"{row.created_at.isoformat()}|{row.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, row_id = raw.split("|", 1)
-        return datetime.fromisoformat(stamp), row_id
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidRequest(
-            "unknown cursor", [FieldError("cursor", "not a cursor from a previous page")]
-        ) from exc
+    return rows, (encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None)

@@ -17,15 +17,8 @@ from herald_service.errors import FieldError, InvalidRequest
 from herald_service.services import event_log
 from herald_service.services.api_keys import AuthContext
 from herald_service.services.event_log import EventFilter
+from herald_service.services.pagination import aware
 from herald_service.services.webhooks import EVENT_TYPES
-
-
-def _aware(name: str, value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise InvalidRequest(
-            f"{name} needs a time zone", [FieldError(name, "give a time zone, e.g. ...Z")]
-        )
-    return value
 
 
 class EventController(AuthenticatedController):
@@ -69,8 +62,8 @@ class EventController(AuthenticatedController):
             message_id=message_id,
             recipient=recipient,
             tag=tag,
-            since=_aware("since", since),
-            until=_aware("until", until),
+            since=aware("since", since),
+            until=aware("until", until),
         )
         async with herald.sessions() as session:
             views, next_cursor = await event_log.list_events(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
 
 from herald_service.api.auth import AuthenticatedController
 from herald_service.api.context import ApiContext
@@ -16,13 +17,18 @@ from herald_service.api.schemas import (
     AttemptOut,
     EventOut,
     MessageAccepted,
+    MessageList,
     MessageOut,
+    MessageSummary,
     RecipientOut,
+    RecipientSummary,
 )
 from herald_service.core.message import OutgoingMessage
-from herald_service.core.states import summarize
+from herald_service.core.states import RecipientStatus, summarize
 from herald_service.services.api_keys import AuthContext
+from herald_service.services.message_search import MessageFilter, search_messages
 from herald_service.services.messages import get_message, message_events
+from herald_service.services.pagination import aware
 from herald_service.services.send_request import SendMessageRequest
 from herald_service.storage.models import Event, Message
 
@@ -78,6 +84,61 @@ class MessageController(AuthenticatedController):
             status_code=outcome.status_code,
             media_type="application/json",
             headers=headers,
+        )
+
+    @get(
+        "/",
+        opt={"scope": "read"},
+        summary="Search messages",
+        responses=problem_responses(400, 401, 403, 422, 429),
+    )
+    async def search(
+        self,
+        auth: NamedDependency[AuthContext],
+        herald: NamedDependency[ApiContext],
+        recipient: Annotated[
+            str | None, Parameter(description="A recipient's address (any case).")
+        ] = None,
+        status: Annotated[
+            RecipientStatus | None,
+            Parameter(description="Messages with at least one recipient in this state."),
+        ] = None,
+        sender: Annotated[str | None, Parameter(query="from", description="From address.")] = None,
+        tag: str | None = None,
+        since: Annotated[datetime | None, Parameter(description="At or after (ISO 8601).")] = None,
+        until: Annotated[datetime | None, Parameter(description="Before (ISO 8601).")] = None,
+        cursor: str | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=100, description="Page size (1-100).")] = 50,
+    ) -> MessageList:
+        """The account's messages newest first; pass ``next_cursor`` back as ``cursor``."""
+        filters = MessageFilter(
+            recipient=recipient,
+            status=status.value if status else None,
+            sender=sender,
+            tag=tag,
+            since=aware("since", since),
+            until=aware("until", until),
+        )
+        async with herald.sessions() as session:
+            messages, next_cursor = await search_messages(
+                session, auth.account_id, filters, cursor=cursor, limit=limit
+            )
+        return MessageList(
+            data=[
+                MessageSummary(
+                    id=m.id,
+                    status=summarize(r.status for r in m.recipients),
+                    sender=m.from_email,
+                    subject=m.subject,
+                    tags=list(m.tags),
+                    metadata=dict(m.metadata_),
+                    sandbox=m.sandbox,
+                    created_at=m.created_at,
+                    recipients=[RecipientSummary(r.email, r.status) for r in m.recipients],
+                )
+                for m in messages
+            ],
+            next_cursor=next_cursor,
         )
 
     @get(
