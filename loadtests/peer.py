@@ -22,7 +22,7 @@ from loadtests.sink import SmtpSink, free_port, wait_port
 from loadtests.verify import Verdict, verify_dumps
 
 Signing = Literal["none", "unix", "inet"]
-PEER_DOMAIN = "peer.bench.test"
+PEER_DOMAIN = "peer.bench.example"
 SELECTOR = "peer"
 PACKAGES = ("postfix", "opendkim", "opendkim-tools")
 
@@ -250,7 +250,7 @@ def message_file(directory: Path, size: int = 3000) -> Path:
     line = "The quick brown fox jumps over the lazy dog, then reads its invoice again."
     body = "\n".join([line] * (size // (len(line) + 1)))
     text = (
-        f"From: Bench <bench@{PEER_DOMAIN}>\nTo: Someone <rcpt@sink.bench.test>\n"
+        f"From: Bench <bench@{PEER_DOMAIN}>\nTo: Someone <rcpt@sink.bench.example>\n"
         f"Subject: Your receipt\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
         f"\n{body}\n"
     )
@@ -282,9 +282,9 @@ def run_peer(work: Path, signing: Signing, messages: int, sessions: int = 20) ->
                 "-f",
                 f"bench@{PEER_DOMAIN}",
                 "-t",
-                "rcpt@sink.bench.test",
+                "rcpt@sink.bench.example",
                 "-M",
-                "client.bench.test",
+                "client.bench.example",
                 f"127.0.0.1:{peer.port}",
             ],
             check=True,
@@ -298,7 +298,7 @@ def run_peer(work: Path, signing: Signing, messages: int, sessions: int = 20) ->
             )
         arrived = sink.last_arrival
         sink.wait_quiet(1.0, timeout=10)
-        expected = [f"{i}rcpt@sink.bench.test" for i in range(1, messages + 1)]
+        expected = [f"{i}rcpt@sink.bench.example" for i in range(1, messages + 1)]
         required = ("rsa-sha256",) if signing != "none" else ()
         verdict = verify_dumps(sink.dumps(), expected, peer.dkim_records, required)
         return PeerResult(

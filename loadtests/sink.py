@@ -89,6 +89,8 @@ class SmtpSink:
         deadline = time.monotonic() + timeout
         with self._changed:
             while self.count < total:
+                if self._process.poll() is not None:
+                    raise RuntimeError(f"smtp-sink exited with {self._process.returncode}")
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
