@@ -50,15 +50,12 @@ class HeraldResult(msgspec.Struct, frozen=True):
     latency_failures: str
     saturation_failures: str
     errors: int
+    not_started: int
     complete: bool
     api_rss_mb: float
     worker_rss_mb: float
     redis_bytes_per_queued: float
     verdict: Verdict
-
-
-def _failures(result: PhaseResult) -> int:
-    return result.failures + result.skipped
 
 
 async def _phases(
@@ -115,6 +112,7 @@ def run_herald(work: Path, options: HeraldOptions) -> HeraldResult:
             latency.recipients + saturation.recipients,
             stack.tenant.records,
             REQUIRED_SIGNATURES,
+            uncertain=latency.uncertain + saturation.uncertain,
         )
         span = arrived - saturation.first_send
         return HeraldResult(
@@ -128,7 +126,8 @@ def run_herald(work: Path, options: HeraldOptions) -> HeraldResult:
             offered_rate=options.rate,
             latency_failures=status_summary(latency),
             saturation_failures=status_summary(saturation),
-            errors=_failures(latency) + _failures(saturation),
+            errors=latency.failures + saturation.failures,
+            not_started=latency.skipped,
             complete=complete and not saturation.timed_out,
             api_rss_mb=rss.peak["api"] / 2**20,
             worker_rss_mb=rss.peak["worker"] / 2**20,

@@ -53,6 +53,7 @@ class PhaseResult(msgspec.Struct):
     last_response: float = 0.0
     latencies: list[float] = msgspec.field(default_factory=list)
     recipients: list[str] = msgspec.field(default_factory=list)
+    uncertain: list[str] = msgspec.field(default_factory=list)  # no answer: may be accepted
     timed_out: bool = False
 
     @property
@@ -96,6 +97,7 @@ class Sender:
         except httpx.HTTPError as exc:
             name = type(exc).__name__
             result.errors[name] = result.errors.get(name, 0) + 1
+            result.uncertain.append(to)
             return
         now = time.perf_counter()
         result.last_response = max(result.last_response, now)

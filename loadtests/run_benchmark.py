@@ -84,7 +84,7 @@ def main() -> int:
     for name in args.peer.split(","):
         if name not in get_args(Signing):
             sys.exit(f"unknown peer variant {name!r}")
-        variants.append(name)  # type: ignore[arg-type]
+        variants.append(name)
     if args.skip_peer:
         variants = []
     herald_options = HeraldOptions(
@@ -192,7 +192,10 @@ def table(
         f"{_median([h.worker_rss_mb for h in heralds]):.0f} MB | <= 250 MB |",
         f"| Redis bytes per queued message | "
         f"{_median([h.redis_bytes_per_queued for h in heralds]):.0f} | <= 1024 |",
-        f"| failed requests (all runs) | {sum(h.errors for h in heralds)} | 0 |",
+        f"| failed requests: non-2xx or no answer (all runs) | "
+        f"{sum(h.errors for h in heralds)} | 0 |",
+        f"| sends not started, over {options.max_in_flight} in flight (all runs) | "
+        f"{sum(h.not_started for h in heralds)} | 0 |",
         f"| all delivered within the time limit (runs) | "
         f"{sum(h.complete for h in heralds)}/{len(heralds)} | all |",
     ]

@@ -66,10 +66,10 @@ class SmtpSink:
         wait_port(self.port)
 
     def _read_counters(self) -> None:
-        stream = self._process.stdout
-        assert stream is not None
+        assert self._process.stdout is not None
+        fd = self._process.stdout.fileno()
         buffer = b""
-        while chunk := stream.read1(4096):
+        while chunk := os.read(fd, 4096):
             now = time.perf_counter()
             buffer = (buffer + chunk)[-256:]
             found = _COUNTER.findall(buffer)
