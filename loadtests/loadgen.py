@@ -98,6 +98,7 @@ class Sender:
             name = type(exc).__name__
             result.errors[name] = result.errors.get(name, 0) + 1
             result.uncertain.append(to)
+            result.latencies.append(time.perf_counter() - started)  # at least this long
             return
         now = time.perf_counter()
         result.last_response = max(result.last_response, now)
