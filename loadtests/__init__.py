@@ -1,0 +1,1 @@
+"""Load tests and the peer benchmark (Herald vs Postfix + OpenDKIM), loopback only."""

@@ -1,0 +1,69 @@
+"""Process helpers: resident memory of a process tree, sampled while the load runs."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of ``pid`` (Linux ``/proc``)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size of one process, 0 if it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+class RssSampler:
+    """Peak RSS per process of some process groups, sampled every ``interval`` seconds.
+
+    A group is a list of root pids; a root with children (uvicorn's supervisor) is
+    represented by its children, the processes doing the work.
+    """
+
+    def __init__(self, groups: dict[str, list[int]], interval: float = 0.5) -> None:
+        self.groups = groups
+        self.interval = interval
+        self.peak: dict[str, int] = dict.fromkeys(groups, 0)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _members(self, roots: list[int]) -> list[int]:
+        members: list[int] = []
+        for root in roots:
+            members += children(root) or [root]
+        return members
+
+    def sample(self) -> None:
+        """Take one sample now."""
+        for name, roots in self.groups.items():
+            for pid in self._members(roots):
+                self.peak[name] = max(self.peak[name], rss_bytes(pid))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def __enter__(self) -> RssSampler:
+        self.sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sample()
