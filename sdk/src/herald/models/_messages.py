@@ -1,9 +1,4 @@
-"""Typed views of what the Herald API sends and receives.
-
-Response models are ``msgspec`` Structs that ignore fields they do not know, so a newer
-server that adds fields never breaks an older SDK. Their names follow the API's JSON, except
-``from`` which is ``from_`` in Python.
-"""
+"""Messages: addresses, attachments, the send result and a message's delivery state."""
 
 from __future__ import annotations
 
@@ -17,11 +12,10 @@ __all__ = [
     "Attempt",
     "EmailAddress",
     "Event",
-    "FieldError",
     "Message",
-    "Problem",
     "Recipient",
     "SendResult",
+    "Unsubscribe",
 ]
 
 
@@ -30,6 +24,13 @@ class EmailAddress(msgspec.Struct, frozen=True, omit_defaults=True):
 
     email: str
     name: str = ""
+
+
+class Unsubscribe(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """``List-Unsubscribe`` targets; a ``url`` also enables one-click unsubscribe (RFC 8058)."""
+
+    url: str = ""
+    mailto: str = ""
 
 
 Address = str | EmailAddress
@@ -91,20 +92,3 @@ class Message(msgspec.Struct, frozen=True, kw_only=True, rename={"from_": "from"
     created_at: datetime | None = None
     recipients: list[Recipient] = msgspec.field(default_factory=list)
     events: list[Event] = msgspec.field(default_factory=list)
-
-
-class FieldError(msgspec.Struct, frozen=True):
-    """One invalid input field named by a validation problem."""
-
-    field: str
-    message: str
-
-
-class Problem(msgspec.Struct, frozen=True, kw_only=True):
-    """An RFC 9457 problem details document, as every Herald error response carries."""
-
-    type: str = "about:blank"
-    title: str = ""
-    status: int | None = None
-    detail: str = ""
-    errors: list[FieldError] = msgspec.field(default_factory=list)
