@@ -1,9 +1,12 @@
 """Deliver one message: claim its ready recipients, route per domain, send, record.
 
 The steps are small functions so each can be tested and replaced on its own:
-claim → load → route (MX / relay / capture) → SMTP transaction(s) → record outcomes.
+claim → load → drop suppressed → route (MX + MTA-STS / relay / capture) → SMTP
+transaction(s) of at most 50 recipients → record outcomes.
 Delivery is at-least-once: a recipient is claimed with a lease before it is tried, a
-duplicate job finds nothing to claim, and a crashed worker's lease simply runs out.
+duplicate job finds nothing to claim, and a crashed worker's lease simply runs out. A
+recipient's outcome is recorded only while this job still holds its lease, so a recipient
+that reached a final state is never sent again.
 """
 
 from __future__ import annotations
@@ -15,18 +18,24 @@ from datetime import datetime, timedelta
 
 from msgspec import Struct
 from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from herald_queue.mx import MailHost, Route, resolve_route
+from herald_queue.mx import MailHost, Route
 from herald_queue.runtime import WorkerRuntime
-from herald_queue.smtp import Reply, send_transaction
+from herald_queue.smtp import RECIPIENTS_PER_TRANSACTION, Destination, Reply
 from herald_service.core.backoff import retry_delay
 from herald_service.core.smtp_replies import Outcome, classify, enhanced_code
 from herald_service.core.states import EventType, RecipientStatus
+from herald_service.mail.return_path import verp_address
 from herald_service.services.events import add_events, new_event
-from herald_service.storage.models import DeliveryAttempt, Domain, Event, Message, Recipient
+from herald_service.services.suppressions import (
+    add_suppression,
+    normalize,
+    suppressed_among,
+)
+from herald_service.settings import Settings
+from herald_service.storage.models import DeliveryAttempt, Domain, Message, Recipient
 from herald_service.storage.types import utcnow
-
-DELIVERY_LEASE = timedelta(minutes=5)
 
 
 class Tried(Struct, frozen=True):
@@ -40,58 +49,109 @@ class Tried(Struct, frozen=True):
     enhanced_code: str = ""
 
 
-async def claim(runtime: WorkerRuntime, message_id: str, now: datetime) -> str | None:
-    """Lease the message's queued recipients to this job; None if there is nothing to do."""
+class Job(Struct, frozen=True):
+    """The message being delivered, as much of it as delivery needs."""
+
+    id: str
+    account_id: str
+    created_at: datetime
+    raw: bytes
+    return_path_host: str
+
+
+class Claimed(Struct, frozen=True):
+    """A recipient this delivery holds the lease of."""
+
+    id: int
+    email: str
+    domain: str
+    attempt_count: int
+
+
+class Plan(Struct, frozen=True):
+    """How to reach one recipient domain: the route, the port, whether TLS must verify."""
+
+    route: Route
+    port: int
+    require_verified_tls: bool = False
+
+
+async def claim(
+    session: AsyncSession, message_id: str, now: datetime, lease: timedelta
+) -> tuple[str, list[Claimed]]:
+    """Lease the message's queued recipients to this delivery (empty: nothing to do)."""
     token = secrets.token_hex(8)
-    async with runtime.sessions.begin() as session:
-        result = await session.execute(
-            update(Recipient)
-            .where(
-                Recipient.message_id == message_id,
-                Recipient.status == RecipientStatus.QUEUED,
-                or_(Recipient.lease_token.is_(None), Recipient.next_attempt_at <= now),
-            )
-            .values(lease_token=token, next_attempt_at=now + DELIVERY_LEASE)
-            .execution_options(synchronize_session=False)
+    rows = await session.execute(
+        update(Recipient)
+        .where(
+            Recipient.message_id == message_id,
+            Recipient.status == RecipientStatus.QUEUED,
+            or_(Recipient.lease_token.is_(None), Recipient.next_attempt_at <= now),
         )
-    return token if result.rowcount else None  # type: ignore[attr-defined]
+        .values(lease_token=token, next_attempt_at=now + lease)
+        .returning(Recipient.id, Recipient.email, Recipient.domain, Recipient.attempt_count)
+        .execution_options(synchronize_session=False)
+    )
+    claimed = [Claimed(*row) for row in rows.all()]
+    return token, sorted(claimed, key=lambda c: c.id)
 
 
-async def route_for(runtime: WorkerRuntime, domain: str) -> tuple[Route, int]:
-    """Where mail for ``domain`` goes in the configured delivery mode, and on which port."""
+async def load_job(session: AsyncSession, message_id: str) -> Job:
+    """The message's delivery fields and its domain's return-path host."""
+    row = (
+        await session.execute(
+            select(
+                Message.id,
+                Message.account_id,
+                Message.created_at,
+                Message.raw,
+                Domain.return_path_host,
+            )
+            .join(Domain, Domain.id == Message.domain_id)
+            .where(Message.id == message_id)
+        )
+    ).one()
+    return Job(*row)
+
+
+async def plan_for(runtime: WorkerRuntime, domain: str) -> Plan:
+    """Where mail for ``domain`` goes in the configured delivery mode, and how."""
     settings = runtime.settings
     if settings.delivery_mode == "capture":
         host = MailHost("capture-inbox", (settings.capture_host,))
-        return Route(hosts=(host,)), settings.capture_port
+        return Plan(Route(hosts=(host,)), settings.capture_port)
     if settings.delivery_mode == "relay":
-        return Route(hosts=(MailHost(settings.relay_host, (settings.relay_host,)),)), (
-            settings.relay_port
-        )
-    return await resolve_route(runtime.resolver, domain), settings.smtp_port
+        host = MailHost(settings.relay_host, (settings.relay_host,))
+        return Plan(Route(hosts=(host,)), settings.relay_port)
+    route = await runtime.routes.route(domain)
+    if not route.hosts:
+        return Plan(route, settings.smtp_port)
+    policy = await runtime.mta_sts.policy(domain)
+    if policy is None or not policy.enforced:
+        return Plan(route, settings.smtp_port)
+    allowed = tuple(h for h in route.hosts if policy.allows(h.name))
+    if not allowed:
+        error = f"no MX host of {domain} is listed in its MTA-STS policy"
+        return Plan(Route(temporary_error=error, enhanced_code="4.7.5"), settings.smtp_port)
+    return Plan(Route(hosts=allowed), settings.smtp_port, require_verified_tls=True)
 
 
 async def deliver_group(
-    runtime: WorkerRuntime, route: Route, port: int, mail_from: str, emails: list[str], raw: bytes
+    runtime: WorkerRuntime, plan: Plan, mail_from: str, emails: list[str], raw: bytes
 ) -> dict[str, Tried]:
-    """Try the route's hosts in order until every recipient has a real answer."""
+    """Try the route's hosts (and each host's addresses) in order until every recipient
+    has a real answer; a host that cannot be reached or says 421 passes them on."""
+    route = plan.route
     if route.permanent_error or route.temporary_error:
         code = 550 if route.permanent_error else None
         text = route.permanent_error or route.temporary_error
-        status = "5.1.10" if "null MX" in text else ("5.1.2" if code else "")
-        return {e: Tried(Reply(code, text), enhanced_code=status) for e in emails}
+        return {e: Tried(Reply(code, text), enhanced_code=route.enhanced_code) for e in emails}
     results: dict[str, Tried] = {}
     pending = list(emails)
     for host in route.hosts:
         for address in host.addresses:
-            outcome = await send_transaction(
-                address=address,
-                port=port,
-                helo_name=runtime.settings.hostname,
-                mail_from=mail_from,
-                recipients=pending,
-                data=raw,
-                command_timeout=runtime.settings.smtp_timeout,
-            )
+            destination = Destination(address, plan.port, host.name, plan.require_verified_tls)
+            outcome = await runtime.smtp.send(destination, mail_from, pending, raw)
             for email, reply in outcome.replies.items():
                 results[email] = Tried(
                     reply,
@@ -101,112 +161,219 @@ async def deliver_group(
                     outcome.tls_verified,
                     enhanced_code(reply.text),
                 )
-            # No answer at all, or 421 (service closing): the next host may do better.
             pending = [e for e in pending if results[e].reply.code in (None, 421)]
             if not pending:
                 return results
     return results
 
 
-def _event(message: Message, recipient: Recipient, kind: EventType, tried: Tried) -> Event:
-    return new_event(
-        account_id=message.account_id,
-        message_id=message.id,
-        recipient=recipient.email,
-        type=kind,
-        data={
-            "mx": tried.mx,
-            "code": tried.reply.code,
-            "enhanced_code": tried.enhanced_code,
-            "response": tried.reply.text,
-            "tls": tried.tls,
-        },
-    )
+def should_suppress(tried: Tried) -> bool:
+    """Hard bounces suppress the address, except policy rejections (5.7.x: about the
+    sender or content, not the mailbox) and recipients that only ran out of retries."""
+    code = tried.enhanced_code
+    return not code.startswith(("5.7.", "4."))
+
+
+def _event_data(tried: Tried, attempt: int) -> dict[str, object]:
+    return {
+        "mx": tried.mx,
+        "ip": tried.ip,
+        "code": tried.reply.code,
+        "enhanced_code": tried.enhanced_code,
+        "response": tried.reply.text,
+        "tls": tried.tls,
+        "tls_verified": tried.tls_verified,
+        "attempt": attempt,
+    }
 
 
 async def record(
-    runtime: WorkerRuntime, message: Message, recipients: list[Recipient], results: dict[str, Tried]
+    runtime: WorkerRuntime,
+    message: Job,
+    recipients: list[Claimed],
+    results: dict[str, Tried],
+    token: str,
 ) -> None:
-    """Store one attempt per recipient, its new status, the event, and any retry time."""
-    settings = runtime.settings
+    """Store one attempt per recipient, its new status, the event, any retry time and
+    any suppression, all in one transaction."""
+    await runtime.writes.run(
+        lambda session: record_in(session, runtime.settings, message, recipients, results, token)
+    )
+
+
+async def record_in(
+    session: AsyncSession,
+    settings: Settings,
+    message: Job,
+    recipients: list[Claimed],
+    results: dict[str, Tried],
+    token: str,
+) -> None:
+    """:func:`record` inside the caller's transaction."""
     now = utcnow()
-    async with runtime.sessions.begin() as session:
-        for recipient in recipients:
-            tried = results[recipient.email]
-            outcome = classify(tried.reply.code, tried.reply.text)
-            if outcome is Outcome.DEFERRED and now - message.created_at >= timedelta(
-                seconds=settings.retry_max_age
-            ):
-                outcome = Outcome.BOUNCED
-                tried = Tried(
-                    Reply(tried.reply.code, f"expired after retrying: {tried.reply.text}"),
-                    tried.mx,
-                    tried.ip,
-                    tried.tls,
-                    tried.tls_verified,
-                    "4.4.7",
-                )
-            session.add(
-                DeliveryAttempt(
-                    recipient_id=recipient.id,
+    expired_at = message.created_at + timedelta(seconds=settings.retry_max_age)
+    for recipient in recipients:
+        tried = results[recipient.email]
+        outcome = classify(tried.reply.code, tried.reply.text)
+        expired = outcome is Outcome.DEFERRED and now >= expired_at
+        if expired:
+            outcome = Outcome.BOUNCED
+            text = f"expired after retrying: {tried.reply.text}"
+            tried = Tried(
+                Reply(tried.reply.code, text),
+                tried.mx,
+                tried.ip,
+                tried.tls,
+                tried.tls_verified,
+                "4.4.7",
+            )
+        session.add(
+            DeliveryAttempt(
+                recipient_id=recipient.id,
+                at=now,
+                mx=tried.mx,
+                ip=tried.ip,
+                code=tried.reply.code,
+                enhanced_code=tried.enhanced_code,
+                response=tried.reply.text[:2000],
+                outcome=outcome,
+                tls=tried.tls,
+                tls_verified=tried.tls_verified,
+            )
+        )
+        attempts = recipient.attempt_count + 1
+        next_at = None
+        if outcome is Outcome.DEFERRED:
+            delay = retry_delay(attempts, settings.retry_schedule)
+            next_at = min(now + timedelta(seconds=delay), max(expired_at, now))
+        changed = await session.execute(
+            update(Recipient)
+            .where(
+                Recipient.id == recipient.id,
+                Recipient.lease_token == token,
+                Recipient.status == RecipientStatus.QUEUED,
+            )
+            .values(
+                attempt_count=attempts,
+                lease_token=None,
+                updated_at=now,
+                status=outcome.value,
+                next_attempt_at=next_at,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if not changed.rowcount:  # type: ignore[attr-defined]
+            continue  # the lease ran out and another job owns this recipient now
+        data = _event_data(tried, attempts)
+        if outcome is Outcome.BOUNCED:
+            data["bounce_type"] = "expired" if expired else "hard"
+            if not expired and should_suppress(tried):
+                await add_suppression(
+                    session,
+                    message.account_id,
+                    recipient.email,
+                    "bounce",
+                    detail=tried.reply.text,
+                    message_id=message.id,
                     at=now,
-                    mx=tried.mx,
-                    ip=tried.ip,
-                    code=tried.reply.code,
-                    enhanced_code=tried.enhanced_code,
-                    response=tried.reply.text[:2000],
-                    outcome=outcome,
-                    tls=tried.tls,
-                    tls_verified=tried.tls_verified,
                 )
+                data["suppressed"] = True
+        elif outcome is Outcome.DEFERRED and next_at is not None:
+            data["next_attempt_at"] = next_at.isoformat()
+        kind = {
+            Outcome.DELIVERED: EventType.DELIVERED,
+            Outcome.DEFERRED: EventType.DEFERRED,
+            Outcome.BOUNCED: EventType.BOUNCED,
+        }[outcome]
+        await add_events(
+            session,
+            [
+                new_event(
+                    account_id=message.account_id,
+                    message_id=message.id,
+                    recipient=recipient.email,
+                    type=kind,
+                    data=data,
+                    at=now,
+                )
+            ],
+        )
+
+
+async def drop_suppressed(
+    session: AsyncSession, message: Job, claimed: list[Claimed], token: str
+) -> list[Claimed]:
+    """Mark claimed recipients on the account's suppression list ``suppressed`` with a
+    ``message.dropped`` event; returns the recipients still to deliver."""
+    entries = await suppressed_among(session, message.account_id, [r.email for r in claimed])
+    if not entries:
+        return claimed
+    now = utcnow()
+    keep = []
+    for recipient in claimed:
+        entry = entries.get(normalize(recipient.email))
+        if entry is None:
+            keep.append(recipient)
+            continue
+        await session.execute(
+            update(Recipient)
+            .where(Recipient.id == recipient.id, Recipient.lease_token == token)
+            .values(
+                status=RecipientStatus.SUPPRESSED,
+                lease_token=None,
+                next_attempt_at=None,
+                updated_at=now,
             )
-            attempts = recipient.attempt_count + 1
-            values: dict[str, object] = {
-                "attempt_count": attempts,
-                "lease_token": None,
-                "updated_at": now,
-                "status": outcome.value,
-                "next_attempt_at": None,
-            }
-            if outcome is Outcome.DEFERRED:
-                delay = retry_delay(attempts, settings.retry_schedule)
-                values["next_attempt_at"] = now + timedelta(seconds=delay)
-            await session.execute(
-                update(Recipient).where(Recipient.id == recipient.id).values(**values)
-            )
-            kind = {
-                Outcome.DELIVERED: EventType.DELIVERED,
-                Outcome.DEFERRED: EventType.DEFERRED,
-                Outcome.BOUNCED: EventType.BOUNCED,
-            }[outcome]
-            await add_events(session, [_event(message, recipient, kind, tried)])
+            .execution_options(synchronize_session=False)
+        )
+        event = new_event(
+            account_id=message.account_id,
+            message_id=message.id,
+            recipient=recipient.email,
+            type=EventType.DROPPED,
+            data={"reason": "suppressed", "suppression_reason": entry.reason},
+            at=now,
+        )
+        await add_events(session, [event])
+    return keep
 
 
 async def deliver_message(runtime: WorkerRuntime, message_id: str) -> None:
-    """Deliver every ready recipient of one message, grouped by recipient domain."""
-    token = await claim(runtime, message_id, utcnow())
-    if token is None:
-        return
-    async with runtime.sessions() as session:
-        message = await session.get(Message, message_id)
-        assert message is not None
-        domain = await session.get(Domain, message.domain_id)
-        assert domain is not None
-        claimed = list(
-            (
-                await session.execute(select(Recipient).where(Recipient.lease_token == token))
-            ).scalars()
-        )
-    mail_from = f"bounce+{message.id}@{domain.return_path_host}"
-    by_domain: dict[str, list[Recipient]] = defaultdict(list)
-    for recipient in claimed:
-        by_domain[recipient.domain].append(recipient)
+    """Deliver every ready recipient of one message, grouped by recipient domain.
 
-    async def one_domain(rcpt_domain: str, group: list[Recipient]) -> None:
-        route, port = await route_for(runtime, rcpt_domain)
+    One transaction claims the recipients, loads the message and drops suppressed
+    recipients; SMTP runs outside any transaction; one more records each batch's outcome.
+    """
+    lease = timedelta(seconds=runtime.settings.delivery_lease)
+
+    async def start(session: AsyncSession) -> tuple[str, Job | None, list[Claimed]]:
+        token, claimed = await claim(session, message_id, utcnow(), lease)
+        if not claimed:
+            return token, None, []
+        job = await load_job(session, message_id)
+        return token, job, await drop_suppressed(session, job, claimed, token)
+
+    token, loaded, claimed = await runtime.writes.run(start)
+    if loaded is None:
+        return
+    message = loaded
+    secret_key = runtime.settings.require_secret_key()
+    by_domain: dict[str, list[Claimed]] = defaultdict(list)
+    for recipient in claimed:
+        by_domain[recipient.domain.lower()].append(recipient)
+
+    async def one_batch(plan: Plan, batch: list[Claimed]) -> None:
+        recipient_id = batch[0].id if len(batch) == 1 else 0
+        mail_from = verp_address(secret_key, message.id, recipient_id, message.return_path_host)
         results = await deliver_group(
-            runtime, route, port, mail_from, [r.email for r in group], message.raw
+            runtime, plan, mail_from, [r.email for r in batch], message.raw
         )
-        await record(runtime, message, group, results)
+        await record(runtime, message, batch, results, token)
+
+    async def one_domain(rcpt_domain: str, group: list[Claimed]) -> None:
+        plan = await plan_for(runtime, rcpt_domain)
+        size = RECIPIENTS_PER_TRANSACTION
+        batches = [group[i : i + size] for i in range(0, len(group), size)]
+        await asyncio.gather(*(one_batch(plan, b) for b in batches))
 
     await asyncio.gather(*(one_domain(d, g) for d, g in by_domain.items()))

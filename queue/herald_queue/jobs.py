@@ -8,9 +8,14 @@ from herald_queue.webhooks import send_webhook as _send_webhook
 
 
 def deliver_message(message_id: str) -> None:
-    """Attempt every recipient of ``message_id`` that is ready to be tried."""
+    """Start delivering every ready recipient of ``message_id`` on the worker's loop.
+
+    Returns as soon as the delivery is under way (it blocks while the worker already runs
+    ``HERALD_WORKER_CONCURRENCY`` deliveries). The recipients' database lease, not this
+    job, makes sure the delivery finishes even if the process dies.
+    """
     runtime = WorkerRuntime.current()
-    runtime.run(_deliver(runtime, message_id))
+    runtime.dispatch(_deliver(runtime, message_id))
 
 
 def send_webhook(delivery_id: str, lease_token: str) -> None:

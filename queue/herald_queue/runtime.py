@@ -1,23 +1,38 @@
-"""Per-process state of a delivery worker: one event loop, engine and resolver for all jobs.
+"""Per-process state of a delivery worker: one event loop, engine, resolver and SMTP pool.
 
-rq calls job functions synchronously. Running every job on the same long-lived event loop
-(rather than ``asyncio.run`` per job) keeps database pools and resolver caches warm.
+rq calls job functions synchronously, one at a time. The worker keeps one event loop
+running in a background thread for its whole life; a job hands its delivery coroutine to
+that loop and returns as soon as there is room (at most ``worker_concurrency`` deliveries
+in flight), so many deliveries run at once and share warm database pools, DNS caches and
+SMTP connections. The database lease taken by each delivery, not the rq job, is what
+guarantees the work is finished: if the process dies, the lease runs out and the sweeper
+enqueues the message again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import threading
 from collections.abc import Coroutine
+from concurrent.futures import Future
 from typing import Any, TypeVar
 
 import dns.asyncresolver
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from herald_queue.group_commit import GroupCommit
+from herald_queue.mta_sts import MtaStsPolicies
+from herald_queue.mx import RouteCache
+from herald_queue.smtp import SmtpPool, verified_tls_context
 from herald_service.dns import make_resolver
 from herald_service.settings import Settings, get_settings
 from herald_service.storage.database import async_session_factory, make_async_engine
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 
 class WorkerRuntime:
@@ -28,9 +43,25 @@ class WorkerRuntime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._slots = threading.BoundedSemaphore(max(1, settings.worker_concurrency))
+        self._in_flight: set[Future[Any]] = set()
+        self._lock = threading.Lock()
         self.engine: AsyncEngine = make_async_engine(settings.database_url)
         self.sessions: async_sessionmaker[AsyncSession] = async_session_factory(self.engine)
         self.resolver: dns.asyncresolver.Resolver = make_resolver(settings)
+        # SQLite has one writer at a time: parallel transactions would only queue on its lock.
+        single_writer = self.engine.dialect.name == "sqlite"
+        self.writes = GroupCommit(self.sessions, parallel=1 if single_writer else 4)
+        self.routes = RouteCache(self.resolver)
+        tls = verified_tls_context(settings.tls_ca_file)
+        self.smtp = SmtpPool(
+            helo_name=settings.hostname,
+            command_timeout=settings.smtp_timeout,
+            per_destination=settings.smtp_destination_concurrency,
+            verified_context=tls,
+        )
+        self.mta_sts = MtaStsPolicies(self.resolver, tls, port=settings.mta_sts_port)
 
     @classmethod
     def current(cls) -> WorkerRuntime:
@@ -44,14 +75,57 @@ class WorkerRuntime:
         """Use ``runtime`` for the jobs of this process (None: forget it)."""
         cls._current = runtime
 
-    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        """Run ``coroutine`` to completion on this process's own loop (made on first use)."""
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
-            self._loop = asyncio.new_event_loop()
-        return self._loop.run_until_complete(coroutine)
+            loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(
+                target=loop.run_forever, name="herald-delivery-loop", daemon=True
+            )
+            self._thread.start()
+            self._loop = loop
+        return self._loop
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run ``coroutine`` on this process's loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._ensure_loop()).result()
+
+    def dispatch(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        """Start ``coroutine`` on the loop; blocks only while all slots are taken."""
+        self._slots.acquire()
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._ensure_loop())
+        with self._lock:
+            self._in_flight.add(future)
+        future.add_done_callback(self._finished)
+
+    def _finished(self, future: Future[Any]) -> None:
+        with self._lock:
+            self._in_flight.discard(future)
+        self._slots.release()
+        if not future.cancelled() and future.exception() is not None:
+            log.error("delivery failed", exc_info=future.exception())
+
+    def in_flight(self) -> int:
+        """How many dispatched deliveries have not finished."""
+        with self._lock:
+            return len(self._in_flight)
+
+    def wait_idle(self, timeout: float | None = None) -> None:
+        """Block until every dispatched delivery has finished."""
+        with self._lock:
+            pending = list(self._in_flight)
+        for future in pending:
+            with contextlib.suppress(Exception):  # failures are logged by _finished
+                future.result(timeout)
 
     def close(self) -> None:
-        """Dispose of the engine and close the loop."""
-        if self._loop is not None:
-            self._loop.run_until_complete(self.engine.dispose())
-            self._loop.close()
+        """Let in-flight deliveries finish, close connections, stop the loop."""
+        if self._loop is None:
+            return
+        self.wait_idle()
+        self.run(self.smtp.close())
+        self.run(self.engine.dispose())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._loop.close()
+        self._loop = None

@@ -1,12 +1,27 @@
-"""One SMTP transaction to one host with aiosmtplib, with an answer per recipient."""
+"""SMTP client side: connections to one destination, reused across messages, with TLS.
+
+A :class:`SmtpPool` keeps idle connections per destination (address, port, MX name, TLS
+policy) and limits how many are open to each at once. STARTTLS is used whenever offered:
+first with certificate verification against the MX name, and, when that fails and the
+policy allows it, again without (opportunistic TLS, RFC 7435). A destination that requires
+verified TLS (MTA-STS ``enforce``) gets no mail in clear or over unverified TLS.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import ssl
-from collections.abc import Sequence
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 
 import aiosmtplib
 from msgspec import Struct
+
+RECIPIENTS_PER_TRANSACTION = 50
+
+log = logging.getLogger(__name__)
 
 
 class Reply(Struct, frozen=True):
@@ -22,6 +37,28 @@ class TransactionResult(Struct, frozen=True):
     replies: dict[str, Reply]
     tls: str = ""
     tls_verified: bool = False
+    reused: bool = False
+
+
+class Destination(Struct, frozen=True):
+    """Where a connection goes and what TLS it must have."""
+
+    address: str
+    port: int
+    mx_name: str
+    require_verified_tls: bool = False
+
+
+class TlsUnavailable(Exception):
+    """Verified TLS is required but the server cannot provide it."""
+
+
+def verified_tls_context(extra_ca_file: str = "") -> ssl.SSLContext:
+    """Checks the certificate chain and the MX name; trusts ``extra_ca_file`` too."""
+    context = ssl.create_default_context()
+    if extra_ca_file:
+        context.load_verify_locations(cafile=extra_ca_file)
+    return context
 
 
 def _opportunistic_tls_context() -> ssl.SSLContext:
@@ -43,36 +80,83 @@ def _tls_version(client: aiosmtplib.SMTP) -> str:
     return str(ssl_object.version()) if ssl_object is not None else ""
 
 
-async def send_transaction(
-    *,
-    address: str,
-    port: int,
-    helo_name: str,
-    mail_from: str,
-    recipients: Sequence[str],
-    data: bytes,
-    command_timeout: float,
-) -> TransactionResult:
-    """Deliver ``data`` to ``recipients`` through the server at ``address:port``.
+class Connection:
+    """One open SMTP session, ready for a transaction."""
 
-    Connection-level failures (refused, dropped, timed out, a reply to MAIL or DATA that
-    is not 2xx) apply to every recipient not yet answered; RCPT replies apply to one.
-    """
-    replies: dict[str, Reply] = {}
+    def __init__(self, client: aiosmtplib.SMTP, tls: str, tls_verified: bool) -> None:
+        self.client = client
+        self.tls = tls
+        self.tls_verified = tls_verified
+        self.opened_at = time.monotonic()
+        self.last_used = self.opened_at
+        self.transactions = 0
+
+    async def close(self) -> None:
+        """QUIT politely, or just drop the socket."""
+        if self.client.is_connected:
+            try:
+                await self.client.quit()
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                self.client.close()
+
+
+async def _connect(
+    destination: Destination, helo_name: str, command_timeout: float
+) -> aiosmtplib.SMTP:
     client = aiosmtplib.SMTP(
-        hostname=address,
-        port=port,
+        hostname=destination.address,
+        port=destination.port,
         local_hostname=helo_name,
         timeout=command_timeout,
-        start_tls=None,
-        tls_context=_OPPORTUNISTIC,
+        start_tls=False,
         validate_certs=False,
     )
-    tls = ""
+    await client.connect()
+    await client.ehlo()
+    return client
+
+
+async def open_connection(
+    destination: Destination, helo_name: str, command_timeout: float, verified: ssl.SSLContext
+) -> Connection:
+    """Connect, EHLO and STARTTLS when offered (verified if possible, as policy demands)."""
+    client = await _connect(destination, helo_name, command_timeout)
+    if not client.supports_extension("starttls"):
+        if destination.require_verified_tls:
+            client.close()
+            raise TlsUnavailable(f"{destination.mx_name} does not offer STARTTLS")
+        return Connection(client, "", False)
     try:
-        await client.connect()
-        tls = _tls_version(client)
+        await client.starttls(server_hostname=destination.mx_name, tls_context=verified)
+        return Connection(client, _tls_version(client), True)
+    except (ssl.SSLError, aiosmtplib.SMTPException, OSError) as exc:
+        client.close()
+        if destination.require_verified_tls:
+            raise TlsUnavailable(f"TLS to {destination.mx_name} not verified: {exc}") from exc
+    client = await _connect(destination, helo_name, command_timeout)
+    if client.supports_extension("starttls"):
+        try:
+            await client.starttls(server_hostname=destination.mx_name, tls_context=_OPPORTUNISTIC)
+        except (ssl.SSLError, aiosmtplib.SMTPException) as exc:
+            # TLS itself is broken there: opportunistic means plain text beats no delivery.
+            log.info("STARTTLS with %s failed (%s); sending in plain text", destination, exc)
+            client.close()
+            client = await _connect(destination, helo_name, command_timeout)
+            return Connection(client, "", False)
+    return Connection(client, _tls_version(client), False)
+
+
+async def run_transaction(
+    connection: Connection, mail_from: str, recipients: Sequence[str], data: bytes
+) -> tuple[dict[str, Reply], bool, bool]:
+    """One MAIL/RCPT.../DATA exchange: per-recipient replies, whether the connection can
+    be used again, and whether it failed before the server answered anything."""
+    client = connection.client
+    replies: dict[str, Reply] = {}
+    answered = False
+    try:
         await client.mail(mail_from)
+        answered = True
         accepted: list[str] = []
         for rcpt in recipients:
             try:
@@ -86,20 +170,113 @@ async def send_transaction(
             response = await client.data(data)
             for rcpt in accepted:
                 replies[rcpt] = Reply(response.code, response.message)
+        else:
+            await client.rset()
     except aiosmtplib.SMTPResponseException as exc:
         for rcpt in recipients:
             if rcpt not in replies or 200 <= (replies[rcpt].code or 0) < 300:
                 replies[rcpt] = Reply(exc.code, exc.message)
+        return replies, False, False
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
         failure = Reply(None, f"{type(exc).__name__}: {exc}".strip())
         for rcpt in recipients:
             current = replies.get(rcpt)
             if current is None or 200 <= (current.code or 0) < 300:
                 replies[rcpt] = failure
-    finally:
-        if client.is_connected:
-            try:
-                await client.quit()
-            except (aiosmtplib.SMTPException, OSError, TimeoutError):
-                client.close()
-    return TransactionResult(replies=replies, tls=tls, tls_verified=False)
+        return replies, False, not answered
+    connection.transactions += 1
+    connection.last_used = time.monotonic()
+    return replies, True, False
+
+
+class SmtpPool:
+    """Open connections per destination: reused across messages, limited in number."""
+
+    def __init__(
+        self,
+        *,
+        helo_name: str,
+        command_timeout: float,
+        per_destination: int = 10,
+        verified_context: ssl.SSLContext | None = None,
+        max_idle: float = 30.0,
+        max_age: float = 300.0,
+        max_transactions: int = 1000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.helo_name = helo_name
+        self.command_timeout = command_timeout
+        self.per_destination = per_destination
+        self.verified_context = verified_context or verified_tls_context()
+        self.max_idle = max_idle
+        self.max_age = max_age
+        self.max_transactions = max_transactions
+        self._clock = clock
+        self._idle: dict[Destination, list[Connection]] = defaultdict(list)
+        self._limits: dict[Destination, asyncio.Semaphore] = {}
+        self.opened = 0
+
+    def _fresh(self, connection: Connection) -> bool:
+        now = self._clock()
+        return (
+            connection.client.is_connected
+            and now - connection.last_used < self.max_idle
+            and now - connection.opened_at < self.max_age
+            and connection.transactions < self.max_transactions
+        )
+
+    async def _take_idle(self, destination: Destination) -> Connection | None:
+        idle = self._idle[destination]
+        while idle:
+            connection = idle.pop()
+            if self._fresh(connection):
+                return connection
+            await connection.close()
+        return None
+
+    async def send(
+        self, destination: Destination, mail_from: str, recipients: Sequence[str], data: bytes
+    ) -> TransactionResult:
+        """Deliver ``data`` to ``recipients`` (at most one transaction's worth) there."""
+        limit = self._limits.setdefault(destination, asyncio.Semaphore(self.per_destination))
+        async with limit:
+            connection = await self._take_idle(destination)
+            reused = connection is not None
+            for _ in range(2):
+                if connection is None:
+                    try:
+                        connection = await open_connection(
+                            destination, self.helo_name, self.command_timeout, self.verified_context
+                        )
+                    except TlsUnavailable as exc:
+                        return TransactionResult({r: Reply(None, str(exc)) for r in recipients})
+                    except aiosmtplib.SMTPResponseException as exc:
+                        return TransactionResult(
+                            {r: Reply(exc.code, exc.message) for r in recipients}
+                        )
+                    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                        failure = Reply(None, f"{type(exc).__name__}: {exc}".strip())
+                        return TransactionResult(dict.fromkeys(recipients, failure))
+                    self.opened += 1
+                replies, usable, unanswered = await run_transaction(
+                    connection, mail_from, recipients, data
+                )
+                if usable:
+                    self._idle[destination].append(connection)
+                else:
+                    await connection.close()
+                if reused and unanswered:
+                    # The server closed an idle connection: try once on a new one.
+                    connection, reused = None, False
+                    continue
+                break
+            assert connection is not None
+            return TransactionResult(
+                replies, connection.tls, connection.tls_verified, reused=reused
+            )
+
+    async def close(self) -> None:
+        """Close every idle connection."""
+        for idle in self._idle.values():
+            while idle:
+                await idle.pop().close()

@@ -26,8 +26,17 @@ BATCH = 500
 log = logging.getLogger(__name__)
 
 
-def sweep_once(sessions: sessionmaker[Session], queue: DeliveryQueue, now: datetime) -> int:
-    """Enqueue messages with due retries or expired leases; returns how many."""
+def sweep_once(
+    sessions: sessionmaker[Session],
+    queue: DeliveryQueue,
+    now: datetime,
+    requeue_after: timedelta = REQUEUE_LEASE,
+) -> int:
+    """Enqueue messages with due retries or expired leases; returns how many.
+
+    A message handed to the queue is due again after ``requeue_after`` unless a worker
+    claims it first (so a job lost with Redis, or never picked up, is handed out again).
+    """
     with sessions.begin() as session:
         due = session.execute(
             select(Recipient.id, Recipient.message_id)
@@ -46,7 +55,7 @@ def sweep_once(sessions: sessionmaker[Session], queue: DeliveryQueue, now: datet
             .values(
                 status=RecipientStatus.QUEUED,
                 lease_token=None,
-                next_attempt_at=now + REQUEUE_LEASE,
+                next_attempt_at=now + requeue_after,
             )
             .returning(Recipient.message_id)
             .execution_options(synchronize_session=False)
@@ -60,18 +69,25 @@ class Sweeper(threading.Thread):
     """Runs :func:`sweep_once` every ``interval`` seconds until stopped."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], queue: DeliveryQueue, interval: float
+        self,
+        sessions: sessionmaker[Session],
+        queue: DeliveryQueue,
+        interval: float,
+        requeue_after: timedelta = REQUEUE_LEASE,
     ) -> None:
         super().__init__(name="herald-sweeper", daemon=True)
         self._sessions = sessions
         self._queue = queue
         self._interval = interval
+        self._requeue_after = requeue_after
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         while not self._stop_event.is_set():
             try:
-                while sweep_once(self._sessions, self._queue, utcnow()) >= BATCH:
+                while (
+                    sweep_once(self._sessions, self._queue, utcnow(), self._requeue_after) >= BATCH
+                ):
                     pass
             except Exception:
                 log.exception("sweep failed; retrying")

@@ -92,6 +92,36 @@ def webhooks_worker(burst: bool) -> None:
 
 
 @main.command()
+@click.option("--host", default=None, help="Address to listen on [HERALD_INBOUND_HOST].")
+@click.option("--port", default=None, type=int, help="Port [HERALD_INBOUND_PORT].")
+@click.option("--json", "as_json", is_flag=True, help="Print where it listens as JSON.")
+def inbound(host: str | None, port: int | None, as_json: bool) -> None:
+    """Run the return-path SMTP server that takes bounces and complaint reports."""
+    import signal
+    import threading
+
+    from herald_queue.inbound import start_inbound_server
+
+    settings = get_settings()
+    listen_host = host or settings.inbound_host
+    listen_port = port if port is not None else settings.inbound_port
+    controller = start_inbound_server(settings, listen_host, listen_port)
+    _emit(
+        as_json,
+        {"host": listen_host, "port": listen_port, "status": "listening"},
+        f"inbound SMTP listening on {listen_host}:{listen_port}",
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        click.echo("stopping", err=True)
+    finally:
+        controller.stop()
+
+
+@main.command()
 @click.option("--json", "as_json", is_flag=True)
 def migrate(as_json: bool) -> None:
     """Bring the database schema up to date (safe to run repeatedly)."""
@@ -127,20 +157,76 @@ def keys() -> None:
     """Manage API keys."""
 
 
+def _key_payload(key: Any) -> dict[str, Any]:
+    from herald_service.api.routes.api_keys import api_key_out
+
+    payload: dict[str, Any] = msgspec.to_builtins(api_key_out(key))
+    return payload | {"account_id": key.account_id}
+
+
 @keys.command("create")
 @click.option("--account", "account_id", required=True)
 @click.option("--scopes", default="send,read", show_default=True)
 @click.option("--name", default="")
+@click.option("--domains", default="", help="Comma-separated sending domains (default: all).")
+@click.option("--rate", type=float, default=None, help="Requests per second (override).")
+@click.option("--burst", type=int, default=None, help="Request burst (override).")
+@click.option("--daily-recipients", type=int, default=None, help="Daily recipient cap.")
 @click.option("--json", "as_json", is_flag=True)
-def keys_create(account_id: str, scopes: str, name: str, as_json: bool) -> None:
+def keys_create(
+    account_id: str,
+    scopes: str,
+    name: str,
+    domains: str,
+    rate: float | None,
+    burst: int | None,
+    daily_recipients: int | None,
+    as_json: bool,
+) -> None:
     """Create an API key; the key is printed once and never shown again."""
-    from herald_service.services.api_keys import create_api_key
+    from herald_service.services.api_keys import KeyLimits, create_api_key
 
+    limits = KeyLimits(requests_per_second=rate, burst=burst, daily_recipients=daily_recipients)
     key, token = _with_session(
-        get_settings(), lambda s: create_api_key(s, account_id, scopes.split(","), name)
+        get_settings(),
+        lambda s: create_api_key(
+            s,
+            account_id,
+            scopes.split(","),
+            name,
+            domains=[d for d in domains.split(",") if d.strip()],
+            limits=limits,
+        ),
     )
-    payload = {"id": key.id, "key": token, "scopes": key.scopes, "account_id": account_id}
+    payload = _key_payload(key) | {"key": token}
     _emit(as_json, payload, f"created key {key.id} ({','.join(key.scopes)}): {token}")
+
+
+@keys.command("list")
+@click.option("--account", "account_id", required=True)
+@click.option("--json", "as_json", is_flag=True)
+def keys_list(account_id: str, as_json: bool) -> None:
+    """List an account's keys (never their secrets)."""
+    from herald_service.services.api_keys import list_api_keys
+
+    rows = _with_session(get_settings(), lambda s: list_api_keys(s, account_id))
+    lines = [
+        f"{k.id}  {','.join(k.scopes):16} {'revoked' if k.revoked_at else 'active':8} {k.name}"
+        for k in rows
+    ]
+    _emit(as_json, {"data": [_key_payload(k) for k in rows]}, "\n".join(lines) or "no keys")
+
+
+@keys.command("revoke")
+@click.option("--account", "account_id", required=True)
+@click.argument("key_id")
+@click.option("--json", "as_json", is_flag=True)
+def keys_revoke(account_id: str, key_id: str, as_json: bool) -> None:
+    """Revoke a key; every API process refuses it within five seconds."""
+    from herald_service.services.api_keys import revoke_api_key
+
+    key = _with_session(get_settings(), lambda s: revoke_api_key(s, account_id, key_id))
+    _emit(as_json, _key_payload(key), f"revoked {key.id}")
 
 
 @main.group()
@@ -265,5 +351,6 @@ def run() -> None:
         click.echo(f"herald: configuration error: {exc}", err=True)
         sys.exit(2)
     except HeraldError as exc:
-        click.echo(f"herald: {exc.detail}", err=True)
+        details = "".join(f"\n  {e.field}: {e.message}" for e in exc.errors)
+        click.echo(f"herald: {exc.detail}{details}", err=True)
         sys.exit(1)

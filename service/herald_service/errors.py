@@ -57,3 +57,10 @@ class Conflict(HeraldError):
 
     status = 409
     title = "Conflict"
+
+
+class QuotaExceeded(HeraldError):
+    """A quota of the key or its account is used up; retry after ``Retry-After``."""
+
+    status = 429
+    title = "Too many requests"

@@ -40,6 +40,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     dns_timeout: float = 5.0
     smtp_port: int = 25
     smtp_timeout: float = 30.0
+    smtp_destination_concurrency: int = 10
+    worker_concurrency: int = 100
+    delivery_lease: float = parse_duration("5m")
+    tls_ca_file: str = ""
+    mta_sts_port: int = 443
+    inbound_host: str = "0.0.0.0"  # noqa: S104 - the return-path MX must be reachable
+    inbound_port: int = 25
     delivery_mode: DeliveryMode = "mx"
     relay_host: str = ""
     relay_port: int = 587
@@ -63,6 +70,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_request_bytes: int = 30 * 1024 * 1024
     log_level: str = "INFO"
     log_format: Literal["console", "json"] = "console"
+    # Per-key quotas (a key may override the first three); 0 disables a limit.
+    quota_requests_per_second: float = 50.0
+    quota_burst: int = 100
+    quota_daily_recipients_per_key: int = 50_000
+    quota_daily_recipients_per_account: int = 100_000
+    # Every refused API key is answered no sooner than this, so refusals look alike.
+    auth_failure_floor: float = 0.25
+    # How often each API process writes the keys' buffered ``last_used_at``.
+    key_usage_flush_interval: float = 5.0
 
     def require_secret_key(self) -> str:
         """Return the secret key, or fail with an explanation of how to set one."""
@@ -113,6 +129,9 @@ _CONVERTERS = {
     "sweep_interval": parse_duration,
     "dkim_rotation_overlap": parse_duration,
     "domain_check_interval": parse_duration,
+    "auth_failure_floor": parse_duration,
+    "key_usage_flush_interval": parse_duration,
+    "delivery_lease": parse_duration,
 }
 
 

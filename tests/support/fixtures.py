@@ -87,6 +87,9 @@ def settings_env(
         "HERALD_QUEUE_NAME": f"herald-test-{secrets.token_hex(3)}",
         "HERALD_RETRY_SCHEDULE": "1m,5m,15m",
         "HERALD_SWEEP_INTERVAL": "0.2s",
+        # Generous defaults: quota tests set their limits per key.
+        "HERALD_QUOTA_REQUESTS_PER_SECOND": "1000",
+        "HERALD_QUOTA_BURST": "5000",
     }
 
 

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import msgspec
 from rq import Queue
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from herald_queue.delivery import deliver_message
 from herald_queue.runtime import WorkerRuntime
-from herald_service.jobs import redis_connection
+from herald_queue.sweeper import sweep_once
+from herald_service.jobs import DeliveryQueue, redis_connection
 from herald_service.services.accounts import create_account
 from herald_service.services.api_keys import create_api_key
 from herald_service.services.domains import add_domain, dns_records
 from herald_service.settings import Settings
-from herald_service.storage.database import async_session_factory, make_async_engine, make_engine
+from herald_service.storage.database import (
+    async_session_factory,
+    make_async_engine,
+    make_engine,
+    session_factory,
+)
+from herald_service.storage.models import Recipient
+from herald_service.storage.types import utcnow
 from simnet.dns import DNSServer
 
 
@@ -97,7 +108,44 @@ class Herald:
             ran += 1
         return ran
 
+    async def reconfigure(self, **changes: object) -> None:
+        """Replace the worker runtime with one built from settings changed by ``changes``."""
+        await self.runtime.smtp.close()
+        await self.runtime.engine.dispose()
+        self.settings = msgspec.structs.replace(self.settings, **changes)
+        self.runtime = WorkerRuntime(self.settings)
+
+    def sweep(self) -> int:
+        """Run the sweeper once: enqueue messages whose retry or lease is due."""
+        return sweep_once(
+            session_factory(self.engine),
+            DeliveryQueue(self.queue.connection, self.settings.queue_name),
+            utcnow(),
+        )
+
+    async def recipients(self, message_id: str) -> dict[str, str]:
+        """Each recipient's status, by address."""
+        async with self.runtime.sessions() as session:
+            rows = await session.execute(
+                select(Recipient.email, Recipient.status).where(Recipient.message_id == message_id)
+            )
+            return {str(email): str(status) for email, status in rows.all()}
+
+    async def settle(self, message_id: str, timeout: float = 10.0) -> dict[str, str]:
+        """Sweep and deliver until every recipient of ``message_id`` is final."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.sweep()
+            await self.drain_queue()
+            statuses = await self.recipients(message_id)
+            if all(s not in ("queued", "deferred") for s in statuses.values()):
+                return statuses
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{message_id} not settled: {statuses}")
+            await asyncio.sleep(0.05)
+
     async def close(self) -> None:
         """Release connections."""
+        await self.runtime.smtp.close()
         await self.runtime.engine.dispose()
         self.engine.dispose()

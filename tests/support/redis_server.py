@@ -19,18 +19,24 @@ def _free_port() -> int:
 
 
 class RedisServer:
-    """``redis-server`` on 127.0.0.1 and a free port, without persistence."""
+    """``redis-server`` on 127.0.0.1 and a free port; without persistence unless
+    ``appendonly`` (AOF with ``appendfsync everysec``, as production runs it)."""
 
-    def __init__(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
+    def __init__(self, *, appendonly: bool = False) -> None:
+        self._binary = shutil.which("redis-server")
+        if self._binary is None:
             raise RuntimeError("redis-server is not installed (scripts/test installs it)")
         self.port = _free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.appendonly = appendonly
         self._dir = tempfile.TemporaryDirectory(prefix="herald-redis-")
+        self._start()
+
+    def _start(self) -> None:
+        assert self._binary is not None
         self._process = subprocess.Popen(
             [
-                binary,
+                self._binary,
                 "--bind",
                 "127.0.0.1",
                 "--port",
@@ -38,7 +44,9 @@ class RedisServer:
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                "yes" if self.appendonly else "no",
+                "--appendfsync",
+                "everysec",
                 "--dir",
                 self._dir.name,
             ],
@@ -50,11 +58,17 @@ class RedisServer:
             try:
                 client.ping()
                 break
-            except redis.ConnectionError:
+            except (redis.ConnectionError, redis.BusyLoadingError):
                 if time.monotonic() > deadline:
                     self.stop()
                     raise
                 time.sleep(0.02)
+
+    def restart(self) -> None:
+        """Kill the server (SIGKILL, no chance to save) and start it again on its port."""
+        self._process.kill()
+        self._process.wait(10)
+        self._start()
 
     def client(self) -> redis.Redis:
         """A client of this server."""

@@ -16,6 +16,8 @@ from herald_service import __version__
 from herald_service.api.auth import provide_context
 from herald_service.api.context import api_context
 from herald_service.api.problems import EXCEPTION_HANDLERS
+from herald_service.api.ratelimit import RateLimitHeaders
+from herald_service.api.routes.api_keys import ApiKeyController
 from herald_service.api.routes.domains import DomainController
 from herald_service.api.routes.events import EventController
 from herald_service.api.routes.health import healthz, readyz
@@ -23,6 +25,7 @@ from herald_service.api.routes.inbox import InboxController
 from herald_service.api.routes.messages import MessageController
 from herald_service.api.routes.metrics import metrics
 from herald_service.api.routes.sendgrid import sendgrid_mail_send
+from herald_service.api.routes.suppressions import SuppressionController
 from herald_service.api.routes.webhooks import WebhookController
 from herald_service.settings import Settings, get_settings
 
@@ -46,12 +49,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         sendgrid_mail_send,
         EventController,
         WebhookController,
+        ApiKeyController,
+        SuppressionController,
     ]
     if config.delivery_mode == "capture":
         route_handlers.append(InboxController)
     return Litestar(
         route_handlers=route_handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],
+        middleware=[RateLimitHeaders()],
         dependencies={"herald": Provide(provide_context, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=config.max_request_bytes,

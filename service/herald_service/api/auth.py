@@ -1,4 +1,4 @@
-"""Bearer API key authentication and scope checks, as a Litestar guard."""
+"""Bearer API key authentication, quota charge and scope checks, as a Litestar guard."""
 
 from __future__ import annotations
 
@@ -9,24 +9,28 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
 from herald_service.api.context import ApiContext
-from herald_service.errors import Forbidden, Unauthorized
+from herald_service.api.ratelimit import AUTH, enforce_quota
+from herald_service.errors import Forbidden
 from herald_service.services.api_keys import AuthContext
 
 
 async def require_api_key(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
-    """Authenticate the request; refuse it unless the key has the handler's ``scope``."""
+    """Authenticate the request, charge its quota, and refuse it unless the key has the
+    handler's ``scope``. Handlers marked ``opt={"quota": "deferred"}`` charge themselves.
+    """
     header = connection.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("missing, malformed or unknown API key")
+    presented = token.strip() if scheme.lower() == "bearer" else ""
     context: ApiContext = connection.app.state.herald
-    auth = await context.authenticator.authenticate(token.strip())
+    auth = await context.authenticator.authenticate(presented or None)
+    connection.state[AUTH] = auth
+    if handler.opt.get("quota") != "deferred":
+        await enforce_quota(connection, auth)
     scope = handler.opt.get("scope")
     if scope and scope not in auth.scopes:
         raise Forbidden(f"this API key lacks the '{scope}' scope")
-    connection.state.auth = auth
 
 
 def provide_auth(request: Request[Any, Any, Any]) -> AuthContext:

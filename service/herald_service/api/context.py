@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,21 +15,27 @@ from herald_service.jobs import DeliveryQueue, redis_connection
 from herald_service.security.secretbox import derive_key
 from herald_service.services.api_keys import Authenticator
 from herald_service.services.domains import SigningKeyCache
+from herald_service.services.key_usage import KeyUsage
+from herald_service.services.quotas import QuotaGate, quota_redis
 from herald_service.services.sending import Sender
 from herald_service.settings import Settings
 from herald_service.storage.database import async_session_factory, make_async_engine
 
 
 class ApiContext:
-    """Database sessions, key checks, signing keys and the delivery queue of one process."""
+    """Database sessions, key checks, quotas, signing keys and the delivery queue of one process."""
 
     def __init__(self, settings: Settings, engine: AsyncEngine) -> None:
         secret_key = settings.require_secret_key()
         self.settings = settings
         self.engine = engine
         self.sessions: async_sessionmaker[AsyncSession] = async_session_factory(engine)
+        self.key_usage = KeyUsage(self.sessions)
         self.authenticator = Authenticator(
-            self.sessions, pepper=derive_key(secret_key, "herald/token-cache/v1")
+            self.sessions,
+            pepper=derive_key(secret_key, "herald/token-cache/v1"),
+            usage=self.key_usage,
+            failure_floor=settings.auth_failure_floor,
         )
         self.signing_keys = SigningKeyCache(secret_key)
         # Uncached: a record published a moment ago must be seen by the next verification.
@@ -37,10 +45,25 @@ class ApiContext:
         self.sender = Sender(
             self.sessions, self.signing_keys, self.delivery_queue, settings.hostname
         )
+        self.quota_redis = quota_redis(settings.redis_url)
+        self.quotas = QuotaGate(self.quota_redis, settings)
+        self._usage_flusher: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start the background flush of API key ``last_used_at``."""
+        self._usage_flusher = asyncio.create_task(
+            self.key_usage.run(self.settings.key_usage_flush_interval)
+        )
 
     async def close(self) -> None:
-        """Release connections."""
+        """Stop background work, write what is buffered and release connections."""
+        if self._usage_flusher is not None:
+            self._usage_flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._usage_flusher
+        await self.key_usage.flush()
         await self.engine.dispose()
+        await self.quota_redis.aclose()
         self.redis.close()
 
 
@@ -48,6 +71,7 @@ class ApiContext:
 async def api_context(settings: Settings) -> AsyncIterator[ApiContext]:
     """An :class:`ApiContext` for the lifetime of the block."""
     context = ApiContext(settings, make_async_engine(settings.database_url))
+    context.start()
     try:
         yield context
     finally:

@@ -24,11 +24,6 @@ def verify_secret(stored_hash: str, secret: str) -> bool:
         return False
 
 
-# A valid hash of a random secret: verified against when a key id is unknown, so that
-# unknown and wrong keys take the same time to refuse.
-DECOY_HASH = hash_secret("decoy-secret-that-matches-nothing")
-
-
 def keyed_digest(pepper: bytes, token: str) -> bytes:
     """HMAC-SHA256 of a presented token, the cache key for already verified tokens."""
     return hmac.new(pepper, token.encode(), hashlib.sha256).digest()

@@ -37,7 +37,8 @@ def _base62(value: int, width: int) -> str:
     return "".join(reversed(out))
 
 
-def _checksum(body: str) -> str:
+def checksum(body: str) -> str:
+    """6 base62 characters of CRC32 over ``body`` (everything before the checksum)."""
     return _base62(zlib.crc32(body.encode()), 6)
 
 
@@ -46,7 +47,7 @@ def new_token() -> tuple[str, str]:
     short = "".join(secrets.choice(_BASE32) for _ in range(16))
     secret = "".join(secrets.choice(_BASE62) for _ in range(32))
     body = f"{PREFIX}{short}_{secret}"
-    return KEY_ID_PREFIX + short, body + _checksum(body)
+    return KEY_ID_PREFIX + short, body + checksum(body)
 
 
 def parse_token(token: str) -> ParsedToken | None:
@@ -54,7 +55,7 @@ def parse_token(token: str) -> ParsedToken | None:
     match = _TOKEN.match(token)
     if match is None:
         return None
-    short, secret, checksum = match.groups()
-    if not secrets.compare_digest(_checksum(token[: -len(checksum)]), checksum):
+    short, secret, given = match.groups()
+    if not secrets.compare_digest(checksum(token[: -len(given)]), given):
         return None
     return ParsedToken(key_id=KEY_ID_PREFIX + short, secret=secret)

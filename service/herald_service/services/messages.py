@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -11,7 +12,7 @@ from herald_service.core.ids import new_id
 from herald_service.core.message import OutgoingMessage
 from herald_service.core.mime import build_mime, new_message_id
 from herald_service.core.states import EventType, RecipientStatus
-from herald_service.errors import FieldError, InvalidRequest, NotFound
+from herald_service.errors import FieldError, Forbidden, InvalidRequest, NotFound
 from herald_service.mail.dkim_signing import sign
 from herald_service.services.domains import SigningKeyCache
 from herald_service.services.events import add_events, new_event
@@ -23,19 +24,41 @@ from herald_service.storage.types import utcnow
 ENQUEUE_GRACE = timedelta(seconds=30)
 
 
+def ensure_sender_allowed(allowed_domains: Collection[str], sender_domain: str) -> None:
+    """403 naming ``from`` when the key is restricted to other sending domains.
+
+    A key restricted to ``example.com`` may also send from its subdomains (when the
+    domain itself allows subdomains, which :func:`sending_domain` checks).
+    """
+    if allowed_domains and not any(
+        sender_domain == d or sender_domain.endswith("." + d) for d in allowed_domains
+    ):
+        allowed = ", ".join(sorted(allowed_domains))
+        raise Forbidden(
+            f"this API key may not send from {sender_domain}",
+            [FieldError("from", f"the key may send only from {allowed}")],
+        )
+
+
 def _parent_names(name: str) -> list[str]:
     """``name`` and each parent with at least two labels, longest first."""
     labels = name.split(".")
     return [".".join(labels[i:]) for i in range(len(labels) - 1)]
 
 
-async def sending_domain(session: AsyncSession, account_id: str, sender_domain: str) -> Domain:
+async def sending_domain(
+    session: AsyncSession,
+    account_id: str,
+    sender_domain: str,
+    allowed_domains: Collection[str] = (),
+) -> Domain:
     """The caller's verified domain for a From address, or a 422 naming ``from``.
 
     The From domain must be a verified domain of the account, or a subdomain of one that
     allows subdomains (``allow_subdomains``); the labels must match exactly, so a
     look-alike such as ``example.com.evil.test`` or ``myexample.com`` never matches.
     """
+    ensure_sender_allowed(allowed_domains, sender_domain)
     candidates = _parent_names(sender_domain.lower().rstrip("."))
     rows = (
         await session.execute(
@@ -71,9 +94,10 @@ async def accept_message(
     outgoing: OutgoingMessage,
     signing_keys: SigningKeyCache,
     hostname: str,
+    allowed_domains: Collection[str] = (),
 ) -> Message:
     """Build, DKIM-sign and store ``outgoing`` with its recipients and events (not committed)."""
-    domain = await sending_domain(session, account_id, outgoing.sender.domain)
+    domain = await sending_domain(session, account_id, outgoing.sender.domain, allowed_domains)
     message_id_header = new_message_id(hostname)
     raw = sign(build_mime(outgoing, message_id=message_id_header), signing_keys.keys_for(domain))
     now = utcnow()

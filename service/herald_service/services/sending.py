@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -15,7 +15,7 @@ from herald_service.metrics import MESSAGES_ACCEPTED, RECIPIENTS_ACCEPTED
 from herald_service.services import idempotency
 from herald_service.services.domains import SigningKeyCache
 from herald_service.services.intake import validate_send_request
-from herald_service.services.messages import accept_message
+from herald_service.services.messages import accept_message, ensure_sender_allowed
 from herald_service.services.send_request import SendMessageRequest
 from herald_service.storage.models import Message
 
@@ -55,12 +55,21 @@ class Sender:
         account_id: str,
         messages: Sequence[OutgoingMessage],
         in_transaction: Callable[[AsyncSession, list[Message]], Awaitable[None]] | None = None,
+        allowed_domains: Collection[str] = (),
     ) -> list[Message]:
-        """Store ``messages`` in one transaction, then enqueue those not sandboxed."""
+        """Store ``messages`` in one transaction, then enqueue those not sandboxed.
+
+        ``allowed_domains`` is the API key's restriction of sending domains (empty: any).
+        """
         async with self._sessions.begin() as session:
             stored = [
                 await accept_message(
-                    session, account_id, outgoing, self._signing_keys, self._hostname
+                    session,
+                    account_id,
+                    outgoing,
+                    self._signing_keys,
+                    self._hostname,
+                    allowed_domains,
                 )
                 for outgoing in messages
             ]
@@ -75,12 +84,32 @@ class Sender:
         return stored
 
     async def send(
-        self, account_id: str, request: SendMessageRequest, idempotency_key: str | None = None
+        self,
+        account_id: str,
+        request: SendMessageRequest,
+        idempotency_key: str | None = None,
+        *,
+        allowed_domains: Collection[str] = (),
+        before_accept: Callable[[OutgoingMessage], Awaitable[None]] | None = None,
     ) -> SendOutcome:
-        """Validate and accept one message; with a key, at most once per request body."""
-        if idempotency_key is None:
+        """Validate and accept one message; with a key, at most once per request body.
+
+        ``before_accept`` runs after validation and before anything is stored (quota
+        charging); a replayed idempotent request does not run it.
+        """
+
+        async def validated() -> OutgoingMessage:
             outgoing = validate_send_request(request)
-            (message,) = await self.accept_many(account_id, [outgoing])
+            ensure_sender_allowed(allowed_domains, outgoing.sender.domain)
+            if before_accept is not None:
+                await before_accept(outgoing)
+            return outgoing
+
+        if idempotency_key is None:
+            outgoing = await validated()
+            (message,) = await self.accept_many(
+                account_id, [outgoing], allowed_domains=allowed_domains
+            )
             return SendOutcome(202, _accepted_body(message))
 
         key = idempotency.check_key(idempotency_key)
@@ -93,8 +122,10 @@ class Sender:
             await idempotency.complete(session, account_id, key, 202, _accepted_body(stored[0]))
 
         try:
-            outgoing = validate_send_request(request)
-            (message,) = await self.accept_many(account_id, [outgoing], remember)
+            outgoing = await validated()
+            (message,) = await self.accept_many(
+                account_id, [outgoing], remember, allowed_domains=allowed_domains
+            )
         except BaseException:
             await idempotency.release(self._sessions, account_id, key)
             raise

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from herald_service.api.auth import provide_auth, require_api_key
 from herald_service.api.context import ApiContext
 from herald_service.api.problems import problem_responses
+from herald_service.api.ratelimit import enforce_quota
 from herald_service.api.schemas import (
     AttemptOut,
     EventOut,
@@ -18,6 +19,7 @@ from herald_service.api.schemas import (
     MessageOut,
     RecipientOut,
 )
+from herald_service.core.message import OutgoingMessage
 from herald_service.core.states import summarize
 from herald_service.services.api_keys import AuthContext
 from herald_service.services.messages import get_message, message_events
@@ -46,20 +48,33 @@ class MessageController(Controller):
     @post(
         "/",
         status_code=202,
-        opt={"scope": "send", "body_type": SendMessageRequest},
+        opt={"scope": "send", "body_type": SendMessageRequest, "quota": "deferred"},
         summary="Send a message",
         response_description="Accepted: stored durably and queued for delivery",
-        responses=problem_responses(400, 401, 403, 409, 413, 422),
+        responses=problem_responses(400, 401, 403, 409, 413, 422, 429),
     )
     async def send(
         self,
+        request: Request[Any, Any, Any],
         data: JSONBody[SendMessageRequest],
         auth: NamedDependency[AuthContext],
         herald: NamedDependency[ApiContext],
         idempotency_key: IdempotencyHeader = None,
     ) -> Response[MessageAccepted]:
         """Validate, sign and queue a message; answers 202 once it is stored durably."""
-        outcome = await herald.sender.send(auth.account_id, data, idempotency_key)
+
+        async def charge_quota(outgoing: OutgoingMessage) -> None:
+            # Sandbox messages are never delivered: they count as requests, not recipients.
+            recipients = 0 if outgoing.sandbox else len(outgoing.envelope_recipients())
+            await enforce_quota(request, auth, recipients)
+
+        outcome = await herald.sender.send(
+            auth.account_id,
+            data,
+            idempotency_key,
+            allowed_domains=auth.allowed_domains,
+            before_accept=charge_quota,
+        )
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
         return Response(
             content=outcome.body,  # type: ignore[arg-type]
@@ -72,7 +87,7 @@ class MessageController(Controller):
         "/{message_id:str}",
         opt={"scope": "read"},
         summary="Get a message",
-        responses=problem_responses(400, 401, 403, 404),
+        responses=problem_responses(400, 401, 403, 404, 429),
     )
     async def retrieve(
         self,
@@ -91,7 +106,7 @@ class MessageController(Controller):
         opt={"scope": "read"},
         summary="Get a message's source",
         media_type="message/rfc822",
-        responses=problem_responses(400, 401, 403, 404),
+        responses=problem_responses(400, 401, 403, 404, 429),
     )
     async def raw(
         self,

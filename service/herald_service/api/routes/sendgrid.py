@@ -20,9 +20,11 @@ from litestar.params import JSONBody
 from herald_service.api.auth import provide_auth, require_api_key
 from herald_service.api.body_errors import collect_body_errors, received_body
 from herald_service.api.context import ApiContext
+from herald_service.api.ratelimit import enforce_quota
 from herald_service.errors import FieldError, HeraldError, InvalidRequest
 from herald_service.services.api_keys import AuthContext
 from herald_service.services.intake import validate_send_request
+from herald_service.services.messages import ensure_sender_allowed
 from herald_service.services.sendgrid import SGMail, sendgrid_field, to_send_requests
 
 
@@ -46,6 +48,7 @@ def _documented_errors(*statuses: int) -> dict[int, ResponseSpec]:
         401: "Missing, unknown or revoked API key",
         403: "The API key lacks the `send` scope",
         413: "Request body too large",
+        429: "Quota exhausted; retry after `Retry-After` seconds",
     }
     return {
         status: ResponseSpec(
@@ -92,7 +95,7 @@ def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
 @post(
     "/v3/mail/send",
     guards=[require_api_key],
-    opt={"scope": "send"},
+    opt={"scope": "send", "quota": "deferred"},
     dependencies={"auth": Provide(provide_auth, sync_to_thread=False)},
     exception_handlers={
         HeraldError: _herald_error,
@@ -116,10 +119,11 @@ def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
             description="Sandbox mode: validated and stored, nothing delivered",
             generate_examples=False,
         ),
-        **_documented_errors(400, 401, 403, 413),
+        **_documented_errors(400, 401, 403, 413, 429),
     },
 )
 async def sendgrid_mail_send(
+    request: Request[Any, Any, Any],
     data: JSONBody[SGMail],
     auth: NamedDependency[AuthContext],
     herald: NamedDependency[ApiContext],
@@ -133,14 +137,20 @@ async def sendgrid_mail_send(
     requests = to_send_requests(data)
     outgoing = []
     problems: list[SGError] = []
-    for index, request in enumerate(requests):
+    for index, send_request in enumerate(requests):
         try:
-            outgoing.append(validate_send_request(request))
+            outgoing.append(validate_send_request(send_request))
         except InvalidRequest as exc:
             problems.extend(SGError(e.message, sendgrid_field(index, e.field)) for e in exc.errors)
     if problems:
         return _sendgrid_errors(400, list({(p.field, p.message): p for p in problems}.values()))
-    stored = await herald.sender.accept_many(auth.account_id, outgoing)
+    for message in outgoing:
+        ensure_sender_allowed(auth.allowed_domains, message.sender.domain)
+    recipients = 0 if data.sandbox else sum(len(m.envelope_recipients()) for m in outgoing)
+    await enforce_quota(request, auth, recipients)
+    stored = await herald.sender.accept_many(
+        auth.account_id, outgoing, allowed_domains=auth.allowed_domains
+    )
     if data.sandbox:
         return Response(content=None, status_code=200)
     return Response(content=None, status_code=202, headers={"X-Message-Id": stored[0].id})

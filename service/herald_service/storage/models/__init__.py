@@ -11,6 +11,7 @@ from herald_service.storage.models.domains import DkimKey, Domain
 from herald_service.storage.models.events import Event
 from herald_service.storage.models.idempotency import IdempotencyKey
 from herald_service.storage.models.messages import DeliveryAttempt, Message, Recipient
+from herald_service.storage.models.suppressions import Suppression
 from herald_service.storage.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "IdempotencyKey",
     "Message",
     "Recipient",
+    "Suppression",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -35,3 +35,9 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Sending domains this key may send from; empty means every domain of the account.
+    allowed_domains: Mapped[list[str]] = mapped_column(default=list)
+    # Per-key quota overrides; NULL means the server default (``HERALD_QUOTA_*``).
+    rate_per_second: Mapped[float | None] = mapped_column(default=None)
+    rate_burst: Mapped[int | None] = mapped_column(default=None)
+    daily_recipients: Mapped[int | None] = mapped_column(default=None)

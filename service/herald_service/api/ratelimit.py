@@ -1,0 +1,88 @@
+"""Quota enforcement at the HTTP edge and the IETF ``RateLimit`` headers.
+
+Each authenticated request is charged exactly once (one Redis round trip):
+
+* by the auth guard, before the handler runs, for most routes;
+* by the handler itself for routes marked ``opt={"quota": "deferred"}`` (sending), once
+  validation has told how many recipients to count;
+* by :class:`RateLimitHeaders` when a deferred route failed before charging (a malformed
+  body, for instance), so that every authenticated answer still carries ``RateLimit``.
+
+The decision is kept in the request's scope state; the middleware writes its headers on
+every response, errors included.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar
+from litestar.connection import ASGIConnection
+from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from herald_service.errors import FieldError, InvalidRequest, QuotaExceeded
+from herald_service.services.api_keys import AuthContext
+from herald_service.services.quotas import QuotaDecision, QuotaGate
+
+DECISION = "herald_quota"
+AUTH = "auth"
+
+
+def _gate(app: Litestar) -> QuotaGate:
+    gate: QuotaGate = app.state.herald.quotas
+    return gate
+
+
+async def enforce_quota(
+    connection: ASGIConnection[Any, Any, Any, Any], auth: AuthContext, recipients: int = 0
+) -> None:
+    """Charge this request (and ``recipients``); :class:`QuotaExceeded` when over quota.
+
+    A message with more recipients than a whole day's cap can never be sent: 422.
+    """
+    gate = _gate(connection.app)
+    limits = gate.limits(auth)
+    caps = [c for c in (limits.daily_recipients_per_key, limits.daily_recipients_per_account) if c]
+    if caps and recipients > min(caps):
+        message = f"{recipients} recipients exceed the daily cap of {min(caps)}"
+        raise InvalidRequest(message, [FieldError("to", message)])
+    decision = await gate.charge(auth, recipients)
+    connection.state[DECISION] = decision
+    if decision is not None and not decision.allowed:
+        raise QuotaExceeded(
+            f"quota exceeded for API key {auth.key_id}; retry in {decision.retry_after}s"
+        )
+
+
+class RateLimitHeaders(ASGIMiddleware):
+    """Adds ``RateLimit-Policy``, ``RateLimit`` (and ``Retry-After``) to authenticated answers."""
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        """Pass the request on; decorate the response start with the quota headers."""
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                await self._decorate(scope, message)
+            await send(message)
+
+        await next_app(scope, receive, send_with_headers)
+
+    @staticmethod
+    async def _decorate(scope: Scope, message: Message) -> None:
+        state: dict[str, Any] = scope.get("state", {})
+        auth: AuthContext | None = state.get(AUTH)
+        if auth is None:
+            return
+        if DECISION not in state:
+            state[DECISION] = await _gate(Litestar.from_scope(scope)).charge(auth)
+        decision: QuotaDecision | None = state[DECISION]
+        if decision is None:
+            return
+        headers = MutableScopeHeaders.from_message(message)
+        for name, value in decision.headers().items():
+            headers[name] = value

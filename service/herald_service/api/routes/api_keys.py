@@ -1,0 +1,212 @@
+"""``/v1/api-keys``: create (the key is shown once), list, read, update and revoke keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, delete, get, patch, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
+
+from herald_service.api.auth import provide_auth, require_api_key
+from herald_service.api.context import ApiContext
+from herald_service.api.problems import problem_responses
+from herald_service.services.api_keys import (
+    AuthContext,
+    KeyLimits,
+    create_api_key,
+    get_api_key,
+    key_limits,
+    list_api_keys,
+    revoke_api_key,
+    update_api_key,
+)
+from herald_service.storage.models import ApiKey
+
+Name = Annotated[str, msgspec.Meta(max_length=200)]
+
+
+class KeyQuotas(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Per-key quota overrides; a null or absent field uses the server's default."""
+
+    requests_per_second: Annotated[float, msgspec.Meta(ge=0.001, le=1_000_000)] | None = None
+    burst: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] | None = None
+    daily_recipients: Annotated[int, msgspec.Meta(ge=0, le=10**9)] | None = None
+
+    def limits(self) -> KeyLimits:
+        """The service-level view of these overrides."""
+        return KeyLimits(
+            requests_per_second=self.requests_per_second,
+            burst=self.burst,
+            daily_recipients=self.daily_recipients,
+        )
+
+
+class CreateApiKeyRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``POST /v1/api-keys``."""
+
+    scopes: list[str]
+    name: Name = ""
+    domains: Annotated[list[str], msgspec.Meta(max_length=100)] = msgspec.field(
+        default_factory=list
+    )
+    quotas: KeyQuotas | None = None
+
+
+class UpdateApiKeyRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``PATCH /v1/api-keys/{id}``: rename, or replace all quota overrides."""
+
+    name: Name | None = None
+    quotas: KeyQuotas | None = None
+
+
+class ApiKeyOut(msgspec.Struct, kw_only=True):
+    """An API key as listed: never its secret."""
+
+    id: str
+    name: str
+    scopes: list[str]
+    domains: list[str]
+    quotas: KeyQuotas
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut, kw_only=True):
+    """A new key: ``key`` is the secret token, shown in this response only."""
+
+    key: str
+
+
+class ApiKeyList(msgspec.Struct):
+    """The account's keys."""
+
+    data: list[ApiKeyOut]
+
+
+def api_key_out(key: ApiKey) -> ApiKeyOut:
+    """The public view of a stored key."""
+    limits = key_limits(key)
+    return ApiKeyOut(
+        id=key.id,
+        name=key.name,
+        scopes=list(key.scopes),
+        domains=list(key.allowed_domains or []),
+        quotas=KeyQuotas(
+            requests_per_second=limits.requests_per_second,
+            burst=limits.burst,
+            daily_recipients=limits.daily_recipients,
+        ),
+        created_at=key.created_at,
+        last_used_at=key.last_used_at,
+        revoked_at=key.revoked_at,
+    )
+
+
+class ApiKeyController(Controller):
+    """Manage the account's API keys (``admin`` scope)."""
+
+    path = "/v1/api-keys"
+    tags = ["api-keys"]
+    guards = [require_api_key]
+    dependencies = {"auth": Provide(provide_auth, sync_to_thread=False)}
+    security = [{"bearer": []}]
+
+    @post(
+        "/",
+        status_code=201,
+        opt={"scope": "admin"},
+        summary="Create an API key",
+        response_description="The new key; `key` is shown this once and never again",
+        responses=problem_responses(400, 401, 403, 422, 429),
+    )
+    async def create(
+        self,
+        data: JSONBody[CreateApiKeyRequest],
+        auth: NamedDependency[AuthContext],
+        herald: NamedDependency[ApiContext],
+    ) -> ApiKeyCreated:
+        """Create a key with scopes, optional sending-domain restriction and quotas."""
+        async with herald.sessions.begin() as session:
+            key, token = await create_api_key(
+                session,
+                auth.account_id,
+                data.scopes,
+                data.name,
+                domains=data.domains,
+                limits=data.quotas.limits() if data.quotas else None,
+            )
+            return ApiKeyCreated(key=token, **msgspec.structs.asdict(api_key_out(key)))
+
+    @get(
+        "/",
+        opt={"scope": "admin"},
+        summary="List API keys",
+        responses=problem_responses(401, 403, 429),
+    )
+    async def list_keys(
+        self, auth: NamedDependency[AuthContext], herald: NamedDependency[ApiContext]
+    ) -> ApiKeyList:
+        """Every key of the account, revoked ones included; secrets are never shown."""
+        async with herald.sessions() as session:
+            keys = await list_api_keys(session, auth.account_id)
+        return ApiKeyList(data=[api_key_out(k) for k in keys])
+
+    @get(
+        "/{key_id:str}",
+        opt={"scope": "admin"},
+        summary="Get an API key",
+        responses=problem_responses(401, 403, 404, 429),
+    )
+    async def get_key(
+        self,
+        key_id: FromPath[str],
+        auth: NamedDependency[AuthContext],
+        herald: NamedDependency[ApiContext],
+    ) -> ApiKeyOut:
+        """One key of the account, without its secret."""
+        async with herald.sessions() as session:
+            return api_key_out(await get_api_key(session, auth.account_id, key_id))
+
+    @patch(
+        "/{key_id:str}",
+        opt={"scope": "admin"},
+        summary="Update an API key",
+        responses=problem_responses(400, 401, 403, 404, 422, 429),
+    )
+    async def update(
+        self,
+        key_id: FromPath[str],
+        data: JSONBody[UpdateApiKeyRequest],
+        auth: NamedDependency[AuthContext],
+        herald: NamedDependency[ApiContext],
+    ) -> ApiKeyOut:
+        """Rename a key or replace its quota overrides; applies within five seconds."""
+        async with herald.sessions.begin() as session:
+            key = await update_api_key(
+                session,
+                auth.account_id,
+                key_id,
+                name=data.name,
+                limits=data.quotas.limits() if data.quotas else None,
+            )
+            return api_key_out(key)
+
+    @delete(
+        "/{key_id:str}",
+        opt={"scope": "admin"},
+        summary="Revoke an API key",
+        responses=problem_responses(401, 403, 404, 429),
+    )
+    async def revoke(
+        self,
+        key_id: FromPath[str],
+        auth: NamedDependency[AuthContext],
+        herald: NamedDependency[ApiContext],
+    ) -> None:
+        """Revoke a key: every API process refuses it within five seconds."""
+        async with herald.sessions.begin() as session:
+            await revoke_api_key(session, auth.account_id, key_id)
