@@ -17,13 +17,17 @@ from herald._base_client import (
 )
 from herald._retry import RetryPolicy
 from herald.resources import (
+    ApiKeys,
+    AsyncApiKeys,
     AsyncDomains,
     AsyncEvents,
     AsyncMessages,
+    AsyncSuppressions,
     AsyncWebhooks,
     Domains,
     Events,
     Messages,
+    Suppressions,
     Webhooks,
 )
 
@@ -90,6 +94,16 @@ class Herald(SyncAPIClient):
         """Webhook endpoints and their deliveries (``/v1/webhooks``)."""
         return Webhooks(self)
 
+    @cached_property
+    def api_keys(self) -> ApiKeys:
+        """API keys: create, list, change quotas, revoke (``/v1/api-keys``)."""
+        return ApiKeys(self)
+
+    @cached_property
+    def suppressions(self) -> Suppressions:
+        """Addresses Herald will not send to (``/v1/suppressions``)."""
+        return Suppressions(self)
+
     def __enter__(self) -> Herald:
         return self
 
@@ -149,6 +163,16 @@ class AsyncHerald(AsyncAPIClient):
     def webhooks(self) -> AsyncWebhooks:
         """Webhook endpoints and their deliveries (``/v1/webhooks``)."""
         return AsyncWebhooks(self)
+
+    @cached_property
+    def api_keys(self) -> AsyncApiKeys:
+        """API keys: create, list, change quotas, revoke (``/v1/api-keys``)."""
+        return AsyncApiKeys(self)
+
+    @cached_property
+    def suppressions(self) -> AsyncSuppressions:
+        """Addresses Herald will not send to (``/v1/suppressions``)."""
+        return AsyncSuppressions(self)
 
     async def __aenter__(self) -> AsyncHerald:
         return self

@@ -5,6 +5,7 @@ server that adds fields never breaks an older SDK. Their names follow the API's 
 ``from`` which is ``from_`` in Python.
 """
 
+from herald.models._accounts import ApiKey, ApiKeyList, KeyQuotas, Suppression, SuppressionPage
 from herald.models._common import FieldError, Problem
 from herald.models._domains import DkimKey, DmarcStage, DnsRecord, Domain, DomainList
 from herald.models._events import EventLogEntry, EventPage
@@ -31,6 +32,8 @@ from herald.models._webhooks import (
 
 __all__ = [
     "Address",
+    "ApiKey",
+    "ApiKeyList",
     "Attempt",
     "DkimKey",
     "DmarcStage",
@@ -42,10 +45,13 @@ __all__ = [
     "EventLogEntry",
     "EventPage",
     "FieldError",
+    "KeyQuotas",
     "Message",
     "Problem",
     "Recipient",
     "SendResult",
+    "Suppression",
+    "SuppressionPage",
     "Unsubscribe",
     "WebhookAttempt",
     "WebhookDelivery",
