@@ -132,3 +132,17 @@ def test_fresh_venv_installs_only_the_sdk_and_its_dependencies(tmp_path: Path) -
     assert check.returncode == 0, check.stderr
     assert check.stdout.split() == [herald.__version__, "Messages"]
     assert time.monotonic() - started < 240
+
+
+def test_a_user_program_type_checks_strictly() -> None:
+    example = ROOT / "sdk" / "examples" / "usage.py"
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(example)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={"MYPYPATH": str(ROOT / "sdk" / "src"), "PATH": "/usr/bin:/bin"},
+        cwd=ROOT / "sdk",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

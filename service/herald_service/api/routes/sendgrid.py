@@ -13,7 +13,6 @@ import msgspec
 from litestar import Request, Response, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.datastructures import ResponseHeader
 from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
@@ -106,13 +105,6 @@ def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     tags=["sendgrid"],
     status_code=202,
     response_description="Accepted; the first message's id is in `X-Message-Id`",
-    response_headers=[
-        ResponseHeader(
-            name="X-Message-Id",
-            documentation_only=True,
-            description="The id of the first message accepted (`msg_...`).",
-        )
-    ],
     responses={
         200: ResponseSpec(
             data_container=None,
