@@ -13,7 +13,14 @@ print(client.messages.get(sent.id).status)
 See :class:`Herald`, :class:`AsyncHerald` and the errors under :class:`HeraldError`.
 """
 
-from herald._base_client import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from herald import webhooks
+from herald._base_client import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    CallOptions,
+    Timeout,
+)
 from herald._client import AsyncHerald, Herald
 from herald._exceptions import (
     APIConnectionError,
@@ -30,19 +37,39 @@ from herald._exceptions import (
     PermissionDeniedError,
     RateLimitError,
     UnprocessableEntityError,
+    WebhookVerificationError,
 )
 from herald._retry import RetryPolicy
 from herald._version import __version__
+from herald.attachments import Attachment
 from herald.models import (
     Address,
+    ApiKey,
     Attempt,
+    DkimKey,
+    DmarcStage,
+    DnsRecord,
+    Domain,
     EmailAddress,
     Event,
+    EventLogEntry,
+    EventPage,
     FieldError,
+    KeyQuotas,
     Message,
     Problem,
     Recipient,
     SendResult,
+    Suppression,
+    SuppressionPage,
+    Unsubscribe,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookDeliveryPage,
+    WebhookEndpoint,
+    WebhookEvent,
+    WebhookEventData,
+    WebhookSecret,
 )
 
 __all__ = [
@@ -54,17 +81,27 @@ __all__ = [
     "APIResponseValidationError",
     "APITimeoutError",
     "Address",
+    "ApiKey",
     "AsyncHerald",
+    "Attachment",
     "Attempt",
     "AuthenticationError",
     "BadRequestError",
+    "CallOptions",
     "ConflictError",
+    "DkimKey",
+    "DmarcStage",
+    "DnsRecord",
+    "Domain",
     "EmailAddress",
     "Event",
+    "EventLogEntry",
+    "EventPage",
     "FieldError",
     "Herald",
     "HeraldError",
     "InternalServerError",
+    "KeyQuotas",
     "Message",
     "NotFoundError",
     "PayloadTooLargeError",
@@ -74,6 +111,19 @@ __all__ = [
     "Recipient",
     "RetryPolicy",
     "SendResult",
+    "Suppression",
+    "SuppressionPage",
+    "Timeout",
     "UnprocessableEntityError",
+    "Unsubscribe",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookDeliveryPage",
+    "WebhookEndpoint",
+    "WebhookEvent",
+    "WebhookEventData",
+    "WebhookSecret",
+    "WebhookVerificationError",
     "__version__",
+    "webhooks",
 ]

@@ -11,9 +11,9 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol, TypedDict, TypeVar
 
 import httpx
 import msgspec
@@ -30,12 +30,15 @@ from herald._retry import RetryPolicy, is_retryable_status
 from herald._version import __version__
 
 T = TypeVar("T")
+ItemT = TypeVar("ItemT", covariant=True)
 
 log = logging.getLogger("herald")
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 DEFAULT_MAX_RETRIES = 2
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
 
 Timeout = float | httpx.Timeout | None
 """Seconds (one float for every phase), an ``httpx.Timeout``, or ``None`` for no limit."""
@@ -48,9 +51,36 @@ class RequestOptions:
     method: str
     path: str
     body: bytes | None = None
+    params: Mapping[str, str | Sequence[str]] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
     max_retries: int | None = None
     timeout: Timeout | None = None
+
+
+class CallOptions(TypedDict, total=False):
+    """Per-call overrides every resource method accepts as keyword arguments."""
+
+    max_retries: int | None
+    """Retries for this call instead of the client's ``max_retries``."""
+    timeout: Timeout
+    """Timeout for each attempt of this call instead of the client's ``timeout``."""
+
+
+class CursorPage(Protocol[ItemT]):
+    """A page of a cursor-paginated list: its items and the cursor of the next page."""
+
+    @property
+    def data(self) -> Sequence[ItemT]: ...
+
+    @property
+    def next_cursor(self) -> str | None: ...
+
+
+def next_page_options(options: RequestOptions, page: CursorPage[Any]) -> RequestOptions | None:
+    """The request for the page after ``page``, or ``None`` when it was the last one."""
+    if not page.next_cursor or not page.data:
+        return None
+    return replace(options, params={**options.params, "cursor": page.next_cursor})
 
 
 def _resolve_api_key(api_key: str | None) -> str:
@@ -119,6 +149,10 @@ class BaseClient:
     def _result(self, response: httpx.Response, cast_to: type[T]) -> T:
         """Decode a response into ``cast_to``, or the :class:`APIError` it stands for."""
         if response.is_success:
+            if cast_to is bytes:
+                return response.content  # type: ignore[return-value]  # T is bytes
+            if cast_to is type(None):
+                return None  # type: ignore[return-value,unused-ignore]
             try:
                 return msgspec.json.decode(response.content, type=cast_to)
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -127,15 +161,29 @@ class BaseClient:
                 ) from exc
         raise api_error_from_response(response)
 
-    def _retry_delay(self, error: HeraldError, retry_index: int, retries: int) -> float | None:
-        """Seconds to wait before retrying after ``error``, or ``None`` to give up."""
+    def _retry_delay(
+        self, options: RequestOptions, error: HeraldError, retry_index: int, retries: int
+    ) -> float | None:
+        """Seconds to wait before retrying after ``error``, or ``None`` to give up.
+
+        A request that may have taken effect is repeated only when repeating it is safe: a
+        read, an idempotent method, or a send with its ``Idempotency-Key``. Any request is
+        repeated when it certainly did not run: refused connection, or 429.
+        """
         if retry_index >= retries:
             return None
+        safe = options.method in IDEMPOTENT_METHODS or "Idempotency-Key" in options.headers
         if isinstance(error, APIConnectionError):
-            return self.retry_policy.backoff(retry_index)
-        if isinstance(error, APIError) and is_retryable_status(error.status):
-            return self.retry_policy.delay(retry_index, error.retry_after)
-        return None
+            return (
+                self.retry_policy.backoff(retry_index) if safe or not error.request_sent else None
+            )
+        if not isinstance(error, APIError) or not is_retryable_status(error.status):
+            return None
+        if error.status == 409 and "Idempotency-Key" not in options.headers:
+            return None  # a real conflict, not an idempotent request still in flight
+        if error.status != 429 and not safe:
+            return None
+        return self.retry_policy.delay(retry_index, error.retry_after)
 
 
 def _log_retry(options: RequestOptions, error: HeraldError, delay: float, left: int) -> None:
@@ -163,6 +211,7 @@ class SyncAPIClient(BaseClient):
             options.method,
             self._url(options.path),
             content=options.body,
+            params=dict(options.params) or None,
             headers=self._headers(options),
             timeout=self._timeout(options),
         )
@@ -176,12 +225,20 @@ class SyncAPIClient(BaseClient):
                     raise connection_error_from(exc) from exc
                 return self._result(response, cast_to)
             except HeraldError as error:
-                delay = self._retry_delay(error, retry_index, retries)
+                delay = self._retry_delay(options, error, retry_index, retries)
                 if delay is None:
                     raise
                 _log_retry(options, error, delay, retries - retry_index)
                 time.sleep(delay)
                 retry_index += 1
+
+    def paginate(self, options: RequestOptions, page_type: type[CursorPage[T]]) -> Iterator[T]:
+        """Every item of every page, fetching the next page when the previous one is used up."""
+        next_options: RequestOptions | None = options
+        while next_options is not None:
+            page = self.request(next_options, page_type)
+            yield from page.data
+            next_options = next_page_options(next_options, page)
 
     def close(self) -> None:
         """Close the HTTP connection pool (unless it was passed in as ``http_client``)."""
@@ -203,6 +260,7 @@ class AsyncAPIClient(BaseClient):
             options.method,
             self._url(options.path),
             content=options.body,
+            params=dict(options.params) or None,
             headers=self._headers(options),
             timeout=self._timeout(options),
         )
@@ -216,12 +274,23 @@ class AsyncAPIClient(BaseClient):
                     raise connection_error_from(exc) from exc
                 return self._result(response, cast_to)
             except HeraldError as error:
-                delay = self._retry_delay(error, retry_index, retries)
+                delay = self._retry_delay(options, error, retry_index, retries)
                 if delay is None:
                     raise
                 _log_retry(options, error, delay, retries - retry_index)
                 await asyncio.sleep(delay)
                 retry_index += 1
+
+    async def paginate(
+        self, options: RequestOptions, page_type: type[CursorPage[T]]
+    ) -> AsyncIterator[T]:
+        """Every item of every page, fetching the next page when the previous one is used up."""
+        next_options: RequestOptions | None = options
+        while next_options is not None:
+            page = await self.request(next_options, page_type)
+            for item in page.data:
+                yield item
+            next_options = next_page_options(next_options, page)
 
     async def close(self) -> None:
         """Close the HTTP connection pool (unless it was passed in as ``http_client``)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 from types import TracebackType
 
 import httpx
@@ -15,7 +16,20 @@ from herald._base_client import (
     Timeout,
 )
 from herald._retry import RetryPolicy
-from herald.resources.messages import AsyncMessages, Messages
+from herald.resources import (
+    ApiKeys,
+    AsyncApiKeys,
+    AsyncDomains,
+    AsyncEvents,
+    AsyncMessages,
+    AsyncSuppressions,
+    AsyncWebhooks,
+    Domains,
+    Events,
+    Messages,
+    Suppressions,
+    Webhooks,
+)
 
 __all__ = ["AsyncHerald", "Herald"]
 
@@ -39,9 +53,6 @@ class Herald(SyncAPIClient):
     Use it as a context manager, or call :meth:`close`, to release its connections.
     """
 
-    messages: Messages
-    """Send messages and read their status."""
-
     def __init__(
         self,
         api_key: str | None = None,
@@ -62,7 +73,36 @@ class Herald(SyncAPIClient):
             default_headers=default_headers,
             retry_policy=retry_policy,
         )
-        self.messages = Messages(self)
+
+    @cached_property
+    def messages(self) -> Messages:
+        """Send messages, read their status and source (``/v1/messages``)."""
+        return Messages(self)
+
+    @cached_property
+    def events(self) -> Events:
+        """The event log, filtered and paginated (``/v1/events``)."""
+        return Events(self)
+
+    @cached_property
+    def domains(self) -> Domains:
+        """Sending domains, verification and DKIM rotation (``/v1/domains``)."""
+        return Domains(self)
+
+    @cached_property
+    def webhooks(self) -> Webhooks:
+        """Webhook endpoints and their deliveries (``/v1/webhooks``)."""
+        return Webhooks(self)
+
+    @cached_property
+    def api_keys(self) -> ApiKeys:
+        """API keys: create, list, change quotas, revoke (``/v1/api-keys``)."""
+        return ApiKeys(self)
+
+    @cached_property
+    def suppressions(self) -> Suppressions:
+        """Addresses Herald will not send to (``/v1/suppressions``)."""
+        return Suppressions(self)
 
     def __enter__(self) -> Herald:
         return self
@@ -82,9 +122,6 @@ class AsyncHerald(AsyncAPIClient):
     Takes the same arguments, except that ``http_client`` is an ``httpx.AsyncClient``.
     Use it as an async context manager, or await :meth:`close`.
     """
-
-    messages: AsyncMessages
-    """Send messages and read their status."""
 
     def __init__(
         self,
@@ -106,7 +143,36 @@ class AsyncHerald(AsyncAPIClient):
             default_headers=default_headers,
             retry_policy=retry_policy,
         )
-        self.messages = AsyncMessages(self)
+
+    @cached_property
+    def messages(self) -> AsyncMessages:
+        """Send messages, read their status and source (``/v1/messages``)."""
+        return AsyncMessages(self)
+
+    @cached_property
+    def events(self) -> AsyncEvents:
+        """The event log, filtered and paginated (``/v1/events``)."""
+        return AsyncEvents(self)
+
+    @cached_property
+    def domains(self) -> AsyncDomains:
+        """Sending domains, verification and DKIM rotation (``/v1/domains``)."""
+        return AsyncDomains(self)
+
+    @cached_property
+    def webhooks(self) -> AsyncWebhooks:
+        """Webhook endpoints and their deliveries (``/v1/webhooks``)."""
+        return AsyncWebhooks(self)
+
+    @cached_property
+    def api_keys(self) -> AsyncApiKeys:
+        """API keys: create, list, change quotas, revoke (``/v1/api-keys``)."""
+        return AsyncApiKeys(self)
+
+    @cached_property
+    def suppressions(self) -> AsyncSuppressions:
+        """Addresses Herald will not send to (``/v1/suppressions``)."""
+        return AsyncSuppressions(self)
 
     async def __aenter__(self) -> AsyncHerald:
         return self

@@ -15,7 +15,8 @@ Every exception the SDK raises on purpose derives from :class:`HeraldError`::
     │   └── InternalServerError      5xx
     ├── APIConnectionError           no usable answer: refused, reset, dropped ...
     │   └── APITimeoutError          ... or too slow
-    └── APIResponseValidationError   a 2xx answer that is not the documented shape
+    ├── APIResponseValidationError   a 2xx answer that is not the documented shape
+    └── WebhookVerificationError     a received webhook's signature or timestamp is wrong
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "UnprocessableEntityError",
+    "WebhookVerificationError",
 ]
 
 REQUEST_ID_HEADERS = ("x-request-id", "request-id")
@@ -127,17 +129,26 @@ class InternalServerError(APIError):
 
 
 class APIConnectionError(HeraldError):
-    """No usable answer from the server: connection refused, reset or dropped mid-response."""
+    """No usable answer from the server: connection refused, reset or dropped mid-response.
 
-    def __init__(self, message: str = "could not reach the Herald API") -> None:
+    ``request_sent`` is False when the connection was never made (the request certainly did
+    not run), True when it may have reached the server.
+    """
+
+    def __init__(
+        self, message: str = "could not reach the Herald API", *, request_sent: bool = True
+    ) -> None:
+        self.request_sent = request_sent
         super().__init__(message)
 
 
 class APITimeoutError(APIConnectionError):
     """The server did not answer within the timeout."""
 
-    def __init__(self, message: str = "the Herald API did not answer in time") -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str = "the Herald API did not answer in time", *, request_sent: bool = True
+    ) -> None:
+        super().__init__(message, request_sent=request_sent)
 
 
 class APIResponseValidationError(HeraldError):
@@ -146,6 +157,10 @@ class APIResponseValidationError(HeraldError):
     def __init__(self, status: int, message: str) -> None:
         self.status = status
         super().__init__(message)
+
+
+class WebhookVerificationError(HeraldError):
+    """A webhook failed verification: answer it with 400 and do not act on it."""
 
 
 _BY_STATUS: dict[int, type[APIError]] = {
@@ -184,7 +199,13 @@ def api_error_from_response(response: httpx.Response) -> APIError:
 
 def connection_error_from(exc: httpx.RequestError) -> APIConnectionError:
     """The SDK's view of an httpx transport failure: the one place httpx errors are mapped."""
+    request_sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
     if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(f"the Herald API did not answer in time ({type(exc).__name__})")
+        return APITimeoutError(
+            f"the Herald API did not answer in time ({type(exc).__name__})",
+            request_sent=request_sent,
+        )
     detail = str(exc) or type(exc).__name__
-    return APIConnectionError(f"could not reach the Herald API: {detail}")
+    return APIConnectionError(
+        f"could not reach the Herald API: {detail}", request_sent=request_sent
+    )

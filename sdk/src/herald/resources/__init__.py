@@ -1,5 +1,30 @@
 """API resources, one module per path family (``client.messages`` is ``/v1/messages``)."""
 
+from herald.resources.api_keys import ApiKeys, AsyncApiKeys
+from herald.resources.domains import AsyncDomains, Domains
+from herald.resources.events import AsyncEvents, Events
 from herald.resources.messages import AsyncMessages, Messages
+from herald.resources.suppressions import AsyncSuppressions, Suppressions
+from herald.resources.webhooks import (
+    AsyncWebhookDeliveries,
+    AsyncWebhooks,
+    WebhookDeliveries,
+    Webhooks,
+)
 
-__all__ = ["AsyncMessages", "Messages"]
+__all__ = [
+    "ApiKeys",
+    "AsyncApiKeys",
+    "AsyncDomains",
+    "AsyncEvents",
+    "AsyncMessages",
+    "AsyncSuppressions",
+    "AsyncWebhookDeliveries",
+    "AsyncWebhooks",
+    "Domains",
+    "Events",
+    "Messages",
+    "Suppressions",
+    "WebhookDeliveries",
+    "Webhooks",
+]

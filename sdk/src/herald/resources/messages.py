@@ -1,20 +1,95 @@
-"""``client.messages``: send a message and read its delivery status (``/v1/messages``)."""
+"""``client.messages``: send a message, read its delivery status and its source."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
-from urllib.parse import quote
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Required, Unpack
 
 import msgspec
 
-from herald._base_client import AsyncAPIClient, RequestOptions, SyncAPIClient, Timeout
-from herald.models import Address, EmailAddress, Message, SendResult
+from herald._base_client import CallOptions, RequestOptions
+from herald.attachments import AttachmentBody, AttachmentSource, attachment_body
+from herald.models import (
+    Address,
+    EmailAddress,
+    Message,
+    MessagePage,
+    MessageSummary,
+    SendResult,
+    Unsubscribe,
+)
+from herald.resources._base import AsyncResource, SyncResource, make_options, path, query
 
-__all__ = ["AsyncMessages", "Messages"]
+__all__ = ["Addresses", "AsyncMessages", "MessageFilters", "Messages", "SendParams"]
 
 Addresses = Address | Sequence[Address]
 """One address or several."""
+
+
+class SendParams(CallOptions, total=False):
+    """The keyword arguments of ``messages.send``."""
+
+    from_: Required[Address]
+    """The sender, on a verified domain of the account."""
+    to: Addresses
+    cc: Addresses
+    bcc: Addresses
+    reply_to: Addresses
+    subject: str
+    text: str
+    """The plain-text body (derived from ``html`` when only that is given)."""
+    html: str
+    attachments: Sequence[AttachmentSource]
+    """Files: :class:`~herald.Attachment` (bytes or path; inline with a ``content_id``) or
+    plain paths."""
+    headers: Mapping[str, str]
+    """Extra headers, e.g. ``{"X-Campaign": "spring"}``."""
+    tags: Sequence[str]
+    metadata: Mapping[str, str]
+    """Your own keys and values, returned in events and webhooks."""
+    unsubscribe: Unsubscribe
+    """``List-Unsubscribe`` targets (a URL also enables one-click unsubscribe)."""
+    sandbox: bool
+    """Validate, sign and store, but do not deliver."""
+    idempotency_key: str
+    """Your key for this send (default: a new UUID per call, kept across its retries)."""
+
+
+class MessageFilters(CallOptions, total=False):
+    """The keyword arguments of ``messages.list`` and ``messages.iter``."""
+
+    recipient: str
+    """A recipient's address (any case)."""
+    status: str
+    """Messages with at least one recipient in this state, e.g. ``"bounced"``."""
+    from_: str
+    tag: str
+    since: datetime
+    """At or after this time (timezone-aware)."""
+    until: datetime
+    """Before this time (timezone-aware)."""
+    limit: int
+    """Page size, 1 to 100 (default 50)."""
+    cursor: str
+    """``next_cursor`` of the previous page."""
+
+
+def list_options(filters: MessageFilters) -> RequestOptions:
+    """``GET /v1/messages`` with the filters given."""
+    params = query(
+        recipient=filters.get("recipient"),
+        status=filters.get("status"),
+        tag=filters.get("tag"),
+        since=filters.get("since"),
+        until=filters.get("until"),
+        limit=filters.get("limit"),
+        cursor=filters.get("cursor"),
+    )
+    if "from_" in filters:
+        params["from"] = filters["from_"]
+    return make_options("GET", "/v1/messages", filters, params=params)
 
 
 class _SendBody(msgspec.Struct, omit_defaults=True, kw_only=True, rename={"from_": "from"}):
@@ -28,8 +103,11 @@ class _SendBody(msgspec.Struct, omit_defaults=True, kw_only=True, rename={"from_
     subject: str | None = None
     text: str | None = None
     html: str | None = None
+    attachments: list[AttachmentBody] | None = None
+    headers: dict[str, str] | None = None
     tags: list[str] | None = None
     metadata: dict[str, str] | None = None
+    unsubscribe: Unsubscribe | None = None
     sandbox: bool | None = None
 
 
@@ -39,143 +117,96 @@ def _addresses(value: Addresses | None) -> Address | list[Address] | None:
     return list(value)
 
 
-def _send_options(
-    body: _SendBody,
-    idempotency_key: str | None,
-    max_retries: int | None,
-    timeout: Timeout,
-) -> RequestOptions:
+def send_options(params: SendParams) -> RequestOptions:
+    """The request of one send, with its idempotency key."""
+    attachments = params.get("attachments")
+    headers, tags, metadata = params.get("headers"), params.get("tags"), params.get("metadata")
+    body = _SendBody(
+        from_=params["from_"],
+        to=_addresses(params.get("to")),
+        cc=_addresses(params.get("cc")),
+        bcc=_addresses(params.get("bcc")),
+        reply_to=_addresses(params.get("reply_to")),
+        subject=params.get("subject"),
+        text=params.get("text"),
+        html=params.get("html"),
+        attachments=None if attachments is None else [attachment_body(a) for a in attachments],
+        headers=None if headers is None else dict(headers),
+        tags=None if tags is None else list(tags),
+        metadata=None if metadata is None else dict(metadata),
+        unsubscribe=params.get("unsubscribe"),
+        sandbox=params.get("sandbox"),
+    )
     # One key per call, reused by every retry of it: the server answers a retried send with
     # the message it already accepted instead of sending a second one.
-    key = idempotency_key or str(uuid.uuid4())
-    return RequestOptions(
-        method="POST",
-        path="/v1/messages",
-        body=msgspec.json.encode(body),
-        headers={"Idempotency-Key": key},
-        max_retries=max_retries,
-        timeout=timeout,
+    key = params.get("idempotency_key") or str(uuid.uuid4())
+    return make_options("POST", "/v1/messages", params, body=body, headers={"Idempotency-Key": key})
+
+
+def get_options(message_id: str, options: CallOptions) -> RequestOptions:
+    """``GET /v1/messages/{id}``."""
+    return make_options("GET", path("/v1/messages/{message_id}", message_id=message_id), options)
+
+
+def raw_options(message_id: str, options: CallOptions) -> RequestOptions:
+    """``GET /v1/messages/{id}/raw``."""
+    return make_options(
+        "GET",
+        path("/v1/messages/{message_id}/raw", message_id=message_id),
+        options,
+        headers={"Accept": "message/rfc822"},
     )
 
 
-def _get_options(message_id: str, max_retries: int | None, timeout: Timeout) -> RequestOptions:
-    if not message_id:
-        raise ValueError("message_id must be a non-empty string")
-    return RequestOptions(
-        method="GET",
-        path=f"/v1/messages/{quote(message_id, safe='')}",
-        max_retries=max_retries,
-        timeout=timeout,
-    )
-
-
-class Messages:
+class Messages(SyncResource):
     """Send messages and follow their delivery (blocking)."""
 
-    def __init__(self, client: SyncAPIClient) -> None:
-        self._client = client
-
-    def send(
-        self,
-        *,
-        from_: Address,
-        to: Addresses | None = None,
-        subject: str | None = None,
-        text: str | None = None,
-        html: str | None = None,
-        cc: Addresses | None = None,
-        bcc: Addresses | None = None,
-        reply_to: Addresses | None = None,
-        tags: Sequence[str] | None = None,
-        metadata: Mapping[str, str] | None = None,
-        sandbox: bool | None = None,
-        idempotency_key: str | None = None,
-        max_retries: int | None = None,
-        timeout: Timeout = None,
-    ) -> SendResult:
+    def send(self, **params: Unpack[SendParams]) -> SendResult:
         """Send one message; returns as soon as Herald has stored and queued it.
 
-        An address is a plain ``"ann@example.com"`` or an :class:`~herald.EmailAddress`
-        (with a display name); ``to``/``cc``/``bcc``/``reply_to`` take one or a list.
-        ``sandbox=True`` validates, signs and captures without delivering.
-
-        An ``Idempotency-Key`` header is sent with every send (``idempotency_key`` or a fresh
-        UUID), the same on each retry. ``max_retries`` and ``timeout`` override the client's
-        for this call. Raises a :class:`~herald.HeraldError` subclass on failure.
+        An address is a plain ``"ann@example.com"`` or an :class:`~herald.EmailAddress`;
+        ``to``/``cc``/``bcc``/``reply_to`` take one or a list. See :class:`SendParams`.
+        Every send carries an ``Idempotency-Key`` (``idempotency_key`` or a fresh UUID), the
+        same on each retry, so a retried send never sends twice.
         """
-        body = _SendBody(
-            from_=from_,
-            to=_addresses(to),
-            cc=_addresses(cc),
-            bcc=_addresses(bcc),
-            reply_to=_addresses(reply_to),
-            subject=subject,
-            text=text,
-            html=html,
-            tags=None if tags is None else list(tags),
-            metadata=None if metadata is None else dict(metadata),
-            sandbox=sandbox,
-        )
-        options = _send_options(body, idempotency_key, max_retries, timeout)
-        return self._client.request(options, SendResult)
+        return self._client.request(send_options(params), SendResult)
 
-    def get(
-        self, message_id: str, *, max_retries: int | None = None, timeout: Timeout = None
-    ) -> Message:
-        """The message with each recipient's status, delivery attempts and events.
+    def get(self, message_id: str, **options: Unpack[CallOptions]) -> Message:
+        """The message with each recipient's status, delivery attempts and events."""
+        return self._client.request(get_options(message_id, options), Message)
 
-        Raises :class:`~herald.NotFoundError` when this account has no such message.
-        """
-        return self._client.request(_get_options(message_id, max_retries, timeout), Message)
+    def raw(self, message_id: str, **options: Unpack[CallOptions]) -> bytes:
+        """The message's exact signed source (RFC 5322 bytes), as delivered."""
+        return self._client.request(raw_options(message_id, options), bytes)
+
+    def list(self, **filters: Unpack[MessageFilters]) -> MessagePage:
+        """One page of messages, newest first; pass ``page.next_cursor`` as ``cursor``."""
+        return self._client.request(list_options(filters), MessagePage)
+
+    def iter(self, **filters: Unpack[MessageFilters]) -> Iterator[MessageSummary]:
+        """Every matching message, newest first, fetching pages as the loop needs them."""
+        return self._client.paginate(list_options(filters), MessagePage)
 
 
-class AsyncMessages:
+class AsyncMessages(AsyncResource):
     """Send messages and follow their delivery (asyncio); mirrors :class:`Messages`."""
 
-    def __init__(self, client: AsyncAPIClient) -> None:
-        self._client = client
-
-    async def send(
-        self,
-        *,
-        from_: Address,
-        to: Addresses | None = None,
-        subject: str | None = None,
-        text: str | None = None,
-        html: str | None = None,
-        cc: Addresses | None = None,
-        bcc: Addresses | None = None,
-        reply_to: Addresses | None = None,
-        tags: Sequence[str] | None = None,
-        metadata: Mapping[str, str] | None = None,
-        sandbox: bool | None = None,
-        idempotency_key: str | None = None,
-        max_retries: int | None = None,
-        timeout: Timeout = None,  # noqa: ASYNC109
-    ) -> SendResult:
+    async def send(self, **params: Unpack[SendParams]) -> SendResult:
         """Send one message; see :meth:`Messages.send`."""
-        body = _SendBody(
-            from_=from_,
-            to=_addresses(to),
-            cc=_addresses(cc),
-            bcc=_addresses(bcc),
-            reply_to=_addresses(reply_to),
-            subject=subject,
-            text=text,
-            html=html,
-            tags=None if tags is None else list(tags),
-            metadata=None if metadata is None else dict(metadata),
-            sandbox=sandbox,
-        )
-        options = _send_options(body, idempotency_key, max_retries, timeout)
-        return await self._client.request(options, SendResult)
+        return await self._client.request(send_options(params), SendResult)
 
-    async def get(
-        self,
-        message_id: str,
-        *,
-        max_retries: int | None = None,
-        timeout: Timeout = None,  # noqa: ASYNC109
-    ) -> Message:
-        """The message with its recipients, attempts and events; see :meth:`Messages.get`."""
-        return await self._client.request(_get_options(message_id, max_retries, timeout), Message)
+    async def get(self, message_id: str, **options: Unpack[CallOptions]) -> Message:
+        """The message with its recipients, attempts and events."""
+        return await self._client.request(get_options(message_id, options), Message)
+
+    async def raw(self, message_id: str, **options: Unpack[CallOptions]) -> bytes:
+        """The message's exact signed source (RFC 5322 bytes)."""
+        return await self._client.request(raw_options(message_id, options), bytes)
+
+    async def list(self, **filters: Unpack[MessageFilters]) -> MessagePage:
+        """One page of messages; see :meth:`Messages.list`."""
+        return await self._client.request(list_options(filters), MessagePage)
+
+    def iter(self, **filters: Unpack[MessageFilters]) -> AsyncIterator[MessageSummary]:
+        """Every matching message (``async for``), fetching pages as the loop needs them."""
+        return self._client.paginate(list_options(filters), MessagePage)

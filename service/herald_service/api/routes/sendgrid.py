@@ -13,13 +13,14 @@ import msgspec
 from litestar import Request, Response, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
 from herald_service.api.auth import provide_auth, require_api_key
 from herald_service.api.body_errors import collect_body_errors, received_body
 from herald_service.api.context import ApiContext
 from herald_service.api.ratelimit import enforce_quota
-from herald_service.errors import HeraldError, InvalidRequest
+from herald_service.errors import FieldError, HeraldError, InvalidRequest
 from herald_service.services.api_keys import AuthContext
 from herald_service.services.intake import validate_send_request
 from herald_service.services.messages import ensure_sender_allowed
@@ -38,6 +39,25 @@ class SGErrors(msgspec.Struct):
     """SendGrid's error document."""
 
     errors: list[SGError]
+
+
+def _documented_errors(*statuses: int) -> dict[int, ResponseSpec]:
+    descriptions = {
+        400: "Invalid request; each bad field is named in `errors`",
+        401: "Missing, unknown or revoked API key",
+        403: "The API key lacks the `send` scope",
+        413: "Request body too large",
+        429: "Quota exhausted; retry after `Retry-After` seconds",
+    }
+    return {
+        status: ResponseSpec(
+            data_container=SGErrors,
+            media_type="application/json",
+            description=descriptions[status],
+            generate_examples=False,
+        )
+        for status in statuses
+    }
 
 
 def _sendgrid_errors(status: int, errors: list[SGError]) -> Response[Any]:
@@ -84,6 +104,15 @@ def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     summary="Send mail (SendGrid v3 compatible)",
     tags=["sendgrid"],
     status_code=202,
+    response_description="Accepted; the first message's id is in `X-Message-Id`",
+    responses={
+        200: ResponseSpec(
+            data_container=None,
+            description="Sandbox mode: validated and stored, nothing delivered",
+            generate_examples=False,
+        ),
+        **_documented_errors(400, 401, 403, 413, 429),
+    },
 )
 async def sendgrid_mail_send(
     request: Request[Any, Any, Any],
@@ -93,7 +122,10 @@ async def sendgrid_mail_send(
 ) -> Response[None]:
     """Each personalization becomes one message; all are accepted or none."""
     if not data.personalizations:
-        raise InvalidRequest("personalizations is required", [])
+        raise InvalidRequest(
+            "personalizations is required",
+            [FieldError("personalizations", "at least one personalization is required")],
+        )
     requests = to_send_requests(data)
     outgoing = []
     problems: list[SGError] = []

@@ -1,9 +1,4 @@
-"""Typed views of what the Herald API sends and receives.
-
-Response models are ``msgspec`` Structs that ignore fields they do not know, so a newer
-server that adds fields never breaks an older SDK. Their names follow the API's JSON, except
-``from`` which is ``from_`` in Python.
-"""
+"""Messages: addresses, attachments, the send result and a message's delivery state."""
 
 from __future__ import annotations
 
@@ -17,11 +12,10 @@ __all__ = [
     "Attempt",
     "EmailAddress",
     "Event",
-    "FieldError",
     "Message",
-    "Problem",
     "Recipient",
     "SendResult",
+    "Unsubscribe",
 ]
 
 
@@ -30,6 +24,13 @@ class EmailAddress(msgspec.Struct, frozen=True, omit_defaults=True):
 
     email: str
     name: str = ""
+
+
+class Unsubscribe(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """``List-Unsubscribe`` targets; a ``url`` also enables one-click unsubscribe (RFC 8058)."""
+
+    url: str = ""
+    mailto: str = ""
 
 
 Address = str | EmailAddress
@@ -93,18 +94,29 @@ class Message(msgspec.Struct, frozen=True, kw_only=True, rename={"from_": "from"
     events: list[Event] = msgspec.field(default_factory=list)
 
 
-class FieldError(msgspec.Struct, frozen=True):
-    """One invalid input field named by a validation problem."""
+class RecipientSummary(msgspec.Struct, frozen=True):
+    """A recipient's address and where it stands."""
 
-    field: str
-    message: str
+    email: str
+    status: str
 
 
-class Problem(msgspec.Struct, frozen=True, kw_only=True):
-    """An RFC 9457 problem details document, as every Herald error response carries."""
+class MessageSummary(msgspec.Struct, frozen=True, kw_only=True, rename={"from_": "from"}):
+    """A message in search results; ``messages.get`` has its attempts and events."""
 
-    type: str = "about:blank"
-    title: str = ""
-    status: int | None = None
-    detail: str = ""
-    errors: list[FieldError] = msgspec.field(default_factory=list)
+    id: str
+    status: str
+    from_: str = ""
+    subject: str = ""
+    tags: list[str] = msgspec.field(default_factory=list)
+    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+    sandbox: bool = False
+    created_at: datetime | None = None
+    recipients: list[RecipientSummary] = msgspec.field(default_factory=list)
+
+
+class MessagePage(msgspec.Struct, frozen=True):
+    """A page of messages, newest first; ``next_cursor`` fetches the next (``None``: last)."""
+
+    data: list[MessageSummary]
+    next_cursor: str | None = None

@@ -1,0 +1,70 @@
+"""Typed views of what the Herald API sends and receives.
+
+Response models are ``msgspec`` Structs that ignore fields they do not know, so a newer
+server that adds fields never breaks an older SDK. Their names follow the API's JSON, except
+``from`` which is ``from_`` in Python.
+"""
+
+from herald.models._accounts import ApiKey, ApiKeyList, KeyQuotas, Suppression, SuppressionPage
+from herald.models._common import FieldError, Problem
+from herald.models._domains import DkimKey, DmarcStage, DnsRecord, Domain, DomainList
+from herald.models._events import EventLogEntry, EventPage
+from herald.models._messages import (
+    Address,
+    Attempt,
+    EmailAddress,
+    Event,
+    Message,
+    MessagePage,
+    MessageSummary,
+    Recipient,
+    RecipientSummary,
+    SendResult,
+    Unsubscribe,
+)
+from herald.models._webhooks import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookDeliveryPage,
+    WebhookEndpoint,
+    WebhookEndpointList,
+    WebhookEvent,
+    WebhookEventData,
+    WebhookSecret,
+)
+
+__all__ = [
+    "Address",
+    "ApiKey",
+    "ApiKeyList",
+    "Attempt",
+    "DkimKey",
+    "DmarcStage",
+    "DnsRecord",
+    "Domain",
+    "DomainList",
+    "EmailAddress",
+    "Event",
+    "EventLogEntry",
+    "EventPage",
+    "FieldError",
+    "KeyQuotas",
+    "Message",
+    "MessagePage",
+    "MessageSummary",
+    "Problem",
+    "Recipient",
+    "RecipientSummary",
+    "SendResult",
+    "Suppression",
+    "SuppressionPage",
+    "Unsubscribe",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookDeliveryPage",
+    "WebhookEndpoint",
+    "WebhookEndpointList",
+    "WebhookEvent",
+    "WebhookEventData",
+    "WebhookSecret",
+]

@@ -1,0 +1,67 @@
+"""Sending domains: DNS records to publish, verification results and DKIM keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+__all__ = ["DkimKey", "DmarcStage", "DnsRecord", "Domain", "DomainList"]
+
+
+class DnsRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """A record to publish and, after a verification, what DNS answered.
+
+    ``status`` is ``pending`` (not checked yet), ``verified``, ``missing`` or ``mismatch``.
+    """
+
+    host: str
+    type: str
+    value: str
+    purpose: str
+    required: bool = True
+    status: str = "pending"
+    detail: str = ""
+    found: list[str] = msgspec.field(default_factory=list)
+    strings: list[str] = msgspec.field(default_factory=list)
+
+
+class DkimKey(msgspec.Struct, frozen=True, kw_only=True):
+    """A DKIM key's public facts: ``pending``, ``active`` or ``retiring``."""
+
+    selector: str
+    algorithm: str
+    status: str
+    created_at: datetime
+    activated_at: datetime | None = None
+    retire_at: datetime | None = None
+
+
+class DmarcStage(msgspec.Struct, frozen=True, kw_only=True):
+    """One step of the suggested DMARC roll-out (``none`` → ``quarantine`` → ``reject``)."""
+
+    stage: str
+    value: str
+    when: str
+
+
+class Domain(msgspec.Struct, frozen=True, kw_only=True):
+    """A sending domain with its records, DKIM keys and verification status."""
+
+    id: str
+    name: str
+    status: str
+    allow_subdomains: bool = False
+    return_path_host: str = ""
+    created_at: datetime | None = None
+    verified_at: datetime | None = None
+    last_checked_at: datetime | None = None
+    records: list[DnsRecord] = msgspec.field(default_factory=list)
+    dkim_keys: list[DkimKey] = msgspec.field(default_factory=list)
+    dmarc_progression: list[DmarcStage] = msgspec.field(default_factory=list)
+
+
+class DomainList(msgspec.Struct, frozen=True):
+    """The answer of ``GET /v1/domains``."""
+
+    data: list[Domain]

@@ -1,0 +1,132 @@
+"""``client.domains``: sending domains, their DNS records, verification and DKIM rotation."""
+
+from __future__ import annotations
+
+from typing import Unpack
+
+import msgspec
+
+from herald._base_client import CallOptions, RequestOptions
+from herald.models import Domain, DomainList
+from herald.resources._base import AsyncResource, SyncResource, make_options, path
+
+__all__ = ["AsyncDomains", "Domains"]
+
+
+class _AddBody(msgspec.Struct, kw_only=True, omit_defaults=True):
+    name: str
+    dkim_selector: str | None = None
+    allow_subdomains: bool | None = None
+
+
+class _RotateBody(msgspec.Struct, kw_only=True, omit_defaults=True):
+    dkim_selector: str | None = None
+
+
+def add_options(
+    name: str, dkim_selector: str | None, allow_subdomains: bool | None, options: CallOptions
+) -> RequestOptions:
+    """``POST /v1/domains``."""
+    body = _AddBody(name=name, dkim_selector=dkim_selector, allow_subdomains=allow_subdomains)
+    return make_options("POST", "/v1/domains", options, body=body)
+
+
+def domain_options(
+    method: str, template: str, domain_id: str, options: CallOptions
+) -> RequestOptions:
+    """A call on one domain: ``template`` is its path with ``{domain_id}``."""
+    return make_options(method, path(template, domain_id=domain_id), options)
+
+
+def rotate_options(
+    domain_id: str, dkim_selector: str | None, options: CallOptions
+) -> RequestOptions:
+    """``POST /v1/domains/{id}/dkim/rotate``."""
+    url_path = path("/v1/domains/{domain_id}/dkim/rotate", domain_id=domain_id)
+    return make_options("POST", url_path, options, body=_RotateBody(dkim_selector=dkim_selector))
+
+
+ONE = "/v1/domains/{domain_id}"
+VERIFY = "/v1/domains/{domain_id}/verify"
+
+
+class Domains(SyncResource):
+    """Manage sending domains (blocking; needs an ``admin`` key to change them)."""
+
+    def add(
+        self,
+        name: str,
+        *,
+        dkim_selector: str | None = None,
+        allow_subdomains: bool | None = None,
+        **options: Unpack[CallOptions],
+    ) -> Domain:
+        """Add a domain; publish the returned ``records`` in its DNS, then :meth:`verify`.
+
+        Raises :class:`~herald.ConflictError` if the account has it already.
+        """
+        request = add_options(name, dkim_selector, allow_subdomains, options)
+        return self._client.request(request, Domain)
+
+    def get(self, domain_id: str, **options: Unpack[CallOptions]) -> Domain:
+        """One domain with its records and the result of the last verification."""
+        return self._client.request(domain_options("GET", ONE, domain_id, options), Domain)
+
+    def list(self, **options: Unpack[CallOptions]) -> list[Domain]:
+        """Every domain of the account, oldest first."""
+        request = make_options("GET", "/v1/domains", options)
+        return self._client.request(request, DomainList).data
+
+    def verify(self, domain_id: str, **options: Unpack[CallOptions]) -> Domain:
+        """Look the domain's records up now; each record gets a ``status``."""
+        return self._client.request(domain_options("POST", VERIFY, domain_id, options), Domain)
+
+    def rotate_dkim(
+        self, domain_id: str, *, dkim_selector: str | None = None, **options: Unpack[CallOptions]
+    ) -> Domain:
+        """New DKIM keys under a new selector, ``pending`` until their records verify."""
+        return self._client.request(rotate_options(domain_id, dkim_selector, options), Domain)
+
+    def delete(self, domain_id: str, **options: Unpack[CallOptions]) -> None:
+        """Stop sending from the domain and erase its private keys."""
+        self._client.request(domain_options("DELETE", ONE, domain_id, options), type(None))
+
+
+class AsyncDomains(AsyncResource):
+    """Manage sending domains (asyncio); mirrors :class:`Domains`."""
+
+    async def add(
+        self,
+        name: str,
+        *,
+        dkim_selector: str | None = None,
+        allow_subdomains: bool | None = None,
+        **options: Unpack[CallOptions],
+    ) -> Domain:
+        """Add a domain; see :meth:`Domains.add`."""
+        request = add_options(name, dkim_selector, allow_subdomains, options)
+        return await self._client.request(request, Domain)
+
+    async def get(self, domain_id: str, **options: Unpack[CallOptions]) -> Domain:
+        """One domain with its records and the result of the last verification."""
+        return await self._client.request(domain_options("GET", ONE, domain_id, options), Domain)
+
+    async def list(self, **options: Unpack[CallOptions]) -> list[Domain]:
+        """Every domain of the account, oldest first."""
+        request = make_options("GET", "/v1/domains", options)
+        return (await self._client.request(request, DomainList)).data
+
+    async def verify(self, domain_id: str, **options: Unpack[CallOptions]) -> Domain:
+        """Look the domain's records up now; each record gets a ``status``."""
+        request = domain_options("POST", VERIFY, domain_id, options)
+        return await self._client.request(request, Domain)
+
+    async def rotate_dkim(
+        self, domain_id: str, *, dkim_selector: str | None = None, **options: Unpack[CallOptions]
+    ) -> Domain:
+        """New DKIM keys under a new selector; see :meth:`Domains.rotate_dkim`."""
+        return await self._client.request(rotate_options(domain_id, dkim_selector, options), Domain)
+
+    async def delete(self, domain_id: str, **options: Unpack[CallOptions]) -> None:
+        """Stop sending from the domain and erase its private keys."""
+        await self._client.request(domain_options("DELETE", ONE, domain_id, options), type(None))
