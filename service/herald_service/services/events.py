@@ -46,9 +46,12 @@ def new_event(
 class EndpointMatch(Protocol):
     """An enabled webhook endpoint as :func:`add_events` matches it against events."""
 
-    id: str
-    account_id: str
-    event_types: list[str]
+    @property
+    def id(self) -> str: ...
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def event_types(self) -> list[str]: ...
 
 
 class EndpointSource(Protocol):

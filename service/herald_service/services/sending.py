@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Collection, Sequence
 
 import msgspec
@@ -13,6 +12,7 @@ from herald_service.core.states import summarize
 from herald_service.jobs import DeliveryQueue
 from herald_service.metrics import MESSAGES_ACCEPTED, RECIPIENTS_ACCEPTED
 from herald_service.services import idempotency
+from herald_service.services.enqueue_batcher import EnqueueBatcher
 from herald_service.services.events import EndpointSource
 from herald_service.services.intake import validate_send_request
 from herald_service.services.messages import StoredMessage, accept_message
@@ -51,7 +51,7 @@ class Sender:
         self._sessions = sessions
         self._domains = domains
         self._endpoints = endpoints
-        self._queue = queue
+        self._enqueuer = EnqueueBatcher(queue)
         self._hostname = hostname
 
     async def accept_many(
@@ -85,8 +85,12 @@ class Sender:
             RECIPIENTS_ACCEPTED.inc(len(message.recipient_statuses))
         to_deliver = [m.id for m in stored if not m.sandbox]
         if to_deliver:
-            await asyncio.to_thread(self._queue.enqueue, to_deliver)
+            await self._enqueuer.enqueue(to_deliver)
         return stored
+
+    async def close(self) -> None:
+        """Finish the enqueues under way (call once the API stops taking requests)."""
+        await self._enqueuer.close()
 
     async def send(
         self,

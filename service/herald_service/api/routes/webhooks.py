@@ -64,6 +64,7 @@ class WebhookController(Controller):
                 description=data.description,
                 enabled=data.enabled,
             )
+        await herald.webhook_endpoints.changed(auth.account_id)
         return webhook_out(endpoint, secret)
 
     @get("/", summary="List webhook endpoints", responses=problem_responses(401, 403))
@@ -116,6 +117,7 @@ class WebhookController(Controller):
                 description=data.description,
                 enabled=data.enabled,
             )
+        await herald.webhook_endpoints.changed(auth.account_id)
         return webhook_out(endpoint)
 
     @delete(
@@ -134,6 +136,7 @@ class WebhookController(Controller):
         async with herald.sessions.begin() as session:
             endpoint = await webhooks.get_endpoint(session, auth.account_id, webhook_id)
             await webhooks.delete_endpoint(session, endpoint)
+        await herald.webhook_endpoints.changed(auth.account_id)
 
     @post(
         "/{webhook_id:str}/rotate-secret",
