@@ -21,6 +21,9 @@ from herald_service.storage.models import Event, Message, WebhookDelivery, Webho
 from herald_service.storage.models.base import Base
 from herald_service.storage.types import utcnow
 
+_INSERT_EVENTS = insert(Base.metadata.tables[Event.__tablename__])
+_INSERT_WEBHOOK_DELIVERIES = insert(Base.metadata.tables[WebhookDelivery.__tablename__])
+
 
 def new_event(
     *,
@@ -93,7 +96,7 @@ async def add_events(
     if session.new or session.dirty or session.deleted:
         await session.flush()  # the rows events refer to may still be pending in the session
     await session.execute(
-        insert(Base.metadata.tables[Event.__tablename__]),
+        _INSERT_EVENTS,
         [
             {
                 "id": event.id,
@@ -137,9 +140,7 @@ async def add_events(
         and (not endpoint.event_types or event.type in endpoint.event_types)
     ]
     if deliveries:
-        await session.execute(
-            insert(Base.metadata.tables[WebhookDelivery.__tablename__]), deliveries
-        )
+        await session.execute(_INSERT_WEBHOOK_DELIVERIES, deliveries)
 
 
 def event_view(event: Event, message: Message | None) -> dict[str, Any]:

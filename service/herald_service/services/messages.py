@@ -25,6 +25,10 @@ from herald_service.storage.types import utcnow
 # once this grace period has passed.
 ENQUEUE_GRACE = timedelta(seconds=30)
 
+# Built once: the send path's statements are the same for every message.
+_INSERT_MESSAGE = insert(Base.metadata.tables[Message.__tablename__])
+_INSERT_RECIPIENTS = insert(Base.metadata.tables[Recipient.__tablename__])
+
 
 class StoredMessage(Struct, frozen=True):
     """What the send path learns of a message it stored."""
@@ -57,7 +61,7 @@ async def accept_message(
     status = RecipientStatus.CAPTURED if outgoing.sandbox else RecipientStatus.QUEUED
     message_id = new_id("msg")
     await session.execute(
-        insert(Base.metadata.tables[Message.__tablename__]),
+        _INSERT_MESSAGE,
         {
             "id": message_id,
             "account_id": account_id,
@@ -75,7 +79,7 @@ async def accept_message(
     envelope = outgoing.envelope_recipients()
     next_attempt_at = None if outgoing.sandbox else now + ENQUEUE_GRACE
     await session.execute(
-        insert(Base.metadata.tables[Recipient.__tablename__]),
+        _INSERT_RECIPIENTS,
         [
             {
                 "message_id": message_id,
