@@ -18,6 +18,8 @@ from herald_service.services.domains import SigningKeyCache
 from herald_service.services.key_usage import KeyUsage
 from herald_service.services.quotas import QuotaGate, quota_redis
 from herald_service.services.sending import Sender
+from herald_service.services.sending_domains import SendingDomainCache
+from herald_service.services.webhook_endpoints import WebhookEndpointCache
 from herald_service.settings import Settings
 from herald_service.storage.database import async_session_factory, make_async_engine
 
@@ -42,10 +44,16 @@ class ApiContext:
         self.resolver: dns.asyncresolver.Resolver = make_resolver(settings, cache=False)
         self.redis = redis_connection(settings.redis_url)
         self.delivery_queue = DeliveryQueue(self.redis, settings.queue_name)
-        self.sender = Sender(
-            self.sessions, self.signing_keys, self.delivery_queue, settings.hostname
-        )
         self.quota_redis = quota_redis(settings.redis_url)
+        self.sending_domains = SendingDomainCache(self.signing_keys)
+        self.webhook_endpoints = WebhookEndpointCache(self.quota_redis)
+        self.sender = Sender(
+            self.sessions,
+            self.sending_domains,
+            self.delivery_queue,
+            settings.hostname,
+            self.webhook_endpoints,
+        )
         self.quotas = QuotaGate(self.quota_redis, settings)
         self._usage_flusher: asyncio.Task[None] | None = None
 
@@ -62,6 +70,7 @@ class ApiContext:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._usage_flusher
         await self.key_usage.flush()
+        await self.sender.close()
         await self.engine.dispose()
         await self.quota_redis.aclose()
         self.redis.close()

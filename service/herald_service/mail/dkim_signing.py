@@ -51,6 +51,12 @@ class SigningKey(Struct, frozen=True):
 
 _ALGORITHMS = {"rsa": b"rsa-sha256", "ed25519": b"ed25519-sha256"}
 
+# dkimpy parses the PEM private key (pure-Python ASN.1, several hundred microseconds)
+# on every RSA signature, even when OpenSSL does the RSA step. Keys are few and
+# immutable, so remember the parsed form; the result is a dict dkimpy only reads.
+if not hasattr(dkim.parse_pem_private_key, "cache_info"):
+    dkim.parse_pem_private_key = lru_cache(maxsize=256)(dkim.parse_pem_private_key)
+
 
 def header_list(message: bytes) -> list[bytes]:
     """The header names to put in ``h=``: those present, plus one more of the oversigned."""

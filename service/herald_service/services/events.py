@@ -8,17 +8,21 @@ so an event and its webhook deliveries commit (or vanish) together and none is l
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, cast
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald_service.core.ids import new_id
 from herald_service.core.states import EventType
 from herald_service.storage.models import Event, Message, WebhookDelivery, WebhookEndpoint
+from herald_service.storage.models.base import Base
 from herald_service.storage.types import utcnow
+
+_INSERT_EVENTS = insert(Base.metadata.tables[Event.__tablename__])
+_INSERT_WEBHOOK_DELIVERIES = insert(Base.metadata.tables[WebhookDelivery.__tablename__])
 
 
 def new_event(
@@ -42,45 +46,101 @@ def new_event(
     )
 
 
-async def add_events(session: AsyncSession, events: Iterable[Event]) -> None:
-    """Store events and their webhook deliveries in the caller's transaction.
+class EndpointMatch(Protocol):
+    """An enabled webhook endpoint as :func:`add_events` matches it against events."""
 
-    Costs one indexed query (enabled endpoints of the events' accounts) per call.
-    """
-    rows = list(events)
-    session.add_all(rows)
-    if not rows:
-        return
-    accounts = {event.account_id for event in rows}
-    endpoints = (
+    @property
+    def id(self) -> str: ...
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def event_types(self) -> list[str]: ...
+
+
+class EndpointSource(Protocol):
+    """Where :func:`add_events` finds the enabled endpoints of some accounts."""
+
+    async def enabled_endpoints(
+        self, session: AsyncSession, account_ids: Collection[str]
+    ) -> Sequence[EndpointMatch]:
+        """The enabled endpoints of ``account_ids``."""
+        ...
+
+
+async def enabled_endpoints(
+    session: AsyncSession, account_ids: Collection[str]
+) -> Sequence[EndpointMatch]:
+    """The enabled endpoints of ``account_ids``, read now (one indexed query)."""
+    rows = (
         await session.execute(
             select(
                 WebhookEndpoint.id, WebhookEndpoint.account_id, WebhookEndpoint.event_types
-            ).where(WebhookEndpoint.account_id.in_(accounts), WebhookEndpoint.enabled.is_(True))
+            ).where(WebhookEndpoint.account_id.in_(account_ids), WebhookEndpoint.enabled.is_(True))
         )
     ).all()
-    if not endpoints:
+    return cast("Sequence[EndpointMatch]", rows)
+
+
+async def add_events(
+    session: AsyncSession, events: Iterable[Event], endpoints: EndpointSource | None = None
+) -> None:
+    """Store events and their webhook deliveries in the caller's transaction.
+
+    One multi-row INSERT per table. The enabled endpoints come from ``endpoints`` (a
+    cache, see :mod:`herald_service.services.webhook_endpoints`) or, without one, from one
+    indexed query per call.
+    """
+    rows = list(events)
+    if not rows:
+        return
+    if session.new or session.dirty or session.deleted:
+        await session.flush()  # the rows events refer to may still be pending in the session
+    await session.execute(
+        _INSERT_EVENTS,
+        [
+            {
+                "id": event.id,
+                "account_id": event.account_id,
+                "message_id": event.message_id,
+                "recipient": event.recipient,
+                "type": event.type,
+                "at": event.at,
+                "data": event.data,
+            }
+            for event in rows
+        ],
+    )
+    accounts = {event.account_id for event in rows}
+    if endpoints is None:
+        found = await enabled_endpoints(session, accounts)
+    else:
+        found = await endpoints.enabled_endpoints(session, accounts)
+    if not found:
         return
     now = utcnow()
-    session.add_all(
-        WebhookDelivery(
-            id=new_id("whd"),
-            endpoint_id=endpoint.id,
-            account_id=event.account_id,
-            event_id=event.id,
-            event_type=event.type,
-            status="pending",
-            attempt_count=0,
-            next_attempt_at=now,
-            last_error="",
-            created_at=now,
-            updated_at=now,
-        )
+    deliveries = [
+        {
+            "id": new_id("whd"),
+            "endpoint_id": endpoint.id,
+            "account_id": event.account_id,
+            "event_id": event.id,
+            "event_type": event.type,
+            "status": "pending",
+            "attempt_count": 0,
+            "next_attempt_at": now,
+            "lease_token": None,
+            "last_status_code": None,
+            "last_error": "",
+            "created_at": now,
+            "updated_at": now,
+        }
         for event in rows
-        for endpoint in endpoints
+        for endpoint in found
         if endpoint.account_id == event.account_id
         and (not endpoint.event_types or event.type in endpoint.event_types)
-    )
+    ]
+    if deliveries:
+        await session.execute(_INSERT_WEBHOOK_DELIVERIES, deliveries)
 
 
 def event_view(event: Event, message: Message | None) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Collection, Sequence
 
 import msgspec
@@ -13,11 +12,14 @@ from herald_service.core.states import summarize
 from herald_service.jobs import DeliveryQueue
 from herald_service.metrics import MESSAGES_ACCEPTED, RECIPIENTS_ACCEPTED
 from herald_service.services import idempotency
-from herald_service.services.domains import SigningKeyCache
+from herald_service.services.enqueue_batcher import EnqueueBatcher
+from herald_service.services.events import EndpointSource
 from herald_service.services.intake import validate_send_request
-from herald_service.services.messages import accept_message, ensure_sender_allowed
+from herald_service.services.messages import StoredMessage, accept_message
 from herald_service.services.send_request import SendMessageRequest
-from herald_service.storage.models import Message
+from herald_service.services.sending_domains import SendingDomainCache, ensure_sender_allowed
+
+InTransaction = Callable[[AsyncSession, list[StoredMessage]], Awaitable[None]]
 
 
 class Accepted(msgspec.Struct, frozen=True):
@@ -41,22 +43,24 @@ class Sender:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        signing_keys: SigningKeyCache,
+        domains: SendingDomainCache,
         queue: DeliveryQueue,
         hostname: str,
+        endpoints: EndpointSource | None = None,
     ) -> None:
         self._sessions = sessions
-        self._signing_keys = signing_keys
-        self._queue = queue
+        self._domains = domains
+        self._endpoints = endpoints
+        self._enqueuer = EnqueueBatcher(queue)
         self._hostname = hostname
 
     async def accept_many(
         self,
         account_id: str,
         messages: Sequence[OutgoingMessage],
-        in_transaction: Callable[[AsyncSession, list[Message]], Awaitable[None]] | None = None,
+        in_transaction: InTransaction | None = None,
         allowed_domains: Collection[str] = (),
-    ) -> list[Message]:
+    ) -> list[StoredMessage]:
         """Store ``messages`` in one transaction, then enqueue those not sandboxed.
 
         ``allowed_domains`` is the API key's restriction of sending domains (empty: any).
@@ -67,9 +71,10 @@ class Sender:
                     session,
                     account_id,
                     outgoing,
-                    self._signing_keys,
+                    self._domains,
                     self._hostname,
                     allowed_domains,
+                    self._endpoints,
                 )
                 for outgoing in messages
             ]
@@ -77,11 +82,15 @@ class Sender:
                 await in_transaction(session, stored)
         for message in stored:
             MESSAGES_ACCEPTED.labels(str(message.sandbox).lower()).inc()
-            RECIPIENTS_ACCEPTED.inc(len(message.recipients))
+            RECIPIENTS_ACCEPTED.inc(len(message.recipient_statuses))
         to_deliver = [m.id for m in stored if not m.sandbox]
         if to_deliver:
-            await asyncio.to_thread(self._queue.enqueue, to_deliver)
+            await self._enqueuer.enqueue(to_deliver)
         return stored
+
+    async def close(self) -> None:
+        """Finish the enqueues under way (call once the API stops taking requests)."""
+        await self._enqueuer.close()
 
     async def send(
         self,
@@ -118,7 +127,7 @@ class Sender:
         if replay is not None:
             return SendOutcome(replay.status_code, replay.body, replayed=True)
 
-        async def remember(session: AsyncSession, stored: list[Message]) -> None:
+        async def remember(session: AsyncSession, stored: list[StoredMessage]) -> None:
             await idempotency.complete(session, account_id, key, 202, _accepted_body(stored[0]))
 
         try:
@@ -132,6 +141,6 @@ class Sender:
         return SendOutcome(202, _accepted_body(message))
 
 
-def _accepted_body(message: Message) -> bytes:
-    status = summarize(r.status for r in message.recipients)
+def _accepted_body(message: StoredMessage) -> bytes:
+    status = summarize(message.recipient_statuses)
     return msgspec.json.encode(Accepted(id=message.id, status=status))

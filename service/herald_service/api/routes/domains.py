@@ -185,6 +185,7 @@ class DomainController(AuthenticatedController):
         """Stop sending from the domain and erase its private keys."""
         async with herald.sessions.begin() as session:
             await delete_domain(session, auth.account_id, domain_id)
+        herald.sending_domains.forget(auth.account_id)
 
     @post(
         "/{domain_id:str}/verify",
@@ -203,7 +204,9 @@ class DomainController(AuthenticatedController):
         async with herald.sessions.begin() as session:
             domain = await get_domain(session, auth.account_id, domain_id)
             await verify_domain(session, herald.settings, herald.resolver, domain, utcnow())
-            return domain_out(domain, herald.settings)
+            verified = domain_out(domain, herald.settings)
+        herald.sending_domains.forget(auth.account_id)
+        return verified
 
     @post(
         "/{domain_id:str}/dkim/rotate",
@@ -228,4 +231,6 @@ class DomainController(AuthenticatedController):
                 domain_id,
                 data.dkim_selector if data else None,
             )
-            return domain_out(domain, herald.settings)
+            rotated = domain_out(domain, herald.settings)
+        herald.sending_domains.forget(auth.account_id)
+        return rotated

@@ -23,8 +23,8 @@ from herald_service.api.ratelimit import enforce_quota
 from herald_service.errors import FieldError, HeraldError, InvalidRequest
 from herald_service.services.api_keys import AuthContext
 from herald_service.services.intake import validate_send_request
-from herald_service.services.messages import ensure_sender_allowed
 from herald_service.services.sendgrid import SGMail, sendgrid_field, to_send_requests
+from herald_service.services.sending_domains import ensure_sender_allowed
 
 
 class SGError(msgspec.Struct):

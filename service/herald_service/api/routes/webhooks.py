@@ -61,6 +61,7 @@ class WebhookController(AuthenticatedController):
                 description=data.description,
                 enabled=data.enabled,
             )
+        await herald.webhook_endpoints.changed(auth.account_id)
         return webhook_out(endpoint, secret)
 
     @get("/", summary="List webhook endpoints", responses=problem_responses(401, 403))
@@ -113,6 +114,7 @@ class WebhookController(AuthenticatedController):
                 description=data.description,
                 enabled=data.enabled,
             )
+        await herald.webhook_endpoints.changed(auth.account_id)
         return webhook_out(endpoint)
 
     @delete(
@@ -131,6 +133,7 @@ class WebhookController(AuthenticatedController):
         async with herald.sessions.begin() as session:
             endpoint = await webhooks.get_endpoint(session, auth.account_id, webhook_id)
             await webhooks.delete_endpoint(session, endpoint)
+        await herald.webhook_endpoints.changed(auth.account_id)
 
     @post(
         "/{webhook_id:str}/rotate-secret",
