@@ -101,10 +101,13 @@ class Redis:
 class Tenant:
     """The account, key and verified domain the load sends as."""
 
-    def __init__(self, api_key: str, domain: str, records: dict[str, bytes]) -> None:
+    def __init__(
+        self, api_key: str, domain: str, records: dict[str, bytes], mx: dict[str, str]
+    ) -> None:
         self.api_key = api_key
         self.domain = domain
         self.records = records
+        self.mx = mx
 
 
 async def _create_tenant(env: dict[str, str]) -> Tenant:
@@ -119,7 +122,8 @@ async def _create_tenant(env: dict[str, str]) -> Tenant:
     finally:
         await engine.dispose()
     txt = {r.host.lower(): r.value.encode() for r in records if r.type == "TXT"}
-    return Tenant(token, SENDER_DOMAIN, txt)
+    mx = {r.host.lower(): r.value for r in records if r.type == "MX"}
+    return Tenant(token, SENDER_DOMAIN, txt, mx)
 
 
 class HeraldStack:
@@ -149,10 +153,18 @@ class HeraldStack:
                 "HERALD_DNS_NAMESERVERS": self.dns.address,
                 "HERALD_SMTP_PORT": str(self.sink.port),
                 "HERALD_QUEUE_NAME": "herald-bench",
+                # Measure capacity, not the per-key quotas (0: no limit).
+                "HERALD_QUOTA_REQUESTS_PER_SECOND": "0",
+                "HERALD_QUOTA_DAILY_RECIPIENTS_PER_KEY": "0",
+                "HERALD_QUOTA_DAILY_RECIPIENTS_PER_ACCOUNT": "0",
             }
             self.tenant = asyncio.run(_create_tenant(self.env))
             for host, value in self.tenant.records.items():
                 self.dns.add_txt(host, value)
+            # The return-path MX too, so the workers' periodic re-check keeps it verified.
+            for host, value in self.tenant.mx.items():
+                preference, exchange = value.split()
+                self.dns.add_mx(host, [(int(preference), exchange)])
             child_env = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
             child_env.update(self.env)
             log = (self._dir / "herald.log").open("ab")
