@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 from msgspec import Struct
-from sqlalchemy import String, and_, cast, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald_service.services.events import event_view
+from herald_service.services.message_search import has_tag
 from herald_service.services.pagination import decode_cursor, encode_cursor
 from herald_service.storage.models import Event, Message
 
@@ -24,10 +24,6 @@ class EventFilter(Struct, frozen=True, kw_only=True):
     tag: str | None = None
     since: datetime | None = None
     until: datetime | None = None
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 async def list_events(
@@ -56,8 +52,7 @@ async def list_events(
         query = query.where(Event.at < filters.until)
     if filters.tag:
         # Tags are a JSON list; match the JSON-encoded element in its text form.
-        pattern = f"%{_escape_like(json.dumps(filters.tag))}%"
-        query = query.where(cast(Message.tags, String).like(pattern, escape="\\"))
+        query = query.where(has_tag(filters.tag))
     if cursor:
         at, event_id = decode_cursor(cursor)
         query = query.where(or_(Event.at < at, and_(Event.at == at, Event.id < event_id)))

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 
 from msgspec import Struct
-from sqlalchemy import String, and_, cast, func, or_, select
+from sqlalchemy import ColumnElement, String, and_, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald_service.services.pagination import decode_cursor, encode_cursor
@@ -24,8 +24,10 @@ class MessageFilter(Struct, frozen=True, kw_only=True):
     until: datetime | None = None
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def has_tag(tag: str) -> ColumnElement[bool]:
+    """Messages whose JSON ``tags`` list holds exactly ``tag`` (not a longer tag)."""
+    escaped = json.dumps(tag).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return cast(Message.tags, String).like(f"%{escaped}%", escape="\\")
 
 
 async def search_messages(
@@ -48,8 +50,7 @@ async def search_messages(
     if filters.sender:
         query = query.where(func.lower(Message.from_email) == filters.sender.strip().lower())
     if filters.tag:
-        pattern = f"%{_escape_like(json.dumps(filters.tag))}%"
-        query = query.where(cast(Message.tags, String).like(pattern, escape="\\"))
+        query = query.where(has_tag(filters.tag))
     if filters.since is not None:
         query = query.where(Message.created_at >= filters.since)
     if filters.until is not None:
