@@ -97,8 +97,7 @@ def main() -> int:
         time_limit=args.time_limit or (25.0 if args.quick else 60.0),
     )
     peer_messages = args.peer_messages or (1000 if args.quick else 5000)
-    if variants:
-        ensure_installed()
+    ensure_installed()  # the sink (smtp-sink) comes with Postfix, so even --skip-peer needs it
     print(f"machine: {machine()}", flush=True)
     work = Path(tempfile.mkdtemp(prefix="herald-benchmark-"))
     work.chmod(0o755)
@@ -132,8 +131,7 @@ def main() -> int:
             )
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        if variants:
-            stop_system_services()
+        stop_system_services()
     print(table(peers, heralds, repeat, herald_options, peer_messages))
     print(
         f"total {time.perf_counter() - started:.0f} s; correctness {'OK' if ok else 'FAILED'}; "
