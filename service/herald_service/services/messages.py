@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from msgspec import Struct
 from sqlalchemy import insert, select
@@ -16,7 +17,9 @@ from herald_service.core.states import EventType, RecipientStatus
 from herald_service.errors import NotFound
 from herald_service.mail.dkim_signing import sign
 from herald_service.services.events import EndpointSource, add_events, new_event
-from herald_service.services.sending_domains import SendingDomainCache, ensure_sender_allowed
+from herald_service.services.sending_domains import (
+    SendingDomain,
+)
 from herald_service.storage.models import Event, Message, Recipient
 from herald_service.storage.models.base import Base
 from herald_service.storage.types import utcnow
@@ -38,31 +41,37 @@ class StoredMessage(Struct, frozen=True):
     recipient_statuses: tuple[str, ...]
 
 
-async def accept_message(
-    session: AsyncSession,
-    account_id: str,
-    outgoing: OutgoingMessage,
-    domains: SendingDomainCache,
-    hostname: str,
-    allowed_domains: Collection[str] = (),
-    endpoints: EndpointSource | None = None,
-) -> StoredMessage:
-    """Build, DKIM-sign and store ``outgoing`` with its recipients and events (not committed).
+class PreparedMessage(Struct, frozen=True):
+    """A built and signed message with the rows that store it, not yet written."""
 
-    The domain comes from ``domains`` (per-process cache, see
-    :mod:`~herald_service.services.sending_domains`); the rows are written with one Core
-    INSERT per table rather than through the ORM unit of work.
+    stored: StoredMessage
+    message_row: dict[str, Any]
+    recipient_rows: list[dict[str, Any]]
+    events: list[Event]
+
+
+def prepare_message(
+    account_id: str, outgoing: OutgoingMessage, domain: SendingDomain, hostname: str
+) -> PreparedMessage:
+    """Build and DKIM-sign ``outgoing`` and lay out its message, recipient and event rows.
+
+    Pure CPU work, no database: many of these can then be stored together by
+    :func:`store_messages`.
     """
-    ensure_sender_allowed(allowed_domains, outgoing.sender.domain)
-    domain = await domains.resolve(session, account_id, outgoing.sender.domain)
     message_id_header = new_message_id(hostname)
     raw = sign(build_mime(outgoing, message_id=message_id_header), domain.keys)
     now = utcnow()
     status = RecipientStatus.CAPTURED if outgoing.sandbox else RecipientStatus.QUEUED
     message_id = new_id("msg")
-    await session.execute(
-        _INSERT_MESSAGE,
-        {
+    envelope = outgoing.envelope_recipients()
+    next_attempt_at = None if outgoing.sandbox else now + ENQUEUE_GRACE
+    return PreparedMessage(
+        stored=StoredMessage(
+            id=message_id,
+            sandbox=outgoing.sandbox,
+            recipient_statuses=tuple(status.value for _ in envelope),
+        ),
+        message_row={
             "id": message_id,
             "account_id": account_id,
             "domain_id": domain.id,
@@ -75,12 +84,7 @@ async def accept_message(
             "sandbox": outgoing.sandbox,
             "created_at": now,
         },
-    )
-    envelope = outgoing.envelope_recipients()
-    next_attempt_at = None if outgoing.sandbox else now + ENQUEUE_GRACE
-    await session.execute(
-        _INSERT_RECIPIENTS,
-        [
+        recipient_rows=[
             {
                 "message_id": message_id,
                 "email": address.email,
@@ -94,10 +98,7 @@ async def accept_message(
             }
             for kind, address in envelope
         ],
-    )
-    await add_events(
-        session,
-        (
+        events=[
             new_event(
                 account_id=account_id,
                 message_id=message_id,
@@ -107,14 +108,22 @@ async def accept_message(
                 at=now,
             )
             for _, address in envelope
-        ),
-        endpoints,
+        ],
     )
-    return StoredMessage(
-        id=message_id,
-        sandbox=outgoing.sandbox,
-        recipient_statuses=tuple(status.value for _ in envelope),
-    )
+
+
+async def store_messages(
+    session: AsyncSession,
+    prepared: Sequence[PreparedMessage],
+    endpoints: EndpointSource | None = None,
+) -> None:
+    """Write prepared messages in the caller's transaction: one multi-row INSERT per
+    table (messages, recipients, events and their webhook deliveries), not the ORM."""
+    if not prepared:
+        return
+    await session.execute(_INSERT_MESSAGE, [p.message_row for p in prepared])
+    await session.execute(_INSERT_RECIPIENTS, [row for p in prepared for row in p.recipient_rows])
+    await add_events(session, [event for p in prepared for event in p.events], endpoints)
 
 
 async def get_message(session: AsyncSession, account_id: str, message_id: str) -> Message:

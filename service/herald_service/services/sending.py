@@ -15,9 +15,15 @@ from herald_service.services import idempotency
 from herald_service.services.enqueue_batcher import EnqueueBatcher
 from herald_service.services.events import EndpointSource
 from herald_service.services.intake import validate_send_request
-from herald_service.services.messages import StoredMessage, accept_message
+from herald_service.services.messages import (
+    PreparedMessage,
+    StoredMessage,
+    prepare_message,
+    store_messages,
+)
 from herald_service.services.send_request import SendMessageRequest
 from herald_service.services.sending_domains import SendingDomainCache, ensure_sender_allowed
+from herald_service.storage.bulk_writer import BulkWriter
 
 InTransaction = Callable[[AsyncSession, list[StoredMessage]], Awaitable[None]]
 
@@ -53,6 +59,13 @@ class Sender:
         self._endpoints = endpoints
         self._enqueuer = EnqueueBatcher(queue)
         self._hostname = hostname
+        single_writer = sessions.kw["bind"].dialect.name == "sqlite"
+        self._writer: BulkWriter[PreparedMessage] = BulkWriter(
+            sessions, self._store, parallel=1 if single_writer else 2
+        )
+
+    async def _store(self, session: AsyncSession, prepared: Sequence[PreparedMessage]) -> None:
+        await store_messages(session, prepared, self._endpoints)
 
     async def accept_many(
         self,
@@ -61,24 +74,26 @@ class Sender:
         in_transaction: InTransaction | None = None,
         allowed_domains: Collection[str] = (),
     ) -> list[StoredMessage]:
-        """Store ``messages`` in one transaction, then enqueue those not sandboxed.
+        """Build and sign ``messages``, store them in one transaction, then enqueue those
+        not sandboxed.
 
+        Without ``in_transaction`` the rows go through the :class:`BulkWriter`, sharing a
+        transaction with concurrent requests; with it, they get one of their own.
         ``allowed_domains`` is the API key's restriction of sending domains (empty: any).
         """
-        async with self._sessions.begin() as session:
-            stored = [
-                await accept_message(
-                    session,
-                    account_id,
-                    outgoing,
-                    self._domains,
-                    self._hostname,
-                    allowed_domains,
-                    self._endpoints,
-                )
-                for outgoing in messages
-            ]
-            if in_transaction is not None:
+        prepared = []
+        for outgoing in messages:
+            ensure_sender_allowed(allowed_domains, outgoing.sender.domain)
+            domain = await self._domains.resolve_with(
+                self._sessions, account_id, outgoing.sender.domain
+            )
+            prepared.append(prepare_message(account_id, outgoing, domain, self._hostname))
+        stored = [p.stored for p in prepared]
+        if in_transaction is None:
+            await self._writer.write(prepared)
+        else:
+            async with self._sessions.begin() as session:
+                await store_messages(session, prepared, self._endpoints)
                 await in_transaction(session, stored)
         for message in stored:
             MESSAGES_ACCEPTED.labels(str(message.sandbox).lower()).inc()
@@ -89,7 +104,8 @@ class Sender:
         return stored
 
     async def close(self) -> None:
-        """Finish the enqueues under way (call once the API stops taking requests)."""
+        """Finish the writes and enqueues under way (once the API stops taking requests)."""
+        await self._writer.close()
         await self._enqueuer.close()
 
     async def send(

@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection
 
 from msgspec import Struct
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from herald_service.errors import FieldError, Forbidden, InvalidRequest
 from herald_service.mail.dkim_signing import SigningKey
@@ -157,3 +157,13 @@ class SendingDomainCache:
             return cached
         domain = await sending_domain(session, account_id, name)
         return self.put(account_id, name, domain)
+
+    async def resolve_with(
+        self, sessions: async_sessionmaker[AsyncSession], account_id: str, sender_domain: str
+    ) -> SendingDomain:
+        """:meth:`resolve`, opening a session only when the cache has no answer."""
+        cached = self.get(account_id, sender_domain.lower().rstrip("."))
+        if cached is not None:
+            return cached
+        async with sessions() as session:
+            return await self.resolve(session, account_id, sender_domain)
