@@ -66,6 +66,8 @@ def api(host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
+        http="httptools",  # the C HTTP parser: a fraction of h11's CPU per request
+        loop="uvloop",
         log_level="warning",
         access_log=False,
     )
