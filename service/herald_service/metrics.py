@@ -24,6 +24,9 @@ MESSAGES_ACCEPTED = Counter(
 RECIPIENTS_ACCEPTED = Counter(
     "herald_recipients_accepted_total", "Recipients of accepted messages."
 )
+REQUESTS_SHED = Counter(
+    "herald_requests_shed_total", "Requests answered 503 because the API process was full."
+)
 QUEUE_JOBS = Gauge(
     "herald_queue_jobs", "Jobs waiting in a queue.", ["queue"], multiprocess_mode="liveall"
 )

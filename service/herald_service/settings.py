@@ -68,6 +68,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     queue_name: str = "herald-delivery"
     sweep_interval: float = 1.0
     max_request_bytes: int = 30 * 1024 * 1024
+    # Requests one API process works on at once; beyond, 503 + Retry-After (0: no limit).
+    api_max_in_flight: int = 512
     log_level: str = "INFO"
     log_format: Literal["console", "json"] = "console"
     # Per-key quotas (a key may override the first three); 0 disables a limit.

@@ -13,6 +13,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from herald_service import __version__
+from herald_service.api.admission import AdmissionControl
 from herald_service.api.auth import provide_context
 from herald_service.api.context import api_context
 from herald_service.api.problems import EXCEPTION_HANDLERS
@@ -57,7 +58,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=route_handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],
-        middleware=[RateLimitHeaders()],
+        middleware=[AdmissionControl(config.api_max_in_flight), RateLimitHeaders()],
         dependencies={"herald": Provide(provide_context, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=config.max_request_bytes,
