@@ -1,4 +1,4 @@
-"""An asyncio + httpx load generator for ``POST /v1/messages``, bounded in count and time.
+"""An asyncio load generator for ``POST /v1/messages``, bounded in count and time.
 
 Two models:
 
@@ -7,6 +7,8 @@ Two models:
   latency of each is measured from its *scheduled* start (no coordinated omission).
 
 Every message goes to its own recipient, so the sink can check it arrived exactly once.
+Requests go out on the keep-alive connections of :mod:`loadtests.http1`, lean enough to
+leave the CPU to the system under test.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
-import httpx
 import msgspec
+
+from loadtests.http1 import TRANSPORT_ERRORS, Pool
 
 RECIPIENT_DOMAIN = "sink.bench.example"
 _LINE = "The quick brown fox jumps over the lazy dog, then reads its invoice again."
@@ -77,24 +81,37 @@ class PhaseResult(msgspec.Struct):
 
 
 class Sender:
-    """One HTTP client of the API and the bookkeeping of one phase."""
+    """Keep-alive connections to the API (at most ``connections``) and how to post on them."""
 
-    def __init__(self, base_url: str, api_key: str, sender: str, connections: int) -> None:
-        self.client = httpx.AsyncClient(
-            base_url=base_url,
-            headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"},
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-            timeout=httpx.Timeout(30.0),
-        )
+    def __init__(
+        self, base_url: str, api_key: str, sender: str, connections: int, timeout: float = 30.0
+    ) -> None:
+        url = urlsplit(base_url)
+        if url.scheme != "http" or url.hostname is None:
+            raise ValueError(f"an http:// URL is needed, not {base_url!r}")
+        self.pool = Pool(url.hostname, url.port or 80, connections)
         self.sender = sender
+        self.timeout = timeout
+        self._head = (
+            f"POST {url.path.rstrip('/')}/v1/messages HTTP/1.1\r\n"
+            f"Host: {url.netloc}\r\n"
+            f"Authorization: Bearer {api_key}\r\n"
+            "Content-Type: application/json\r\n"
+            "Content-Length: "
+        ).encode()
+
+    def request(self, body: bytes) -> bytes:
+        """The complete HTTP/1.1 request posting ``body``."""
+        return b"%s%d\r\n\r\n%s" % (self._head, len(body), body)
 
     async def post(self, result: PhaseResult, to: str, index: int, started: float) -> None:
         """Send one message; record status, latency from ``started`` and the recipient."""
-        body = send_body(self.sender, to, index)
+        request = self.request(send_body(self.sender, to, index))
         result.sent += 1
         try:
-            response = await self.client.post("/v1/messages", content=body)
-        except httpx.HTTPError as exc:
+            async with asyncio.timeout(self.timeout):
+                status, body = await self.pool.request(request)
+        except TRANSPORT_ERRORS as exc:  # no answer: the message may or may not be accepted
             name = type(exc).__name__
             result.errors[name] = result.errors.get(name, 0) + 1
             result.uncertain.append(to)
@@ -102,18 +119,18 @@ class Sender:
             return
         now = time.perf_counter()
         result.last_response = max(result.last_response, now)
-        code = str(response.status_code)
+        code = str(status)
         result.statuses[code] = result.statuses.get(code, 0) + 1
         result.latencies.append(now - started)
-        if 200 <= response.status_code < 300:
+        if 200 <= status < 300:
             result.accepted += 1
             result.recipients.append(to)
         elif sum(result.statuses.values()) - result.accepted <= 3:
-            print(f"  {code}: {response.text[:300]}", flush=True)
+            print(f"  {code}: {body[:300].decode(errors='replace')}", flush=True)
 
     async def close(self) -> None:
         """Close the connections."""
-        await self.client.aclose()
+        await self.pool.close()
 
 
 async def saturate(
