@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Coroutine, Iterable, Sequence
+from typing import Any
 
 from msgspec import Struct
 
@@ -115,13 +116,20 @@ async def deliver_message(runtime: WorkerRuntime, message_id: str) -> None:
         plan = await plan_for(runtime, rcpt_domain)
         size = RECIPIENTS_PER_TRANSACTION
         batches = [group[i : i + size] for i in range(0, len(group), size)]
-        await asyncio.gather(*(one_batch(plan, b) for b in batches))
+        await _all(one_batch(plan, b) for b in batches)
 
-    await asyncio.gather(*(one_domain(d, g) for d, g in by_domain.items()))
+    await _all(one_domain(d, g) for d, g in by_domain.items())
+
+
+async def _all(coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:
+    """Run ``coroutines`` concurrently; a lone one (the common case) without a task."""
+    pending = list(coroutines)
+    if len(pending) == 1:
+        await pending[0]
+    else:
+        await asyncio.gather(*pending)
 
 
 async def deliver_messages(runtime: WorkerRuntime, message_ids: Sequence[str]) -> None:
     """Deliver several messages at once (their starts and outcomes share statements)."""
-    await asyncio.gather(
-        *(deliver_message(runtime, message_id) for message_id in dict.fromkeys(message_ids))
-    )
+    await _all(deliver_message(runtime, message_id) for message_id in dict.fromkeys(message_ids))
