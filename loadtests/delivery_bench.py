@@ -5,12 +5,14 @@ Two measurements, each the median of ``--runs`` runs of ``--messages`` messages 
 * ``smtp``: Herald's SMTP pool alone (``SmtpPool.send``), with 1, 8 and 32 connections
   to the destination, and with a new connection per message (no reuse).
 * ``worker``: the whole delivery path of a worker (claim with lease → SMTP → record the
-  attempt, status and event) for messages stored in a database, with 1 and 32 deliveries
-  at once. SQLite by default; set ``HERALD_BENCH_DATABASE_URL`` for PostgreSQL.
+  attempt, status and event) for messages stored in a database, with 1, 32 and 100
+  deliveries at once (``--concurrency``; 100 is ``herald worker``'s default), as msg/s and
+  as the bench process's CPU time per message. SQLite by default; set
+  ``HERALD_BENCH_DATABASE_URL`` for PostgreSQL.
 
 The sink is aiosmtpd's ``Sink`` handler in its own process on 127.0.0.1.
 
-    .venv/bin/python loadtests/delivery_bench.py --messages 2000 --runs 3
+    .venv/bin/python loadtests/delivery_bench.py --messages 2000 --runs 3 [--skip-smtp]
 """
 
 from __future__ import annotations
@@ -48,6 +50,13 @@ BODY = (
     b"Message-ID: <bench@herald.example>\r\n\r\n" + (b"x" * 76 + b"\r\n") * 38
 )
 
+
+SMTP_CASES = (
+    ("smtp, new connection per message (8 at once)", 8, False),
+    ("smtp, 1 connection reused", 1, True),
+    ("smtp, 8 connections reused", 8, True),
+    ("smtp, 32 connections reused", 32, True),
+)
 
 SINK_COMMAND = (sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink")
 
@@ -94,7 +103,10 @@ async def smtp_run(port: int, messages: int, connections: int, reuse: bool) -> f
     return messages / elapsed
 
 
-async def worker_run(port: int, messages: int, concurrency: int, database_url: str) -> float:
+async def worker_run(
+    port: int, messages: int, concurrency: int, database_url: str
+) -> tuple[float, float]:
+    """Messages per second and CPU milliseconds (this process) per message."""
     settings = Settings(
         database_url=database_url,
         secret_key=secrets.token_urlsafe(32),
@@ -151,12 +163,12 @@ async def worker_run(port: int, messages: int, concurrency: int, database_url: s
         async with limit:
             await deliver_message(runtime, message_id)
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(one(i) for i in ids))
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     await runtime.smtp.close()
     await runtime.engine.dispose()
-    return messages / elapsed
+    return messages / elapsed, cpu * 1000 / messages
 
 
 def median_of(runs: int, measure: Callable[[], Coroutine[Any, Any, float]]) -> float:
@@ -167,40 +179,42 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--concurrency", default="1,32,100", help="worker path: at once")
+    parser.add_argument("--skip-smtp", action="store_true", help="worker path only")
     args = parser.parse_args()
     port = free_port()
     sink = start_sink(port)
-    rows: list[tuple[str, float]] = []
+    rows: list[tuple[str, float, float | None]] = []
+    smtp_cases = () if args.skip_smtp else SMTP_CASES
     try:
-        for label, connections, reuse in (
-            ("smtp, new connection per message (8 at once)", 8, False),
-            ("smtp, 1 connection reused", 1, True),
-            ("smtp, 8 connections reused", 8, True),
-            ("smtp, 32 connections reused", 32, True),
-        ):
+        for label, connections, reuse in smtp_cases:
             rate = median_of(
                 args.runs,
                 lambda c=connections, r=reuse: smtp_run(port, args.messages, c, r),  # type: ignore[misc]
             )
-            rows.append((label, rate))
+            rows.append((label, rate, None))
             print(f"{label}: {rate:,.0f} msg/s", flush=True)
         with tempfile.TemporaryDirectory() as tmp:
-            for concurrency in (1, 32):
-                rates = []
+            for concurrency in (int(c) for c in args.concurrency.split(",")):
+                rates, cpus = [], []
                 for run in range(args.runs):
                     url = os.environ.get("HERALD_BENCH_DATABASE_URL") or (
                         f"sqlite:///{tmp}/bench-{concurrency}-{run}.db"
                     )
-                    rates.append(asyncio.run(worker_run(port, args.messages, concurrency, url)))
+                    rate, cpu = asyncio.run(worker_run(port, args.messages, concurrency, url))
+                    rates.append(rate)
+                    cpus.append(cpu)
                 label = f"worker path (claim, SMTP, record), {concurrency} at once"
-                rows.append((label, statistics.median(rates)))
-                print(f"{label}: {rows[-1][1]:,.0f} msg/s", flush=True)
+                rows.append((label, statistics.median(rates), statistics.median(cpus)))
+                print(
+                    f"{label}: {rows[-1][1]:,.0f} msg/s, {rows[-1][2]:.2f} ms CPU/msg", flush=True
+                )
     finally:
         sink.terminate()
         sink.wait()
-    print("\n| measurement | msg/s |\n|---|---|")
-    for label, rate in rows:
-        print(f"| {label} | {rate:,.0f} |")
+    print("\n| measurement | msg/s | worker CPU ms/msg |\n|---|---|---|")
+    for label, rate, cpu in rows:
+        print(f"| {label} | {rate:,.0f} | {'' if cpu is None else f'{cpu:.2f}'} |")
 
 
 if __name__ == "__main__":

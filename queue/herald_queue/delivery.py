@@ -1,71 +1,29 @@
-"""Deliver one message: claim its ready recipients, route per domain, send, record.
+"""Deliver messages: lease their ready recipients, route per domain, send, record.
 
-The steps are small functions so each can be tested and replaced on its own:
-claim → load → drop suppressed → route (MX + MTA-STS / relay / capture) → SMTP
-transaction(s) of at most 50 recipients → record outcomes.
-Delivery is at-least-once: a recipient is claimed with a lease before it is tried, a
-duplicate job finds nothing to claim, and a crashed worker's lease simply runs out. A
-recipient's outcome is recorded only while this job still holds its lease, so a recipient
-that reached a final state is never sent again.
+start (lease → load → drop suppressed) → route (MX + MTA-STS / relay / capture) → SMTP
+transaction(s) of at most 50 recipients → record outcomes. Starts and outcomes of
+concurrent deliveries are written together, set-based (:mod:`herald_queue.delivery_store`).
+Delivery is at-least-once: a recipient is leased before it is tried, a duplicate job finds
+nothing to lease, and a crashed worker's lease simply runs out. A recipient's outcome is
+recorded only while its lease token still matches, so a recipient that reached a final
+state is never sent again.
 """
 
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections import defaultdict
-from datetime import datetime, timedelta
+from collections.abc import Coroutine, Iterable, Sequence
+from typing import Any
 
 from msgspec import Struct
-from sqlalchemy import or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from herald_queue.delivery_store import Claimed, Outcomes, Tried
 from herald_queue.mx import MailHost, Route
 from herald_queue.runtime import WorkerRuntime
 from herald_queue.smtp import RECIPIENTS_PER_TRANSACTION, Destination, Reply
-from herald_service.core.backoff import retry_delay
-from herald_service.core.smtp_replies import Outcome, classify, enhanced_code
-from herald_service.core.states import EventType, RecipientStatus
+from herald_service.core.smtp_replies import enhanced_code
 from herald_service.mail.return_path import verp_address
-from herald_service.services.events import add_events, new_event
-from herald_service.services.suppressions import (
-    add_suppression,
-    normalize,
-    suppressed_among,
-)
-from herald_service.settings import Settings
-from herald_service.storage.models import DeliveryAttempt, Domain, Message, Recipient
-from herald_service.storage.types import utcnow
-
-
-class Tried(Struct, frozen=True):
-    """The last answer one recipient got, and from where."""
-
-    reply: Reply
-    mx: str = ""
-    ip: str = ""
-    tls: str = ""
-    tls_verified: bool = False
-    enhanced_code: str = ""
-
-
-class Job(Struct, frozen=True):
-    """The message being delivered, as much of it as delivery needs."""
-
-    id: str
-    account_id: str
-    created_at: datetime
-    raw: bytes
-    return_path_host: str
-
-
-class Claimed(Struct, frozen=True):
-    """A recipient this delivery holds the lease of."""
-
-    id: int
-    email: str
-    domain: str
-    attempt_count: int
 
 
 class Plan(Struct, frozen=True):
@@ -74,44 +32,6 @@ class Plan(Struct, frozen=True):
     route: Route
     port: int
     require_verified_tls: bool = False
-
-
-async def claim(
-    session: AsyncSession, message_id: str, now: datetime, lease: timedelta
-) -> tuple[str, list[Claimed]]:
-    """Lease the message's queued recipients to this delivery (empty: nothing to do)."""
-    token = secrets.token_hex(8)
-    rows = await session.execute(
-        update(Recipient)
-        .where(
-            Recipient.message_id == message_id,
-            Recipient.status == RecipientStatus.QUEUED,
-            or_(Recipient.lease_token.is_(None), Recipient.next_attempt_at <= now),
-        )
-        .values(lease_token=token, next_attempt_at=now + lease)
-        .returning(Recipient.id, Recipient.email, Recipient.domain, Recipient.attempt_count)
-        .execution_options(synchronize_session=False)
-    )
-    claimed = [Claimed(*row) for row in rows.all()]
-    return token, sorted(claimed, key=lambda c: c.id)
-
-
-async def load_job(session: AsyncSession, message_id: str) -> Job:
-    """The message's delivery fields and its domain's return-path host."""
-    row = (
-        await session.execute(
-            select(
-                Message.id,
-                Message.account_id,
-                Message.created_at,
-                Message.raw,
-                Domain.return_path_host,
-            )
-            .join(Domain, Domain.id == Message.domain_id)
-            .where(Message.id == message_id)
-        )
-    ).one()
-    return Job(*row)
 
 
 async def plan_for(runtime: WorkerRuntime, domain: str) -> Plan:
@@ -167,199 +87,21 @@ async def deliver_group(
     return results
 
 
-def should_suppress(tried: Tried) -> bool:
-    """Hard bounces suppress the address, except policy rejections (5.7.x: about the
-    sender or content, not the mailbox) and recipients that only ran out of retries."""
-    code = tried.enhanced_code
-    return not code.startswith(("5.7.", "4."))
-
-
-def _event_data(tried: Tried, attempt: int) -> dict[str, object]:
-    return {
-        "mx": tried.mx,
-        "ip": tried.ip,
-        "code": tried.reply.code,
-        "enhanced_code": tried.enhanced_code,
-        "response": tried.reply.text,
-        "tls": tried.tls,
-        "tls_verified": tried.tls_verified,
-        "attempt": attempt,
-    }
-
-
-async def record(
-    runtime: WorkerRuntime,
-    message: Job,
-    recipients: list[Claimed],
-    results: dict[str, Tried],
-    token: str,
-) -> None:
-    """Store one attempt per recipient, its new status, the event, any retry time and
-    any suppression, all in one transaction."""
-    await runtime.writes.run(
-        lambda session: record_in(session, runtime.settings, message, recipients, results, token)
-    )
-
-
-async def record_in(
-    session: AsyncSession,
-    settings: Settings,
-    message: Job,
-    recipients: list[Claimed],
-    results: dict[str, Tried],
-    token: str,
-) -> None:
-    """:func:`record` inside the caller's transaction."""
-    now = utcnow()
-    expired_at = message.created_at + timedelta(seconds=settings.retry_max_age)
-    for recipient in recipients:
-        tried = results[recipient.email]
-        outcome = classify(tried.reply.code, tried.reply.text)
-        expired = outcome is Outcome.DEFERRED and now >= expired_at
-        if expired:
-            outcome = Outcome.BOUNCED
-            text = f"expired after retrying: {tried.reply.text}"
-            tried = Tried(
-                Reply(tried.reply.code, text),
-                tried.mx,
-                tried.ip,
-                tried.tls,
-                tried.tls_verified,
-                "4.4.7",
-            )
-        session.add(
-            DeliveryAttempt(
-                recipient_id=recipient.id,
-                at=now,
-                mx=tried.mx,
-                ip=tried.ip,
-                code=tried.reply.code,
-                enhanced_code=tried.enhanced_code,
-                response=tried.reply.text[:2000],
-                outcome=outcome,
-                tls=tried.tls,
-                tls_verified=tried.tls_verified,
-            )
-        )
-        attempts = recipient.attempt_count + 1
-        next_at = None
-        if outcome is Outcome.DEFERRED:
-            delay = retry_delay(attempts, settings.retry_schedule)
-            next_at = min(now + timedelta(seconds=delay), max(expired_at, now))
-        changed = await session.execute(
-            update(Recipient)
-            .where(
-                Recipient.id == recipient.id,
-                Recipient.lease_token == token,
-                Recipient.status == RecipientStatus.QUEUED,
-            )
-            .values(
-                attempt_count=attempts,
-                lease_token=None,
-                updated_at=now,
-                status=outcome.value,
-                next_attempt_at=next_at,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        if not changed.rowcount:  # type: ignore[attr-defined]
-            continue  # the lease ran out and another job owns this recipient now
-        data = _event_data(tried, attempts)
-        if outcome is Outcome.BOUNCED:
-            data["bounce_type"] = "expired" if expired else "hard"
-            if not expired and should_suppress(tried):
-                await add_suppression(
-                    session,
-                    message.account_id,
-                    recipient.email,
-                    "bounce",
-                    detail=tried.reply.text,
-                    message_id=message.id,
-                    at=now,
-                )
-                data["suppressed"] = True
-        elif outcome is Outcome.DEFERRED and next_at is not None:
-            data["next_attempt_at"] = next_at.isoformat()
-        kind = {
-            Outcome.DELIVERED: EventType.DELIVERED,
-            Outcome.DEFERRED: EventType.DEFERRED,
-            Outcome.BOUNCED: EventType.BOUNCED,
-        }[outcome]
-        await add_events(
-            session,
-            [
-                new_event(
-                    account_id=message.account_id,
-                    message_id=message.id,
-                    recipient=recipient.email,
-                    type=kind,
-                    data=data,
-                    at=now,
-                )
-            ],
-        )
-
-
-async def drop_suppressed(
-    session: AsyncSession, message: Job, claimed: list[Claimed], token: str
-) -> list[Claimed]:
-    """Mark claimed recipients on the account's suppression list ``suppressed`` with a
-    ``message.dropped`` event; returns the recipients still to deliver."""
-    entries = await suppressed_among(session, message.account_id, [r.email for r in claimed])
-    if not entries:
-        return claimed
-    now = utcnow()
-    keep = []
-    for recipient in claimed:
-        entry = entries.get(normalize(recipient.email))
-        if entry is None:
-            keep.append(recipient)
-            continue
-        await session.execute(
-            update(Recipient)
-            .where(Recipient.id == recipient.id, Recipient.lease_token == token)
-            .values(
-                status=RecipientStatus.SUPPRESSED,
-                lease_token=None,
-                next_attempt_at=None,
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        event = new_event(
-            account_id=message.account_id,
-            message_id=message.id,
-            recipient=recipient.email,
-            type=EventType.DROPPED,
-            data={"reason": "suppressed", "suppression_reason": entry.reason},
-            at=now,
-        )
-        await add_events(session, [event])
-    return keep
-
-
 async def deliver_message(runtime: WorkerRuntime, message_id: str) -> None:
     """Deliver every ready recipient of one message, grouped by recipient domain.
 
-    One transaction claims the recipients, loads the message and drops suppressed
-    recipients; SMTP runs outside any transaction; one more records each batch's outcome.
+    The start (lease the recipients, load the message, drop suppressed recipients) and
+    each SMTP transaction's outcome are written together with those of other concurrent
+    deliveries (``runtime.starts`` / ``runtime.outcomes``); SMTP runs outside any
+    transaction.
     """
-    lease = timedelta(seconds=runtime.settings.delivery_lease)
-
-    async def start(session: AsyncSession) -> tuple[str, Job | None, list[Claimed]]:
-        token, claimed = await claim(session, message_id, utcnow(), lease)
-        if not claimed:
-            return token, None, []
-        job = await load_job(session, message_id)
-        return token, job, await drop_suppressed(session, job, claimed, token)
-
-    token, loaded, claimed = await runtime.writes.run(start)
-    if loaded is None:
+    started = await runtime.starts.submit(message_id)
+    if started is None:
         return
-    message = loaded
+    message, token = started.message, started.token
     secret_key = runtime.settings.require_secret_key()
     by_domain: dict[str, list[Claimed]] = defaultdict(list)
-    for recipient in claimed:
+    for recipient in started.recipients:
         by_domain[recipient.domain.lower()].append(recipient)
 
     async def one_batch(plan: Plan, batch: list[Claimed]) -> None:
@@ -368,12 +110,26 @@ async def deliver_message(runtime: WorkerRuntime, message_id: str) -> None:
         results = await deliver_group(
             runtime, plan, mail_from, [r.email for r in batch], message.raw
         )
-        await record(runtime, message, batch, results, token)
+        await runtime.outcomes.submit(Outcomes(message, batch, results, token))
 
     async def one_domain(rcpt_domain: str, group: list[Claimed]) -> None:
         plan = await plan_for(runtime, rcpt_domain)
         size = RECIPIENTS_PER_TRANSACTION
         batches = [group[i : i + size] for i in range(0, len(group), size)]
-        await asyncio.gather(*(one_batch(plan, b) for b in batches))
+        await _all(one_batch(plan, b) for b in batches)
 
-    await asyncio.gather(*(one_domain(d, g) for d, g in by_domain.items()))
+    await _all(one_domain(d, g) for d, g in by_domain.items())
+
+
+async def _all(coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:
+    """Run ``coroutines`` concurrently; a lone one (the common case) without a task."""
+    pending = list(coroutines)
+    if len(pending) == 1:
+        await pending[0]
+    else:
+        await asyncio.gather(*pending)
+
+
+async def deliver_messages(runtime: WorkerRuntime, message_ids: Sequence[str]) -> None:
+    """Deliver several messages at once (their starts and outcomes share statements)."""
+    await _all(deliver_message(runtime, message_id) for message_id in dict.fromkeys(message_ids))

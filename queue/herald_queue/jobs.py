@@ -7,15 +7,23 @@ from herald_queue.runtime import WorkerRuntime
 from herald_queue.webhooks import send_webhook as _send_webhook
 
 
-def deliver_message(message_id: str) -> None:
-    """Start delivering every ready recipient of ``message_id`` on the worker's loop.
+def deliver_messages(message_ids: list[str]) -> None:
+    """Start delivering every ready recipient of each of ``message_ids`` on the worker's
+    loop.
 
-    Returns as soon as the delivery is under way (it blocks while the worker already runs
-    ``HERALD_WORKER_CONCURRENCY`` deliveries). The recipients' database lease, not this
-    job, makes sure the delivery finishes even if the process dies.
+    Returns as soon as the deliveries are under way (it blocks while the worker already
+    runs ``HERALD_WORKER_CONCURRENCY`` deliveries). The recipients' database lease, not
+    this job, makes sure each delivery finishes even if the process dies.
     """
     runtime = WorkerRuntime.current()
-    runtime.dispatch(_deliver(runtime, message_id))
+    runtime.dispatch_each(
+        lambda message_id: _deliver(runtime, message_id), dict.fromkeys(message_ids)
+    )
+
+
+def deliver_message(message_id: str) -> None:
+    """:func:`deliver_messages` for one id (the job shape of earlier versions)."""
+    deliver_messages([message_id])
 
 
 def send_webhook(delivery_id: str, lease_token: str) -> None:

@@ -1,12 +1,13 @@
 """Per-process state of a delivery worker: one event loop, engine, resolver and SMTP pool.
 
 rq calls job functions synchronously, one at a time. The worker keeps one event loop
-running in a background thread for its whole life; a job hands its delivery coroutine to
-that loop and returns as soon as there is room (at most ``worker_concurrency`` deliveries
-in flight), so many deliveries run at once and share warm database pools, DNS caches and
-SMTP connections. The database lease taken by each delivery, not the rq job, is what
-guarantees the work is finished: if the process dies, the lease runs out and the sweeper
-enqueues the message again.
+running in a background thread for its whole life; a job hands its delivery coroutines
+(one per message id it carries) to that loop and returns as soon as there is room (at
+most ``worker_concurrency`` deliveries in flight), so many deliveries run at once and
+share warm database pools, DNS caches, SMTP connections and set-based writes. The
+database lease taken by each delivery, not the rq job, is what guarantees the work is
+finished: if the process dies, the lease runs out and the sweeper enqueues the message
+again.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import Future
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import dns.asyncresolver
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from herald_queue.coalesce import Coalescer
+from herald_queue.delivery_store import Outcomes, Started, record_many, start_many
 from herald_queue.group_commit import GroupCommit
 from herald_queue.mta_sts import MtaStsPolicies
 from herald_queue.mx import RouteCache
@@ -31,6 +35,7 @@ from herald_service.settings import Settings, get_settings
 from herald_service.storage.database import async_session_factory, make_async_engine
 
 T = TypeVar("T")
+A = TypeVar("A")
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +51,7 @@ class WorkerRuntime:
         self._thread: threading.Thread | None = None
         self._slots = threading.BoundedSemaphore(max(1, settings.worker_concurrency))
         self._in_flight: set[Future[Any]] = set()
+        self._running = 0
         self._lock = threading.Lock()
         self.engine: AsyncEngine = make_async_engine(settings.database_url)
         self.sessions: async_sessionmaker[AsyncSession] = async_session_factory(self.engine)
@@ -53,6 +59,13 @@ class WorkerRuntime:
         # SQLite has one writer at a time: parallel transactions would only queue on its lock.
         single_writer = self.engine.dialect.name == "sqlite"
         self.writes = GroupCommit(self.sessions, parallel=1 if single_writer else 4)
+        lease = timedelta(seconds=settings.delivery_lease)
+        self.starts: Coalescer[str, Started | None] = Coalescer(
+            self.writes, lambda session, ids: start_many(session, ids, lease)
+        )
+        self.outcomes: Coalescer[Outcomes, None] = Coalescer(
+            self.writes, lambda session, units: record_many(session, settings, units)
+        )
         self.routes = RouteCache(self.resolver)
         tls = verified_tls_context(settings.tls_ca_file)
         self.smtp = SmtpPool(
@@ -91,23 +104,59 @@ class WorkerRuntime:
 
     def dispatch(self, coroutine: Coroutine[Any, Any, Any]) -> None:
         """Start ``coroutine`` on the loop; blocks only while all slots are taken."""
-        self._slots.acquire()
-        future = asyncio.run_coroutine_threadsafe(coroutine, self._ensure_loop())
+        self.dispatch_each(lambda c: c, [coroutine])
+
+    def dispatch_each(
+        self, start: Callable[[A], Coroutine[Any, Any, Any]], items: Iterable[A]
+    ) -> None:
+        """Start ``start(item)`` on the loop for each item, one slot each; blocks only
+        while all slots are taken. Items that find free slots start together, so their
+        database work is written together."""
+        batch: list[A] = []
+        for item in items:
+            if not batch:
+                self._slots.acquire()
+            elif not self._slots.acquire(blocking=False):
+                self._launch(start, batch)
+                batch = []
+                self._slots.acquire()
+            batch.append(item)
+        if batch:
+            self._launch(start, batch)
+
+    def _launch(self, start: Callable[[A], Coroutine[Any, Any, Any]], batch: list[A]) -> None:
+        with self._lock:
+            self._running += len(batch)
+        future = asyncio.run_coroutine_threadsafe(self._run_all(start, batch), self._ensure_loop())
         with self._lock:
             self._in_flight.add(future)
         future.add_done_callback(self._finished)
 
+    async def _run_all(
+        self, start: Callable[[A], Coroutine[Any, Any, Any]], batch: list[A]
+    ) -> None:
+        await asyncio.gather(*(self._run_one(start(item)) for item in batch))
+
+    async def _run_one(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        try:
+            await coroutine
+        except Exception:
+            log.exception("delivery failed")
+        finally:
+            with self._lock:
+                self._running -= 1
+            self._slots.release()
+
     def _finished(self, future: Future[Any]) -> None:
         with self._lock:
             self._in_flight.discard(future)
-        self._slots.release()
         if not future.cancelled() and future.exception() is not None:
             log.error("delivery failed", exc_info=future.exception())
 
     def in_flight(self) -> int:
         """How many dispatched deliveries have not finished."""
         with self._lock:
-            return len(self._in_flight)
+            return self._running
 
     def wait_idle(self, timeout: float | None = None) -> None:
         """Block until every dispatched delivery has finished."""

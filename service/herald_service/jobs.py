@@ -1,7 +1,9 @@
 """Hand work to the delivery workers through rq, by dotted job name.
 
 The API never imports ``herald_queue``: jobs are referenced by name and carry only ids,
-so message bodies stay in the database and a Redis restart loses no content.
+so message bodies stay in the database and a Redis restart loses no content. One job
+carries up to :data:`IDS_PER_JOB` message ids, so rq's per-job bookkeeping (hash,
+registries, round trips) is shared by many messages.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
 
+DELIVER_MESSAGES_JOB = "herald_queue.jobs.deliver_messages"
+# Jobs of this shape (one id each) may still be waiting from an earlier version.
 DELIVER_MESSAGE_JOB = "herald_queue.jobs.deliver_message"
+IDS_PER_JOB = 100
 FAILED_JOB_TTL = 7 * 24 * 3600
 
 log = logging.getLogger(__name__)
@@ -24,28 +29,44 @@ def redis_connection(url: str) -> Redis:
     return Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30)
 
 
+def job_message_ids(func_name: str, args: Sequence[object]) -> list[str]:
+    """The message ids a delivery job carries (either job shape), else none."""
+    if func_name == DELIVER_MESSAGES_JOB and args:
+        return [str(message_id) for message_id in args[0]]  # type: ignore[attr-defined]
+    if func_name == DELIVER_MESSAGE_JOB and args:
+        return [str(args[0])]
+    return []
+
+
 class DeliveryQueue:
     """The rq queue that delivery jobs go to."""
 
-    def __init__(self, connection: Redis, name: str) -> None:
+    def __init__(self, connection: Redis, name: str, ids_per_job: int = IDS_PER_JOB) -> None:
         self.queue = Queue(name, connection=connection)
+        self.ids_per_job = ids_per_job
 
     def enqueue(self, message_ids: Sequence[str]) -> bool:
-        """Enqueue one delivery job per message id; False (logged) if Redis is unreachable.
+        """Enqueue delivery jobs of up to ``ids_per_job`` message ids each, in one
+        pipeline; False (logged) if Redis is unreachable.
 
         A message that could not be enqueued is still safe: it is committed with a short
         lease, and the worker's sweeper enqueues it once the lease runs out.
         """
-        if not message_ids:
+        unique = list(dict.fromkeys(message_ids))
+        if not unique:
             return True
+        size = self.ids_per_job
         jobs = [
             Queue.prepare_data(
-                DELIVER_MESSAGE_JOB,
-                args=(message_id,),
+                DELIVER_MESSAGES_JOB,
+                args=(unique[i : i + size],),
+                # rq's default description repeats every argument; a short one keeps the
+                # job hash (and Redis memory per queued message) small.
+                description=f"deliver {len(unique[i : i + size])} messages",
                 result_ttl=0,
                 failure_ttl=FAILED_JOB_TTL,
             )
-            for message_id in message_ids
+            for i in range(0, len(unique), size)
         ]
         try:
             self.queue.enqueue_many(jobs)

@@ -9,10 +9,10 @@ import msgspec
 from rq import Queue
 from sqlalchemy import Engine, select
 
-from herald_queue.delivery import deliver_message
+from herald_queue.delivery import deliver_messages
 from herald_queue.runtime import WorkerRuntime
 from herald_queue.sweeper import sweep_once
-from herald_service.jobs import DeliveryQueue, redis_connection
+from herald_service.jobs import DeliveryQueue, job_message_ids, redis_connection
 from herald_service.services.accounts import create_account
 from herald_service.services.api_keys import create_api_key
 from herald_service.services.domains import add_domain, dns_records
@@ -94,18 +94,20 @@ class Herald:
         for job_id in self.queue.get_job_ids():
             job = self.queue.fetch_job(job_id)
             if job is not None:
-                ids.append(str(job.args[0]))
+                ids.extend(job_message_ids(job.func_name, job.args))
         return ids
 
     async def drain_queue(self) -> int:
-        """Run every waiting delivery job on this event loop; returns how many ran."""
+        """Run every waiting delivery job on this event loop; returns how many message ids
+        the jobs carried."""
         ran = 0
         while raw_id := self.queue.connection.lpop(self.queue.key):
             job = self.queue.fetch_job(raw_id.decode() if isinstance(raw_id, bytes) else raw_id)
             if job is None:
                 continue
-            await deliver_message(self.runtime, str(job.args[0]))
-            ran += 1
+            message_ids = job_message_ids(job.func_name, job.args)
+            await deliver_messages(self.runtime, message_ids)
+            ran += len(message_ids)
         return ran
 
     async def reconfigure(self, **changes: object) -> None:

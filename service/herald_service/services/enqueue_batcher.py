@@ -4,7 +4,8 @@ rq is synchronous, so each enqueue costs a hop to a worker thread and a Redis ro
 trip. :class:`EnqueueBatcher` runs one small flusher task per process: requests hand
 their message ids over and wait; while one batch is being written, the ids of the
 requests that arrive meanwhile gather into the next, which goes out in one
-``enqueue_many`` pipeline. A lone request waits no longer than before (one hop); under
+``enqueue_many`` pipeline as delivery jobs of up to 100 message ids each (so the workers
+start those messages together too). A lone request waits no longer than before (one hop); under
 load the hop and the round trip are shared. A batch whose enqueue fails is logged by
 :class:`~herald_service.jobs.DeliveryQueue` and left to the sweeper, which enqueues
 committed messages again after ``ENQUEUE_GRACE`` — the guarantee is unchanged.
