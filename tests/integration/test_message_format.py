@@ -94,6 +94,10 @@ class Case:
 
 HTML = '<p>Hello <b>Alice</b>, your code is <a href="https://app.example/c">4711</a>.</p>'
 LONG_WORD = "x" * 4000 + "y" * 1000
+# Longer than a header line: it must be folded at the space, never RFC 2047-encoded.
+UNSUBSCRIBE_URL = "https://sender.example/unsubscribe?u=42&t=" + "abc0123456789" * 6
+UNSUBSCRIBE = {"url": UNSUBSCRIBE_URL, "mailto": "unsubscribe@sender.example"}
+EXPECTED_UNSUBSCRIBE = f"<{UNSUBSCRIBE_URL}>, <mailto:unsubscribe@sender.example>"
 
 CASES: dict[str, Case] = {
     "text_only": Case(
@@ -175,6 +179,7 @@ CASES: dict[str, Case] = {
             "reply_to": {"email": "support@sender.example", "name": "Support-Team Ü"},
             "text": "Grüße, 山田さん! ✓",
             "html": "<p>Grüße, 山田さん! ✓</p>",
+            "unsubscribe": UNSUBSCRIBE,
         },
         "multipart/alternative(text/plain,text/html)",
         "Grüße, 山田さん! ✓",
@@ -200,10 +205,7 @@ CASES: dict[str, Case] = {
         {
             "subject": "Newsletter",
             "text": "News.",
-            "unsubscribe": {
-                "url": "https://sender.example/unsubscribe?u=42&t=abc",
-                "mailto": "unsubscribe@sender.example",
-            },
+            "unsubscribe": UNSUBSCRIBE,
         },
         "text/plain",
         "News.",
@@ -339,13 +341,14 @@ def check_case_specifics(
         for part in parsed.walk():
             if not part.is_multipart():
                 assert part["Content-Transfer-Encoding"] in ("quoted-printable", "base64")
-    if case_name == "list_unsubscribe":
-        expected = (
-            "<https://sender.example/unsubscribe?u=42&t=abc>, <mailto:unsubscribe@sender.example>"
-        )
-        assert parsed["List-Unsubscribe"] == expected
+    if case_name in ("list_unsubscribe", "non_ascii_subject_and_names"):
+        # Readers look for <https://…> in the raw field: folded, not encoded.
+        field_lines = re.search(r"^List-Unsubscribe:.*?(?=^\S)", head + "\r\nX", re.M | re.S)
+        assert field_lines is not None and "=?" not in field_lines.group(0)
+        assert f"<{UNSUBSCRIBE_URL}>" in field_lines.group(0)
+        assert parsed["List-Unsubscribe"] == EXPECTED_UNSUBSCRIBE
         assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-        assert js["headers"]["list-unsubscribe"] == expected
+        assert js["headers"]["list-unsubscribe"] == EXPECTED_UNSUBSCRIBE
         assert js["headers"]["list-unsubscribe-post"] == "List-Unsubscribe=One-Click"
         for signature in re.findall(r"^DKIM-Signature:.*?(?=^\S)", head, re.M | re.S):
             signed = re.sub(r"\s+", "", signature).split("h=", 1)[1].split(";", 1)[0].split(":")
