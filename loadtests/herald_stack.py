@@ -28,6 +28,7 @@ from herald_service.settings import load_settings
 from herald_service.storage.database import async_session_factory, make_async_engine, make_engine
 from herald_service.storage.migrate import upgrade
 from loadtests.loadgen import RECIPIENT_DOMAIN
+from loadtests.peer import ensure_installed
 from loadtests.sink import SmtpSink, free_port, wait_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -132,6 +133,7 @@ class HeraldStack:
     def __init__(self, work: Path, api_workers: int, delivery_workers: int) -> None:
         self._dir = Path(tempfile.mkdtemp(prefix="herald-bench-", dir=work))
         self._dir.chmod(0o755)  # the sink runs as an unprivileged user
+        ensure_installed()  # smtp-sink comes with Postfix
         self.sink = SmtpSink(self._dir / "sink")
         self.dns = DNSServer().start()
         self.dns.add_mx(RECIPIENT_DOMAIN, [(10, "mx.sink.bench.example")])
