@@ -85,6 +85,11 @@ class Redis:
         )  # fmt: skip
         wait_port(self.port)
 
+    @property
+    def pid(self) -> int:
+        """The server's process id."""
+        return self._process.pid
+
     def used_memory(self) -> int:
         """``used_memory`` from INFO."""
         client = redis.Redis.from_url(self.url)
@@ -92,6 +97,15 @@ class Redis:
             return int(client.info("memory")["used_memory"])
         finally:
             client.close()
+
+    def command_calls(self) -> dict[str, int]:
+        """Calls per command since the server started (INFO commandstats)."""
+        client = redis.Redis.from_url(self.url)
+        try:
+            stats = client.info("commandstats")
+        finally:
+            client.close()
+        return {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()}
 
     def stop(self) -> None:
         """Terminate the server."""

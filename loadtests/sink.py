@@ -65,6 +65,11 @@ class SmtpSink:
         self._reader.start()
         wait_port(self.port)
 
+    @property
+    def pid(self) -> int:
+        """The server's process id."""
+        return self._process.pid
+
     def _read_counters(self) -> None:
         assert self._process.stdout is not None
         fd = self._process.stdout.fileno()
