@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -15,6 +16,14 @@ MAX_NAME_LENGTH = 256
 CONTROL_CHARS = re.compile(
     r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]"
 )  # incl. C1 and Unicode line breaks
+
+
+@lru_cache(maxsize=4096)
+def normalized_email(email: str) -> str:
+    """``local@a-label.domain`` for a syntactically valid address; raises
+    :class:`EmailNotValidError` otherwise. Cached: senders, and many recipients, repeat."""
+    checked = validate_email(email, check_deliverability=False, allow_smtputf8=False)
+    return f"{checked.local_part}@{checked.ascii_domain}"
 
 
 def check_address(errors: Collector, field: str, raw: EmailAddress) -> Address | None:
@@ -30,13 +39,13 @@ def check_address(errors: Collector, field: str, raw: EmailAddress) -> Address |
         errors.add(f"{field}.name", f"longer than {MAX_NAME_LENGTH} characters")
         ok = False
     try:
-        checked = validate_email(raw.email, check_deliverability=False, allow_smtputf8=False)
+        email = normalized_email(raw.email)
     except EmailNotValidError as exc:
         errors.add(field, f"not a valid email address: {exc}")
         return None
     if not ok:
         return None
-    return Address(email=f"{checked.local_part}@{checked.ascii_domain}", name=raw.name)
+    return Address(email=email, name=raw.name)
 
 
 def check_recipients(

@@ -8,10 +8,10 @@ import mimetypes
 import re
 from urllib.parse import urlsplit
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 
 from herald_service.core.message import Attachment
-from herald_service.services.intake.addresses import CONTROL_CHARS
+from herald_service.services.intake.addresses import CONTROL_CHARS, normalized_email
 from herald_service.services.intake.collector import Collector
 from herald_service.services.send_request import AttachmentIn, Unsubscribe
 
@@ -246,11 +246,9 @@ def unsubscribe_headers(
     if unsubscribe.mailto:
         address = unsubscribe.mailto.removeprefix("mailto:")
         try:
-            checked = validate_email(address, check_deliverability=False, allow_smtputf8=False)
+            targets.append(f"<mailto:{normalized_email(address)}>")
         except EmailNotValidError as exc:
             errors.add("unsubscribe.mailto", f"not a valid email address: {exc}")
-        else:
-            targets.append(f"<mailto:{checked.local_part}@{checked.ascii_domain}>")
     if not unsubscribe.url and not unsubscribe.mailto:
         errors.add("unsubscribe", "give a url, a mailto address, or both")
     if not targets or len(targets) < int(bool(unsubscribe.url)) + int(bool(unsubscribe.mailto)):
