@@ -69,11 +69,13 @@ def snapshot(members: dict[str, list[int]]) -> dict[int, float]:
     return {pid: cpu_seconds(pid) for pids in members.values() for pid in pids}
 
 
-def one_run(seconds: float, concurrency: int) -> dict[str, float]:
+def one_run(
+    seconds: float, concurrency: int, api_workers: int = 2, delivery_workers: int = 2
+) -> dict[str, float]:
     """Milliseconds of CPU per delivered message, per group, for one saturation run."""
     work = Path(tempfile.mkdtemp(prefix="herald-cpu-"))
     work.chmod(0o755)
-    stack = HeraldStack(work, api_workers=2, delivery_workers=2)
+    stack = HeraldStack(work, api_workers, delivery_workers)
     try:
         before = snapshot(groups(stack))
         sender = Sender(
@@ -114,8 +116,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--api-workers", type=int, default=2)
+    parser.add_argument("--delivery-workers", type=int, default=2)
     args = parser.parse_args()
-    runs = [one_run(args.seconds, args.concurrency) for _ in range(args.runs)]
+    runs = [
+        one_run(args.seconds, args.concurrency, args.api_workers, args.delivery_workers)
+        for _ in range(args.runs)
+    ]
     names = list(runs[0])
     print("ms CPU per delivered message" + "".join(f"{n:>10}" for n in names))
     for index, run in enumerate(runs, 1):
