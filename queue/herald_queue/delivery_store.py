@@ -1,8 +1,8 @@
 """The database side of delivery, set-based: start many messages, record many outcomes.
 
 Both functions take the items of many concurrent deliveries (gathered by a
-:class:`~herald_queue.coalesce.Coalescer`) and handle them with a few statements in the
-caller's transaction, whatever their number:
+:class:`~herald_service.storage.batched_writes.BatchedWriter`) and handle them with a few
+statements in the caller's transaction, whatever their number:
 
 * :func:`start_many`: one UPDATE … RETURNING leases every ready recipient of the messages,
   one SELECT loads the messages, one query per account finds suppressed addresses, one

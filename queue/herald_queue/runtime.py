@@ -24,14 +24,13 @@ from typing import Any, TypeVar
 import dns.asyncresolver
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from herald_queue.coalesce import Coalescer
 from herald_queue.delivery_store import Outcomes, Started, record_many, start_many
-from herald_queue.group_commit import GroupCommit
 from herald_queue.mta_sts import MtaStsPolicies
 from herald_queue.mx import RouteCache
 from herald_queue.smtp import SmtpPool, verified_tls_context
 from herald_service.dns import make_resolver
 from herald_service.settings import Settings, get_settings
+from herald_service.storage.batched_writes import BatchedWriter
 from herald_service.storage.database import async_session_factory, make_async_engine
 
 T = TypeVar("T")
@@ -56,15 +55,20 @@ class WorkerRuntime:
         self.engine: AsyncEngine = make_async_engine(settings.database_url)
         self.sessions: async_sessionmaker[AsyncSession] = async_session_factory(self.engine)
         self.resolver: dns.asyncresolver.Resolver = make_resolver(settings)
-        # SQLite has one writer at a time: parallel transactions would only queue on its lock.
-        single_writer = self.engine.dialect.name == "sqlite"
-        self.writes = GroupCommit(self.sessions, parallel=1 if single_writer else 4)
+        # SQLite has one writer at a time: more transactions would only queue on its lock.
+        parallel = 1 if self.engine.dialect.name == "sqlite" else 2
         lease = timedelta(seconds=settings.delivery_lease)
-        self.starts: Coalescer[str, Started | None] = Coalescer(
-            self.writes, lambda session, ids: start_many(session, ids, lease)
+        self.starts: BatchedWriter[str, Started | None] = BatchedWriter(
+            self.sessions,
+            lambda session, ids: start_many(session, ids, lease),
+            max_items=200,
+            parallel=parallel,
         )
-        self.outcomes: Coalescer[Outcomes, None] = Coalescer(
-            self.writes, lambda session, units: record_many(session, settings, units)
+        self.outcomes: BatchedWriter[Outcomes, None] = BatchedWriter(
+            self.sessions,
+            lambda session, units: record_many(session, settings, units),
+            max_items=200,
+            parallel=parallel,
         )
         self.routes = RouteCache(self.resolver)
         tls = verified_tls_context(settings.tls_ca_file)
@@ -171,6 +175,8 @@ class WorkerRuntime:
         if self._loop is None:
             return
         self.wait_idle()
+        self.run(self.starts.close())
+        self.run(self.outcomes.close())
         self.run(self.smtp.close())
         self.run(self.engine.dispose())
         self._loop.call_soon_threadsafe(self._loop.stop)

@@ -11,7 +11,7 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import event, select, update
 
 from herald_queue.delivery import deliver_messages
-from herald_queue.delivery_store import Outcomes, Tried, record_many, start_many
+from herald_queue.delivery_store import Outcomes, Tried
 from herald_queue.runtime import WorkerRuntime
 from herald_queue.smtp import Reply
 from herald_queue.sweeper import sweep_once
@@ -140,13 +140,12 @@ async def test_repeated_ids_are_started_once(
     a = await send(api, tenant, "a@receiver.example")
     b = await send(api, tenant, "b@receiver.example")
     herald.queue.empty()
-    lease = timedelta(minutes=5)
-    started = await herald.runtime.writes.run(lambda s: start_many(s, [a, b, a, a], lease))
+    started = await herald.runtime.starts.submit_many([a, b, a, a])
     assert [s is not None for s in started] == [True, True, False, False]
     assert started[0] is not None and started[1] is not None
     assert started[0].token == started[1].token
     assert [r.email for r in started[0].recipients] == ["a@receiver.example"]
-    again = await herald.runtime.writes.run(lambda s: start_many(s, [a, b], lease))
+    again = await herald.runtime.starts.submit_many([a, b])
     assert again == [None, None]  # already leased
 
     # Concurrent jobs naming the same message: it is sent once.
@@ -170,8 +169,7 @@ async def test_outcome_is_not_recorded_once_the_lease_moved_on(
     tenant = await herald.create_tenant()
     first = await send(api, tenant, "x@receiver.example")
     second = await send(api, tenant, "y@receiver.example")
-    lease = timedelta(minutes=5)
-    started = await herald.runtime.writes.run(lambda s: start_many(s, [first, second], lease))
+    started = await herald.runtime.starts.submit_many([first, second])
     assert started[0] is not None and started[1] is not None
     # The lease of the first ran out and another delivery leased it again.
     async with herald.runtime.sessions.begin() as session:
@@ -182,8 +180,7 @@ async def test_outcome_is_not_recorded_once_the_lease_moved_on(
         Outcomes(s.message, s.recipients, {s.recipients[0].email: Tried(Reply(250, "ok"))}, s.token)
         for s in (started[0], started[1])
     ]
-    settings = herald.settings
-    await herald.runtime.writes.run(lambda s: record_many(s, settings, units))
+    await herald.runtime.outcomes.submit_many(units)
     assert await herald.recipients(first) == {"x@receiver.example": "queued"}
     assert await herald.recipients(second) == {"y@receiver.example": "delivered"}
     assert [t for t, _, _ in await events_of(herald, first)] == ["message.accepted"]

@@ -23,7 +23,7 @@ from herald_service.services.messages import (
 )
 from herald_service.services.send_request import SendMessageRequest
 from herald_service.services.sending_domains import SendingDomainCache, ensure_sender_allowed
-from herald_service.storage.bulk_writer import BulkWriter
+from herald_service.storage.batched_writes import BatchedWriter
 
 InTransaction = Callable[[AsyncSession, list[StoredMessage]], Awaitable[None]]
 
@@ -60,12 +60,13 @@ class Sender:
         self._enqueuer = EnqueueBatcher(queue)
         self._hostname = hostname
         single_writer = sessions.kw["bind"].dialect.name == "sqlite"
-        self._writer: BulkWriter[PreparedMessage] = BulkWriter(
+        self._writer: BatchedWriter[PreparedMessage, None] = BatchedWriter(
             sessions, self._store, parallel=1 if single_writer else 2
         )
 
-    async def _store(self, session: AsyncSession, prepared: Sequence[PreparedMessage]) -> None:
+    async def _store(self, session: AsyncSession, prepared: list[PreparedMessage]) -> list[None]:
         await store_messages(session, prepared, self._endpoints)
+        return [None] * len(prepared)
 
     async def accept_many(
         self,
@@ -77,7 +78,7 @@ class Sender:
         """Build and sign ``messages``, store them in one transaction, then enqueue those
         not sandboxed.
 
-        Without ``in_transaction`` the rows go through the :class:`BulkWriter`, sharing a
+        Without ``in_transaction`` the rows go through a :class:`BatchedWriter`, sharing a
         transaction with concurrent requests; with it, they get one of their own.
         ``allowed_domains`` is the API key's restriction of sending domains (empty: any).
         """
@@ -90,7 +91,7 @@ class Sender:
             prepared.append(prepare_message(account_id, outgoing, domain, self._hostname))
         stored = [p.stored for p in prepared]
         if in_transaction is None:
-            await self._writer.write(prepared)
+            await self._writer.submit_many(prepared)
         else:
             async with self._sessions.begin() as session:
                 await store_messages(session, prepared, self._endpoints)

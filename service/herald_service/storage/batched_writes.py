@@ -1,0 +1,146 @@
+"""Batched writes: the items of concurrent callers, written by one call in one transaction.
+
+Many small writes (the rows of an accepted message, the start or outcome of a delivery)
+each paying their own BEGIN, statements and COMMIT cost more than the work itself.
+:class:`BatchedWriter` gathers the items submitted while a transaction is under way and
+hands them all to one set-based ``write(session, items)`` call in the next one; a lone
+caller waits no longer than before. A caller returns only once its transaction has
+committed, so "returned" still means "durable".
+
+If a shared transaction fails, each submission is written again on its own, so one bad
+submission cannot fail the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, NamedTuple, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+I = TypeVar("I")  # noqa: E741
+R = TypeVar("R")
+
+Write = Callable[[AsyncSession, list[I]], Awaitable[Sequence[R]]]
+"""Writes items in the given session's transaction; one result per item, in their order."""
+
+
+class _Submission(NamedTuple, Generic[I, R]):
+    items: Sequence[I]
+    future: asyncio.Future[list[R]]
+
+
+class BatchedWriter(Generic[I, R]):
+    """Runs ``write`` on the items of concurrent submissions in shared transactions.
+
+    At most ``parallel`` transactions are open at once (1 suits SQLite's single writer),
+    each with up to ``max_items`` items; a submission is never split, so a larger one
+    gets a transaction of its own.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        write: Write[I, R],
+        *,
+        max_items: int = 256,
+        parallel: int = 2,
+    ) -> None:
+        self._sessions = sessions
+        self._write = write
+        self._max_items = max_items
+        self._parallel = max(1, parallel)
+        self._pending: deque[_Submission[I, R]] = deque()
+        self._active = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.transactions = 0
+        """Transactions committed so far."""
+
+    async def submit(self, item: I) -> R:
+        """Write one item (see :meth:`submit_many`); its result."""
+        (result,) = await self.submit_many((item,))
+        return result
+
+    async def submit_many(self, items: Sequence[I]) -> list[R]:
+        """Write ``items`` in one transaction, shared with other submissions; their results
+        once committed, or raise what writing them alone raised.
+
+        A caller that is cancelled does not take the shared transaction with it: its items
+        are written all the same.
+        """
+        if not items:
+            return []
+        future: asyncio.Future[list[R]] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Submission(items, future))
+        if self._active < self._parallel:
+            self._active += 1
+            task = asyncio.create_task(self._flush())
+            self._tasks.add(task)  # keep a reference until it is done
+            task.add_done_callback(self._tasks.discard)
+        return await asyncio.shield(future)
+
+    async def close(self) -> None:
+        """Wait for the transactions under way (call once no more submissions come)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _flush(self) -> None:
+        try:
+            await asyncio.sleep(0)  # let callers scheduled in this loop pass join the batch
+            while self._pending:
+                await self._commit(self._take())
+        finally:
+            # No await between the last look at _pending and this: a submission queued
+            # after it always finds a free slot and starts a flusher of its own.
+            self._active -= 1
+
+    def _take(self) -> list[_Submission[I, R]]:
+        batch = [self._pending.popleft()]
+        count = len(batch[0].items)
+        while self._pending and count + len(self._pending[0].items) <= self._max_items:
+            batch.append(self._pending.popleft())
+            count += len(batch[-1].items)
+        return batch
+
+    async def _commit(self, batch: list[_Submission[I, R]]) -> None:
+        try:
+            results = await self._transaction([item for s in batch for item in s.items])
+        except Exception as exc:
+            if len(batch) == 1:
+                _settle(batch[0].future, exc)
+                return
+            for submission in batch:
+                await self._alone(submission)
+            return
+        start = 0
+        for submission in batch:
+            end = start + len(submission.items)
+            _settle(submission.future, results[start:end])
+            start = end
+
+    async def _alone(self, submission: _Submission[I, R]) -> None:
+        try:
+            results = await self._transaction(list(submission.items))
+        except Exception as exc:
+            _settle(submission.future, exc)
+            return
+        _settle(submission.future, results)
+
+    async def _transaction(self, items: list[I]) -> list[R]:
+        async with self._sessions.begin() as session:
+            results = list(await self._write(session, items))
+            if len(results) != len(items):
+                raise ValueError(f"write returned {len(results)} results for {len(items)} items")
+        self.transactions += 1
+        return results
+
+
+def _settle(future: asyncio.Future[list[R]], outcome: list[R] | Exception) -> None:
+    if future.done():
+        return
+    if isinstance(outcome, Exception):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
