@@ -152,3 +152,21 @@ async def test_close_waits_for_the_transactions_under_way(
     assert await _stored(engine) == [0, 1, 2, 3, 4]
     assert await asyncio.gather(*submitted) == [[0], [10], [20], [30], [40]]
     await writer.close()  # nothing under way: returns at once
+
+
+@pytest.mark.parametrize("window", [0.0, 0.3])
+async def test_a_window_gathers_submissions_that_arrive_spread_out(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], window: float
+) -> None:
+    writer: BatchedWriter[int, int] = BatchedWriter(sessions, _insert, parallel=1, window=window)
+
+    async def later(value: int) -> int:
+        await asyncio.sleep(0.03 * value)  # 0, 30, 60, 90 ms after the first
+        return await writer.submit(value)
+
+    assert await asyncio.gather(*(later(v) for v in range(4))) == [0, 10, 20, 30]
+    assert await _stored(engine) == [0, 1, 2, 3]
+    if window:
+        assert writer.transactions == 1  # all four arrived within the window
+    else:
+        assert writer.transactions >= 2  # each goes as soon as nothing else is waiting

@@ -37,7 +37,10 @@ class BatchedWriter(Generic[I, R]):
 
     At most ``parallel`` transactions are open at once (1 suits SQLite's single writer),
     each with up to ``max_items`` items; a submission is never split, so a larger one
-    gets a transaction of its own.
+    gets a transaction of its own. A new batch gathers submissions for ``window`` seconds
+    before its transaction starts: 0 (for callers who wait on the commit) takes only
+    what is already waiting; a few milliseconds suits callers that arrive spread out
+    and can wait, such as deliveries recording their outcomes.
     """
 
     def __init__(
@@ -47,11 +50,14 @@ class BatchedWriter(Generic[I, R]):
         *,
         max_items: int = 256,
         parallel: int = 2,
+        window: float = 0.0,
     ) -> None:
         self._sessions = sessions
         self._write = write
         self._max_items = max_items
         self._parallel = max(1, parallel)
+        self._window = window
+        self._gathering = False  # a flusher is in its window: new submissions join it
         self._pending: deque[_Submission[I, R]] = deque()
         self._active = 0
         self._tasks: set[asyncio.Task[None]] = set()
@@ -74,8 +80,9 @@ class BatchedWriter(Generic[I, R]):
             return []
         future: asyncio.Future[list[R]] = asyncio.get_running_loop().create_future()
         self._pending.append(_Submission(items, future))
-        if self._active < self._parallel:
+        if self._active < self._parallel and not self._gathering:
             self._active += 1
+            self._gathering = True
             task = asyncio.create_task(self._flush())
             self._tasks.add(task)  # keep a reference until it is done
             task.add_done_callback(self._tasks.discard)
@@ -88,7 +95,10 @@ class BatchedWriter(Generic[I, R]):
 
     async def _flush(self) -> None:
         try:
-            await asyncio.sleep(0)  # let callers scheduled in this loop pass join the batch
+            try:
+                await asyncio.sleep(self._window)  # callers arriving meanwhile join the batch
+            finally:
+                self._gathering = False
             while self._pending:
                 await self._commit(self._take())
         finally:
