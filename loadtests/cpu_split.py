@@ -69,6 +69,15 @@ def snapshot(members: dict[str, list[int]]) -> dict[int, float]:
     return {pid: cpu_seconds(pid) for pids in members.values() for pid in pids}
 
 
+def cpu_since(before: dict[int, float], members: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds each group used since the ``before`` snapshot (new processes in full)."""
+    after = snapshot(members)
+    return {
+        name: sum(after[pid] - before.get(pid, 0.0) for pid in pids)
+        for name, pids in members.items()
+    }
+
+
 def one_run(
     seconds: float, concurrency: int, api_workers: int = 2, delivery_workers: int = 2
 ) -> dict[str, float]:
@@ -91,18 +100,14 @@ def one_run(
         deadline = time.monotonic() + 120
         while stack.sink.count < accepted and time.monotonic() < deadline:
             time.sleep(0.2)
-        members = groups(stack)  # again: PostgreSQL starts a process per new connection
-        after = snapshot(members)
+        used = cpu_since(before, groups(stack))  # groups again: PostgreSQL forks per connection
         delivered = stack.sink.count
         assert stack.redis is not None
         commands = stack.redis.command_calls()
     finally:
         stack.stop()
         shutil.rmtree(work, ignore_errors=True)
-    split = {
-        name: sum(after[pid] - before.get(pid, 0.0) for pid in pids) * 1000 / delivered
-        for name, pids in members.items()
-    }
+    split = {name: seconds * 1000 / delivered for name, seconds in used.items()}
     split["total"] = sum(split.values())
     split["delivered"] = delivered
     split["redis_cmds"] = sum(commands.values()) / delivered
