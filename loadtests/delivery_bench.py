@@ -213,8 +213,8 @@ def main() -> None:
         sink.terminate()
         sink.wait()
     print("\n| measurement | msg/s | worker CPU ms/msg |\n|---|---|---|")
-    for label, rate, cpu in rows:
-        print(f"| {label} | {rate:,.0f} | {'' if cpu is None else f'{cpu:.2f}'} |")
+    for label, rate, cpu_ms in rows:
+        print(f"| {label} | {rate:,.0f} | {'' if cpu_ms is None else f'{cpu_ms:.2f}'} |")
 
 
 if __name__ == "__main__":

@@ -178,8 +178,8 @@ class HeraldStack:
             for host, value in self.tenant.records.items():
                 self.dns.add_txt(host, value)
             # The return-path MX too, so the workers' periodic re-check keeps it verified.
-            for host, value in self.tenant.mx.items():
-                preference, exchange = value.split()
+            for host, mx_value in self.tenant.mx.items():
+                preference, exchange = mx_value.split()
                 self.dns.add_mx(host, [(int(preference), exchange)])
             child_env = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
             child_env.update(self.env)
