@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from argon2 import PasswordHasher, extract_parameters
 
 from herald_service.logs import SecretMaskingFilter, mask_secrets
 from herald_service.security import secretbox
@@ -34,6 +35,16 @@ def test_argon2_hash_verifies_only_its_secret() -> None:
     assert verify_secret(stored, "s3cret")
     assert not verify_secret(stored, "other")
     assert not verify_secret("not a hash", "s3cret")
+
+
+def test_argon2_parameters_are_light_and_old_hashes_still_verify() -> None:
+    params = extract_parameters(hash_secret("s3cret"))
+    assert (params.memory_cost, params.time_cost, params.parallelism) == (7168, 5, 1)
+    # Keys hashed with argon2-cffi's defaults (64 MiB, 3 passes, 4 lanes) keep working.
+    old = PasswordHasher().hash("s3cret")
+    assert extract_parameters(old).memory_cost == 65536
+    assert verify_secret(old, "s3cret")
+    assert not verify_secret(old, "other")
 
 
 def test_secretbox_round_trip_and_wrong_key() -> None:
