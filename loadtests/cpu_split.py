@@ -129,11 +129,11 @@ def main() -> None:
         for _ in range(args.runs)
     ]
     names = list(runs[0])
-    print("ms CPU per delivered message" + "".join(f"{n:>10}" for n in names))
+    print(f"{'ms CPU per delivered message':<28}" + "".join(f"{n:>11}" for n in names))
     for index, run in enumerate(runs, 1):
-        print(f"run {index:<24}" + "".join(f"{run[n]:>10.2f}" for n in names))
+        print(f"run {index:<24}" + "".join(f"{run[n]:>11.2f}" for n in names))
     medians = {n: statistics.median(run[n] for run in runs) for n in names}
-    print(f"{'median':<28}" + "".join(f"{medians[n]:>10.2f}" for n in names))
+    print(f"{'median':<28}" + "".join(f"{medians[n]:>11.2f}" for n in names))
     print("redis_cmds: Redis commands per message; jobs: rq jobs pushed")
 
 
