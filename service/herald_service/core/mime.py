@@ -19,6 +19,7 @@ from email.utils import format_datetime
 
 from herald_service.core.message import Address, OutgoingMessage
 from herald_service.core.mime_plain import (
+    add_headers,
     build_plain,
     is_plain,
     needs_quoted_printable,
@@ -52,18 +53,7 @@ def build_mime(message: OutgoingMessage, *, message_id: str, date: datetime | No
 def build_full(message: OutgoingMessage, *, message_id: str, date: str) -> bytes:
     """:func:`build_mime` for any message, through the ``email`` package's modern API."""
     mime = EmailMessage(policy=SMTP_POLICY)
-    mime["From"] = _header_address(message.sender)
-    mime["To"] = _addresses(message.to)
-    if message.cc:
-        mime["Cc"] = _addresses(message.cc)
-    if message.reply_to:
-        mime["Reply-To"] = _addresses(message.reply_to)
-    mime["Subject"] = message.subject
-    mime["Date"] = date
-    mime["Message-ID"] = message_id
-    mime["MIME-Version"] = "1.0"  # set_content adds it, but not on the attachments-only path
-    for name, value in message.headers:
-        mime[name] = value
+    add_headers(mime, message, _addresses, message_id=message_id, date=date)
 
     text = normalize_newlines(message.text) if message.text is not None else None
     html = normalize_newlines(message.html) if message.html is not None else None

@@ -8,9 +8,11 @@ encodings and header folding, about three times faster.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from email.charset import QP, Charset
 from email.message import Message
 from email.utils import formataddr
+from typing import Any
 
 from herald_service.core.message import Address, OutgoingMessage
 from herald_service.core.mime_policies import PLAIN_POLICY
@@ -44,6 +46,30 @@ def is_plain(message: OutgoingMessage) -> bool:
     )
 
 
+def add_headers(
+    mime: Message,
+    message: OutgoingMessage,
+    addresses: Callable[[tuple[Address, ...]], Any],
+    *,
+    message_id: str,
+    date: str,
+) -> None:
+    """Set the top-level header fields of ``message`` on ``mime``, in the order both
+    builders write them; ``addresses`` renders an address list for the ``mime`` kind."""
+    mime["From"] = addresses((message.sender,))
+    mime["To"] = addresses(message.to)
+    if message.cc:
+        mime["Cc"] = addresses(message.cc)
+    if message.reply_to:
+        mime["Reply-To"] = addresses(message.reply_to)
+    mime["Subject"] = message.subject
+    mime["Date"] = date
+    mime["Message-ID"] = message_id
+    mime["MIME-Version"] = "1.0"  # set_content adds it, but not on the attachments-only path
+    for name, value in message.headers:
+        mime[name] = value
+
+
 def _address_list(addresses: tuple[Address, ...]) -> str:
     return ", ".join(formataddr((a.name, a.email)) for a in addresses)
 
@@ -59,18 +85,7 @@ def _text_part(part: Message, subtype: str, body: str) -> None:
 def build_plain(message: OutgoingMessage, *, message_id: str, date: str) -> bytes:
     """The wire form of a message :func:`is_plain` accepts (CRLF line endings)."""
     mime = Message(policy=PLAIN_POLICY)
-    mime["From"] = formataddr((message.sender.name, message.sender.email))
-    mime["To"] = _address_list(message.to)
-    if message.cc:
-        mime["Cc"] = _address_list(message.cc)
-    if message.reply_to:
-        mime["Reply-To"] = _address_list(message.reply_to)
-    mime["Subject"] = message.subject
-    mime["Date"] = date
-    mime["Message-ID"] = message_id
-    mime["MIME-Version"] = "1.0"
-    for name, value in message.headers:
-        mime[name] = value
+    add_headers(mime, message, _address_list, message_id=message_id, date=date)
     if message.text is not None and message.html is not None:
         mime.add_header("Content-Type", "multipart/alternative")
         for subtype, body in (("plain", message.text), ("html", message.html)):
