@@ -37,6 +37,12 @@ async def _insert(session: AsyncSession, values: list[int]) -> list[int]:
     return [v * 10 for v in values]
 
 
+async def _slow_insert(session: AsyncSession, values: list[int]) -> list[int]:
+    """:func:`_insert` after 50 ms, so a transaction is still open when the test acts."""
+    await asyncio.sleep(0.05)
+    return await _insert(session, values)
+
+
 async def _stored(engine: AsyncEngine) -> list[int]:
     async with engine.connect() as connection:
         return sorted((await connection.execute(text("SELECT v FROM batched_t"))).scalars())
@@ -117,11 +123,7 @@ async def test_submissions_are_never_split_and_batches_stay_small(
 async def test_a_cancelled_caller_does_not_stop_the_commit(
     engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    async def slow(session: AsyncSession, values: list[int]) -> list[int]:
-        await asyncio.sleep(0.05)
-        return await _insert(session, values)
-
-    writer: BatchedWriter[int, int] = BatchedWriter(sessions, slow, parallel=1)
+    writer: BatchedWriter[int, int] = BatchedWriter(sessions, _slow_insert, parallel=1)
     gone = asyncio.create_task(writer.submit_many([1, 2]))  # the first: it starts the flush
     await asyncio.sleep(0)
     others = [
@@ -141,11 +143,7 @@ async def test_a_cancelled_caller_does_not_stop_the_commit(
 async def test_close_waits_for_the_transactions_under_way(
     engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    async def slow(session: AsyncSession, values: list[int]) -> list[int]:
-        await asyncio.sleep(0.05)
-        return await _insert(session, values)
-
-    writer: BatchedWriter[int, int] = BatchedWriter(sessions, slow)
+    writer: BatchedWriter[int, int] = BatchedWriter(sessions, _slow_insert)
     submitted = [asyncio.create_task(writer.submit_many([i])) for i in range(5)]
     await asyncio.sleep(0.01)  # the transaction is under way
     await writer.close()

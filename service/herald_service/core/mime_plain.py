@@ -3,7 +3,7 @@
 A message with text and/or html, no attachments and nothing but ASCII in its headers
 needs none of the modern ``email`` API's header parsing (which is most of its cost). It
 is built with the package's legacy API (``compat32``) instead: the same structure,
-encodings and header folding, about three times faster.
+encodings and header folding, about five times faster.
 """
 
 from __future__ import annotations
