@@ -22,6 +22,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 import dns.asyncresolver
+import uvloop
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from herald_queue.delivery_store import Outcomes, Started, record_many, start_many
@@ -101,7 +102,9 @@ class WorkerRuntime:
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
-            loop = asyncio.new_event_loop()
+            # uvloop: the deliveries' socket work (SMTP, PostgreSQL, DNS) at a fraction of
+            # the default loop's CPU.
+            loop = uvloop.new_event_loop()
             self._thread = threading.Thread(
                 target=loop.run_forever, name="herald-delivery-loop", daemon=True
             )
