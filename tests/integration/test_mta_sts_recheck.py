@@ -1,0 +1,116 @@
+"""How often the MTA-STS TXT record is read: once per domain per recheck period, not per
+message; failures are not remembered; a changed id is seen once the period is over."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from herald_queue.mta_sts import MtaStsPolicies
+from herald_queue.smtp import verified_tls_context
+from herald_service.dns import make_resolver
+from herald_service.settings import load_settings
+from simnet.dns import DNSServer
+from simnet.tls import CertificateAuthority
+from support.policy_server import PolicyServer
+
+DOMAIN = "secure.example"
+TXT_NAME = f"_mta-sts.{DOMAIN}"
+POLICY = "version: STSv1\nmode: enforce\nmx: mx.secure.example\nmax_age: 86400\n"
+
+
+class Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def policy_server(simnet_ca: CertificateAuthority) -> Iterator[PolicyServer]:
+    with PolicyServer("127.0.0.7", simnet_ca.issue(f"mta-sts.{DOMAIN}")) as server:
+        server.policies[f"mta-sts.{DOMAIN}"] = POLICY
+        yield server
+
+
+def _policies(
+    dns_server: DNSServer, simnet_ca: CertificateAuthority, port: int, clock: Clock
+) -> MtaStsPolicies:
+    environ = {"HERALD_DNS_NAMESERVERS": dns_server.address}
+    settings = load_settings(environ, env_file=Path("/nonexistent"))
+    # No resolver cache: every TXT read the policies make reaches the DNS server.
+    resolver = make_resolver(settings, cache=False)
+    context = verified_tls_context(str(simnet_ca.ca_file))
+    return MtaStsPolicies(resolver, context, port=port, clock=clock, recheck=60.0)
+
+
+def _txt_queries(dns_server: DNSServer) -> int:
+    return sum(1 for name, rtype in dns_server.queries if name == TXT_NAME and rtype == "TXT")
+
+
+async def test_txt_record_is_read_once_per_recheck_period(
+    dns_server: DNSServer, simnet_ca: CertificateAuthority, policy_server: PolicyServer
+) -> None:
+    dns_server.add_txt(TXT_NAME, "v=STSv1; id=one")
+    dns_server.add_a(f"mta-sts.{DOMAIN}", "127.0.0.7")
+    clock = Clock()
+    policies = _policies(dns_server, simnet_ca, policy_server.port, clock)
+
+    for _ in range(5):
+        policy = await policies.policy(DOMAIN)
+        assert policy is not None and policy.enforced and policy.id == "one"
+    assert _txt_queries(dns_server) == 1
+    assert policy_server.requests == [f"mta-sts.{DOMAIN}"]
+
+    # A new id is published: seen once the period is over, and the policy fetched again.
+    dns_server.remove(TXT_NAME, "TXT")
+    dns_server.add_txt(TXT_NAME, "v=STSv1; id=two")
+    clock.now += 59
+    assert (await policies.policy(DOMAIN)).id == "one"  # type: ignore[union-attr]
+    clock.now += 2
+    assert (await policies.policy(DOMAIN)).id == "two"  # type: ignore[union-attr]
+    assert _txt_queries(dns_server) == 2
+    assert len(policy_server.requests) == 2
+
+
+async def test_absence_is_remembered_for_the_period(
+    dns_server: DNSServer, simnet_ca: CertificateAuthority, policy_server: PolicyServer
+) -> None:
+    clock = Clock()
+    policies = _policies(dns_server, simnet_ca, policy_server.port, clock)
+    assert await policies.policy(DOMAIN) is None
+    assert await policies.policy(DOMAIN) is None
+    assert _txt_queries(dns_server) == 1
+
+    # A policy published later takes effect after at most one period.
+    dns_server.add_txt(TXT_NAME, "v=STSv1; id=new")
+    dns_server.add_a(f"mta-sts.{DOMAIN}", "127.0.0.7")
+    assert await policies.policy(DOMAIN) is None
+    clock.now += 61
+    policy = await policies.policy(DOMAIN)
+    assert policy is not None and policy.enforced
+
+
+async def test_dns_failure_keeps_the_policy_and_is_not_remembered(
+    dns_server: DNSServer, simnet_ca: CertificateAuthority, policy_server: PolicyServer
+) -> None:
+    dns_server.add_txt(TXT_NAME, "v=STSv1; id=one")
+    dns_server.add_a(f"mta-sts.{DOMAIN}", "127.0.0.7")
+    clock = Clock()
+    policies = _policies(dns_server, simnet_ca, policy_server.port, clock)
+    assert (await policies.policy(DOMAIN)) is not None
+
+    # The period is over and the TXT lookup now fails: the cached policy stays in force
+    # (RFC 8461 §5.1), and each later message asks DNS again instead of trusting a failure.
+    clock.now += 61
+    dns_server.set_servfail(TXT_NAME)
+    before = _txt_queries(dns_server)
+    for _ in range(2):
+        policy = await policies.policy(DOMAIN)
+        assert policy is not None and policy.enforced and policy.id == "one"
+    assert _txt_queries(dns_server) >= before + 2
