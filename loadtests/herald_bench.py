@@ -4,12 +4,17 @@
 2. wait until those messages are at the sink;
 3. closed model, ``messages`` messages: accepted msg/s (first POST to last 202) and end to
    end msg/s (first POST to the last message at the sink);
-4. every message of both phases at the sink exactly once, RSA and Ed25519 signatures valid.
+4. backlog: the delivery workers paused (SIGSTOP), ``backlog`` more messages sent the same
+   way; Redis memory grown per waiting message; the workers resumed and the backlog
+   delivered;
+5. every message of all phases at the sink exactly once, RSA and Ed25519 signatures valid.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -34,6 +39,7 @@ class HeraldOptions(msgspec.Struct, frozen=True):
     delivery_workers: int = 2
     time_limit: float = 60.0  # per phase: submitting, and waiting for the sink
     max_in_flight: int = 256  # open model: sends beyond this are counted as not started
+    backlog: int = 2_000  # messages queued while the workers are paused (Redis bytes)
 
 
 class HeraldResult(msgspec.Struct, frozen=True):
@@ -49,6 +55,7 @@ class HeraldResult(msgspec.Struct, frozen=True):
     offered_rate: float
     latency_failures: str
     saturation_failures: str
+    backlog_failures: str
     errors: int
     not_started: int
     complete: bool
@@ -58,9 +65,38 @@ class HeraldResult(msgspec.Struct, frozen=True):
     verdict: Verdict
 
 
-async def _phases(
-    stack: HeraldStack, options: HeraldOptions
-) -> tuple[PhaseResult, PhaseResult, float, bool, float, int]:
+class _Phases(msgspec.Struct):
+    latency: PhaseResult
+    saturation: PhaseResult
+    backlog: PhaseResult
+    arrived: float  # when the saturation phase's last message reached the sink
+    complete: bool
+    delivered: int
+    redis_bytes_per_queued: float
+
+
+async def _backlog(
+    stack: HeraldStack, sender: Sender, options: HeraldOptions
+) -> tuple[PhaseResult, float]:
+    """Send ``options.backlog`` messages with the workers paused: the queue only grows, so
+    Redis's growth divided by the messages accepted is its memory per waiting message."""
+    assert stack.redis is not None
+    for worker in stack.workers:
+        os.kill(worker.pid, signal.SIGSTOP)
+    try:
+        before = stack.redis.used_memory()
+        backlog = await saturate(
+            sender, "bkl", options.backlog, options.concurrency, options.time_limit
+        )
+        grown = stack.redis.used_memory() - before
+    finally:
+        for worker in stack.workers:
+            os.kill(worker.pid, signal.SIGCONT)
+    per_queued = grown / backlog.accepted if backlog.accepted else float("nan")
+    return backlog, per_queued
+
+
+async def _phases(stack: HeraldStack, options: HeraldOptions) -> _Phases:
     sender = Sender(
         stack.base_url, stack.tenant.api_key, f"bench@{stack.tenant.domain}", options.concurrency
     )
@@ -75,63 +111,64 @@ async def _phases(
         await open_sender.close()
         await loop.run_in_executor(None, stack.sink.wait_for, latency.accepted, options.time_limit)
         before = stack.sink.count
-        redis_before = stack.redis.used_memory() if stack.redis else 0
         saturation = await saturate(
             sender, "sat", options.messages, options.concurrency, options.time_limit
         )
-        # Queued (not yet delivered) at the end of submission: Redis bytes per waiting job.
-        waiting = saturation.accepted - (stack.sink.count - before)
-        redis_after = stack.redis.used_memory() if stack.redis else 0
-        per_queued = (redis_after - redis_before) / waiting if waiting > 100 else float("nan")
         complete = await loop.run_in_executor(
             None, stack.sink.wait_for, before + saturation.accepted, options.time_limit
         )
         arrived = stack.sink.last_arrival
         delivered = min(max(stack.sink.count - before, 0), saturation.accepted)
         await loop.run_in_executor(None, stack.sink.wait_quiet, 1.0, 10.0)
-        return latency, saturation, arrived, complete, per_queued, delivered
+        settled = stack.sink.count
+        backlog, per_queued = await _backlog(stack, sender, options)
+        complete &= await loop.run_in_executor(
+            None, stack.sink.wait_for, settled + backlog.accepted, options.time_limit
+        )
+        await loop.run_in_executor(None, stack.sink.wait_quiet, 1.0, 10.0)
+        return _Phases(latency, saturation, backlog, arrived, complete, delivered, per_queued)
     finally:
         await sender.close()
 
 
 def run_herald(work: Path, options: HeraldOptions) -> HeraldResult:
-    """Start Herald, run both phases, verify what arrived, stop everything."""
+    """Start Herald, run the phases, verify what arrived, stop everything."""
     work.mkdir(parents=True, exist_ok=True)
     stack = HeraldStack(work, options.api_workers, options.delivery_workers)
     try:
         assert stack.api is not None
         groups = {"api": [stack.api.pid], "worker": [w.pid for w in stack.workers]}
         with RssSampler(groups) as rss:
-            latency, saturation, arrived, complete, per_queued, delivered = asyncio.run(
-                _phases(stack, options)
-            )
-        if not complete:
+            phases = asyncio.run(_phases(stack, options))
+        latency, saturation, backlog = phases.latency, phases.saturation, phases.backlog
+        if not phases.complete:
             print(f"  herald: not all delivered in time\n{stack.log_tail()}", flush=True)
         verdict = verify_dumps(
             stack.sink.dumps(),
-            latency.recipients + saturation.recipients,
+            latency.recipients + saturation.recipients + backlog.recipients,
             stack.tenant.records,
             REQUIRED_SIGNATURES,
-            uncertain=latency.uncertain + saturation.uncertain,
+            uncertain=latency.uncertain + saturation.uncertain + backlog.uncertain,
         )
-        span = arrived - saturation.first_send
+        span = phases.arrived - saturation.first_send
         return HeraldResult(
             messages=options.messages,
             accepted=saturation.accepted,
-            delivered=delivered,
+            delivered=phases.delivered,
             accepted_per_s=saturation.accepted_per_s,
-            delivered_per_s=delivered / span if span > 0 else 0.0,
+            delivered_per_s=phases.delivered / span if span > 0 else 0.0,
             p50_ms=latency.percentile(50) * 1000,
             p99_ms=latency.percentile(99) * 1000,
             offered_rate=options.rate,
             latency_failures=status_summary(latency),
             saturation_failures=status_summary(saturation),
-            errors=latency.failures + saturation.failures,
+            backlog_failures=status_summary(backlog),
+            errors=latency.failures + saturation.failures + backlog.failures,
             not_started=latency.skipped,
-            complete=complete and not saturation.timed_out,
+            complete=phases.complete and not (saturation.timed_out or backlog.timed_out),
             api_rss_mb=rss.peak["api"] / 2**20,
             worker_rss_mb=rss.peak["worker"] / 2**20,
-            redis_bytes_per_queued=per_queued,
+            redis_bytes_per_queued=phases.redis_bytes_per_queued,
             verdict=verdict,
         )
     finally:

@@ -95,6 +95,7 @@ def main() -> int:
         api_workers=args.api_workers,
         delivery_workers=args.delivery_workers,
         time_limit=args.time_limit or (25.0 if args.quick else 60.0),
+        backlog=1000 if args.quick else 2000,
     )
     peer_messages = args.peer_messages or (1000 if args.quick else 5000)
     ensure_installed()  # the sink (smtp-sink) comes with Postfix, so even --skip-peer needs it
@@ -126,7 +127,10 @@ def main() -> int:
                 f"{outcome.delivered_per_s:.0f}/s ({outcome.delivered}/{outcome.messages}), "
                 f"p50 {outcome.p50_ms:.1f} ms, p99 {outcome.p99_ms:.1f} ms at "
                 f"{outcome.offered_rate:.0f}/s; latency phase [{outcome.latency_failures}], "
-                f"saturation [{outcome.saturation_failures}]; {outcome.verdict.summary()}",
+                f"saturation [{outcome.saturation_failures}], "
+                f"backlog [{outcome.backlog_failures}] "
+                f"{outcome.redis_bytes_per_queued:.0f} Redis bytes/message; "
+                f"{outcome.verdict.summary()}",
                 flush=True,
             )
     finally:
@@ -193,7 +197,7 @@ def table(
         f"{_median([h.api_rss_mb for h in heralds]):.0f} MB | <= 150 MB |",
         f"| delivery worker RSS (peak, largest) | "
         f"{_median([h.worker_rss_mb for h in heralds]):.0f} MB | <= 250 MB |",
-        f"| Redis bytes per queued message | "
+        f"| Redis bytes per queued message (backlog, workers paused) | "
         f"{_median([h.redis_bytes_per_queued for h in heralds]):.0f} | <= 1024 |",
         f"| failed requests: non-2xx or no answer (all runs) | "
         f"{sum(h.errors for h in heralds)} | 0 |",
