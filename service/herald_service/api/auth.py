@@ -34,8 +34,13 @@ async def require_api_key(
         raise Forbidden(f"this API key lacks the '{scope}' scope")
 
 
-def provide_auth(request: Request[Any, Any, Any]) -> AuthContext:
-    """The authenticated caller (set by :func:`require_api_key`)."""
+def provide_auth(request: Request[Any, Any, Any], herald: ApiContext) -> AuthContext:
+    """The authenticated caller (set by :func:`require_api_key`).
+
+    It takes ``herald`` only so that Litestar resolves the two dependencies one after the
+    other: independent ones are resolved in an anyio task group, about 28 µs per request.
+    """
+    del herald
     auth: AuthContext = request.state.auth
     return auth
 
