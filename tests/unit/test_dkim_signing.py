@@ -6,13 +6,16 @@ import re
 
 import dkim
 import pytest
+from dkim.canonicalization import Relaxed
+from hypothesis import given
+from hypothesis import strategies as st
 
 from herald_service.mail.dkim_keys import (
     generate_ed25519,
     generate_rsa,
     txt_record_value,
 )
-from herald_service.mail.dkim_signing import SigningKey, header_list, sign
+from herald_service.mail.dkim_signing import SigningKey, header_list, relaxed_body, sign
 
 MESSAGE = (
     b"From: App <app@sender.example>\r\n"
@@ -140,3 +143,17 @@ def test_a_signing_key_never_shows_its_private_half(keys) -> None:  # type: igno
         shown = repr(key) + str(key) + repr([key])
         assert key.private_key.decode()[40:80] not in shown
         assert "_domainkey.sender.example" in shown
+
+
+@given(st.binary(max_size=200).map(lambda b: bytes(b" \t\r\nab"[x % 6] for x in b)))
+def test_relaxed_body_is_dkimpys(body: bytes) -> None:
+    # Bodies made of spaces, tabs, CR, LF and two letters: every whitespace edge case.
+    assert relaxed_body(body) == Relaxed.canonicalize_body(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"\r\n", b"x ", b"a \t b  \r\n\r\n\r\n", b"x\t\r\n \r\n", b"a\nb \r\n", b"a \rb\r\n"],
+)
+def test_relaxed_body_edge_cases(body: bytes) -> None:
+    assert relaxed_body(body) == Relaxed.canonicalize_body(body)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import time
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -20,6 +21,7 @@ from functools import lru_cache
 import dkim
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa, utils
+from dkim import canonicalization
 from msgspec import Struct
 
 # Signed when present (relaxed/relaxed, no l= tag). Names in OVERSIGNED_HEADERS are listed
@@ -56,6 +58,29 @@ class SigningKey(Struct, frozen=True):
 _ALGORITHMS = {"rsa": b"rsa-sha256", "ed25519": b"ed25519-sha256"}
 _HEADER_NAME = b"DKIM-Signature"
 _RELAXED = dkim.CanonicalizationPolicy.from_c_value(b"relaxed/relaxed")
+_WSP_TO_COMPRESS = re.compile(rb"[\t ]{2,}|\t")
+
+
+def relaxed_body(body: bytes) -> bytes:
+    """The relaxed canonical form of ``body`` (RFC 6376 §3.4.4), byte for byte what
+    dkimpy's ``Relaxed.canonicalize_body`` gives, about ten times faster.
+
+    dkimpy substitutes every run of whitespace, single spaces included, so prose costs it
+    one regex match per word (about 75 µs for 3 KB); here lines lose their trailing
+    whitespace with ``bytes.rstrip`` and only runs longer than one space, or tabs, are
+    substituted.
+    """
+    lines = body.split(b"\r\n")
+    # Whitespace is trailing only before a CRLF: the last piece has none after it.
+    stripped = [line.rstrip(b" \t") for line in lines[:-1]]
+    stripped.append(lines[-1])
+    text = b"\r\n".join(stripped)
+    if b"\t" in text or b"  " in text:
+        text = _WSP_TO_COMPRESS.sub(b" ", text)
+    canonical: bytes = canonicalization.correct_empty_body(
+        canonicalization.strip_trailing_lines(text)
+    )
+    return canonical
 
 
 def header_list(message: bytes) -> list[bytes]:
@@ -118,7 +143,7 @@ def sign(message: bytes, keys: Sequence[SigningKey], *, reference: bool = False)
     if reference:
         return b"".join(_dkimpy_sign(message, key, include) for key in keys) + message
     parsed = dkim.DKIM(message)
-    body_hash = base64.b64encode(hashlib.sha256(_RELAXED.canonicalize_body(parsed.body)).digest())
+    body_hash = base64.b64encode(hashlib.sha256(relaxed_body(parsed.body)).digest())
     headers = _RELAXED.canonicalize_headers(parsed.headers)
     timestamp = str(int(time.time())).encode()
     signatures = []
