@@ -58,7 +58,7 @@ async def test_one_job_carries_many_messages_with_mixed_outcomes(
     assert added.status_code in (200, 201), added.text
     names = ("ok", "blocked", "gone", "later", "taken")
     ids = {name: await send(api, tenant, f"{name}@receiver.example") for name in names}
-    herald.queue.empty()
+    herald.empty_queue()
     # Another delivery holds the lease of "taken": this batch must leave it alone.
     async with herald.runtime.sessions.begin() as session:
         await session.execute(
@@ -139,7 +139,7 @@ async def test_repeated_ids_are_started_once(
     mx = smtp_server_factory("127.0.0.2")
     a = await send(api, tenant, "a@receiver.example")
     b = await send(api, tenant, "b@receiver.example")
-    herald.queue.empty()
+    herald.empty_queue()
     started = await herald.runtime.starts.submit_many([a, b, a, a])
     assert [s is not None for s in started] == [True, True, False, False]
     assert started[0] is not None and started[1] is not None
@@ -209,7 +209,7 @@ async def test_rq_worker_runs_old_single_id_jobs_and_batch_jobs(
     herald.add_mx("receiver.example", (10, "mx.receiver.example", "127.0.0.2"))
     mx = smtp_server_factory("127.0.0.2")
     ids = [await send(api, tenant, f"u{i}@receiver.example") for i in range(4)]
-    herald.queue.empty()
+    herald.empty_queue()
     old = Queue.prepare_data(DELIVER_MESSAGE_JOB, args=(ids[0],), result_ttl=0)
     herald.queue.enqueue_many([old])
     DeliveryQueue(herald.queue.connection, herald.settings.queue_name).enqueue(ids[1:])
@@ -239,7 +239,7 @@ async def test_sweeper_enqueues_due_messages_in_batches(
 ) -> None:
     tenant = await herald.create_tenant()
     ids = [await send(api, tenant, f"u{i}@receiver.example") for i in range(5)]
-    herald.queue.empty()
+    herald.empty_queue()
     async with herald.runtime.sessions.begin() as session:
         await session.execute(
             update(Recipient).values(next_attempt_at=utcnow() - timedelta(seconds=1))

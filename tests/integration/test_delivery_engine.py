@@ -183,7 +183,11 @@ async def test_connections_are_reused_across_messages(
     tenant = await herald.create_tenant()
     herald.add_mx("receiver.example", (10, "mx.receiver.example", "127.0.0.2"))
     mx = smtp_server_factory("127.0.0.2")
-    ids = [await send(api, tenant, f"u{i}@receiver.example") for i in range(5)]
+    ids = []
+    for i in range(5):
+        ids.append(await send(api, tenant, f"u{i}@receiver.example"))
+        herald.flush_enqueues()  # a job per message: delivered one after another
+    assert herald.queue.count == 5
     assert await herald.drain_queue() == 5
     for message_id in ids:
         assert await herald.settle(message_id) == {

@@ -110,6 +110,7 @@ async def test_verified_tls_to_listed_mx_delivers_and_policy_is_cached(
         "127.0.0.2", starttls=True, certificate=simnet_ca.issue("mx.secure.example")
     )
     first = await _send(api, tenant)
+    herald.flush_enqueues()  # a job each: the second delivery finds the policy cached
     second = await _send(api, tenant)
     await herald.drain_queue()
     assert await herald.recipients(first) == {"ann@secure.example": "delivered"}

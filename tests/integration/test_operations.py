@@ -16,6 +16,7 @@ async def test_metrics_count_accepted_messages_and_pending_recipients(
     assert before.status_code == 200
     body = {"from": "a@sender.example", "to": ["x@r.example", "y@r.example"], "text": "t"}
     assert (await api.post("/v1/messages", json=body, headers=tenant.headers)).status_code == 202
+    herald.flush_enqueues()  # the job is written after the 202
     text = (await api.get("/metrics")).text
     assert 'herald_recipients_pending{status="queued"} 2.0' in text
     assert f'herald_queue_jobs{{queue="{herald.settings.queue_name}"}} 1.0' in text

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
@@ -12,9 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from herald_service.core.ids import new_id
 from herald_service.errors import InvalidRequest
-from herald_service.jobs import DeliveryQueue, redis_connection
 from herald_service.services.domains import SigningKeyCache
-from herald_service.services.enqueue_batcher import EnqueueBatcher
 from herald_service.services.sending_domains import SendingDomainCache
 from herald_service.services.webhook_endpoints import WebhookEndpointCache
 from herald_service.storage.database import async_session_factory, make_async_engine
@@ -142,22 +139,3 @@ async def test_sending_domains_are_cached_for_the_ttl_and_forgotten_on_change(
         cache.forget(tenant.account_id)
         with pytest.raises(InvalidRequest):
             await cache.resolve(session, tenant.account_id, "cache.example")
-
-
-async def test_concurrent_enqueues_share_one_pipeline_and_all_arrive(herald: Herald) -> None:
-    queue = DeliveryQueue(redis_connection(herald.settings.redis_url), herald.settings.queue_name)
-    calls: list[int] = []
-    enqueue = queue.enqueue
-
-    def counting(message_ids: Sequence[str]) -> bool:
-        calls.append(len(message_ids))
-        return enqueue(message_ids)
-
-    queue.enqueue = counting  # type: ignore[method-assign]
-    batcher = EnqueueBatcher(queue)
-    ids = [f"msg_{n:03d}" for n in range(50)]
-    results = await asyncio.gather(*(batcher.enqueue([i]) for i in ids))
-    await batcher.close()
-    assert all(results)
-    assert sum(calls) == 50 and len(calls) < 50  # batched
-    assert sorted(herald.queued_message_ids()) == ids

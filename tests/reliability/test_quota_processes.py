@@ -70,7 +70,7 @@ async def test_quotas_hold_across_two_api_processes(herald: Herald, two_apis: li
         responses = await asyncio.gather(*sends)
         assert Counter(r.status_code for r in responses) == {202: 12, 429: 18}
         accepted = {r.json()["id"] for r in responses if r.status_code == 202}
-        assert set(herald.queued_message_ids()) == accepted
+        assert set(await herald.wait_queued(accepted)) == accepted
 
 
 async def test_revoked_key_stops_working_on_every_process_within_5s(

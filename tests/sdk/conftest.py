@@ -22,8 +22,9 @@ async def tenant(herald: HeraldHarness) -> Tenant:
 
 @pytest.fixture
 def app_client(herald: HeraldHarness) -> Iterator[TestClient]:  # type: ignore[type-arg]
-    """A blocking in-process HTTP client of the API app (an ``httpx.Client``)."""
-    with TestClient(create_app(herald.settings)) as client:
+    """A blocking in-process HTTP client of the API app (an ``httpx.Client``); ``herald``
+    waits for the app's background enqueues before it inspects the queue."""
+    with TestClient(create_app(herald.settings)) as client, herald.serving(client):
         yield client
 
 

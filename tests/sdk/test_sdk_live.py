@@ -35,7 +35,7 @@ async def test_resources_over_http(herald: HeraldHarness, tenant: Tenant, live_u
         sent = client.messages.send(
             from_="app@sender.example", to="ann@receiver.example", subject="Hi", text="Hello"
         )
-        assert herald.queued_message_ids() == [sent.id]
+        assert await herald.wait_queued([sent.id]) == [sent.id]
         assert client.messages.get(sent.id).recipients[0].email == "ann@receiver.example"
         assert b"Subject: Hi" in client.messages.raw(sent.id)
         assert [e.message_id for e in client.events.iter()] == [sent.id]

@@ -109,6 +109,8 @@ async def herald(herald_settings: Settings, dns_server: DNSServer) -> AsyncItera
 
 @pytest.fixture
 async def api(herald: Herald) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
-    """An in-process HTTP client of the API app (lifespan run)."""
+    """An in-process HTTP client of the API app (lifespan run); ``herald`` waits for the
+    app's background enqueues before it inspects the queue."""
     async with AsyncTestClient(create_app(herald.settings)) as client:
-        yield client
+        with herald.serving(client):
+            yield client

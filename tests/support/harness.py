@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from functools import partial
 
 import msgspec
+from litestar import Litestar
+from litestar.testing import AsyncTestClient, TestClient
 from rq import Queue
 from sqlalchemy import Engine, select
 
@@ -52,6 +57,31 @@ class Herald:
         self.engine: Engine = make_engine(settings.database_url)
         self.queue = Queue(settings.queue_name, connection=redis_connection(settings.redis_url))
         self.runtime = WorkerRuntime(settings)
+        self._flushers: list[Callable[[], None]] = []
+
+    @contextmanager
+    def serving(
+        self,
+        client: TestClient[Litestar] | AsyncTestClient[Litestar],
+    ) -> Iterator[None]:
+        """While the block runs, the queue is inspected only after ``client``'s app (in
+        this process, started) has written the jobs of every message it accepted.
+
+        The API answers before it enqueues; its app runs on the client's portal thread, so
+        its ``Sender.flush_enqueues`` is called through that portal.
+        """
+        sender = client.app.state.herald.sender
+        flush = partial(client.blocking_portal.call, sender.flush_enqueues)
+        self._flushers.append(flush)
+        try:
+            yield
+        finally:
+            self._flushers.remove(flush)
+
+    def flush_enqueues(self) -> None:
+        """Wait until the in-process API apps have enqueued every message they accepted."""
+        for flush in list(self._flushers):
+            flush()
 
     async def create_tenant(
         self,
@@ -89,7 +119,9 @@ class Herald:
             self.dns.add_a(name, ip)
 
     def queued_message_ids(self) -> list[str]:
-        """Message ids of the delivery jobs waiting in Redis."""
+        """Message ids of the delivery jobs waiting in Redis (once the in-process API apps
+        have enqueued what they accepted)."""
+        self.flush_enqueues()
         ids = []
         for job_id in self.queue.get_job_ids():
             job = self.queue.fetch_job(job_id)
@@ -97,9 +129,27 @@ class Herald:
                 ids.extend(job_message_ids(job.func_name, job.args))
         return ids
 
+    def empty_queue(self) -> None:
+        """Drop every waiting delivery job, once the in-process API apps have written
+        theirs (so none turns up afterwards)."""
+        self.flush_enqueues()
+        self.queue.empty()
+
+    async def wait_queued(self, expected: Collection[str], timeout: float = 10.0) -> list[str]:
+        """:meth:`queued_message_ids` once every id of ``expected`` is among them, or once
+        ``timeout`` seconds have passed: for an API in a child process, whose background
+        enqueues this harness cannot wait for."""
+        deadline = time.monotonic() + timeout
+        while True:
+            queued = self.queued_message_ids()
+            if set(expected) <= set(queued) or time.monotonic() > deadline:
+                return queued
+            await asyncio.sleep(0.02)
+
     async def drain_queue(self) -> int:
-        """Run every waiting delivery job on this event loop; returns how many message ids
-        the jobs carried."""
+        """Run every waiting delivery job on this event loop (once the in-process API apps
+        have enqueued what they accepted); returns how many message ids the jobs carried."""
+        self.flush_enqueues()
         ran = 0
         while raw_id := self.queue.connection.lpop(self.queue.key):
             job = self.queue.fetch_job(raw_id.decode() if isinstance(raw_id, bytes) else raw_id)

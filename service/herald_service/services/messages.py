@@ -24,8 +24,9 @@ from herald_service.storage.models import Event, Message, Recipient
 from herald_service.storage.models.base import Base
 from herald_service.storage.types import utcnow
 
-# A committed message whose job never reached a worker is enqueued again by the sweeper
-# once this grace period has passed.
+# The API enqueues a committed message in the background after the 202; if that job never
+# reaches a worker (crash, Redis refused it, lost with Redis), the sweeper enqueues the
+# message once this grace period has passed.
 ENQUEUE_GRACE = timedelta(seconds=30)
 
 # Built once: the send path's statements are the same for every message.

@@ -1,4 +1,10 @@
-"""The send use case: validate, build, sign, store durably, enqueue (with idempotency)."""
+"""The send use case: validate, build, sign, store durably, enqueue (with idempotency).
+
+A send is answered once its rows are committed; the delivery jobs are written to Redis in
+the background (:class:`~herald_service.services.enqueue_batcher.EnqueueBatcher`). That is
+safe because the database, not Redis, decides: a committed message the queue never got is
+enqueued by the worker's sweeper once its ``ENQUEUE_GRACE`` has passed.
+"""
 
 from __future__ import annotations
 
@@ -75,8 +81,8 @@ class Sender:
         in_transaction: InTransaction | None = None,
         allowed_domains: Collection[str] = (),
     ) -> list[StoredMessage]:
-        """Build and sign ``messages``, store them in one transaction, then enqueue those
-        not sandboxed.
+        """Build and sign ``messages`` and store them in one transaction; once committed,
+        hand those not sandboxed to the background enqueue (this does not wait for Redis).
 
         Without ``in_transaction`` the rows go through a :class:`BatchedWriter`, sharing a
         transaction with concurrent requests; with it, they get one of their own.
@@ -99,10 +105,13 @@ class Sender:
         for message in stored:
             MESSAGES_ACCEPTED.labels(str(message.sandbox).lower()).inc()
             RECIPIENTS_ACCEPTED.inc(len(message.recipient_statuses))
-        to_deliver = [m.id for m in stored if not m.sandbox]
-        if to_deliver:
-            await self._enqueuer.enqueue(to_deliver)
+        self._enqueuer.submit([m.id for m in stored if not m.sandbox])
         return stored
+
+    async def flush_enqueues(self) -> None:
+        """Return once every message accepted so far has been handed to the delivery queue
+        (or its enqueue failed and was logged: the sweeper enqueues it)."""
+        await self._enqueuer.flush()
 
     async def close(self) -> None:
         """Finish the writes and enqueues under way (once the API stops taking requests)."""
