@@ -13,6 +13,7 @@ second to the same domains, and one DNS query each was a measurable share of its
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import ssl
@@ -117,16 +118,30 @@ class MtaStsPolicies:
         self._cache: dict[str, tuple[float, MtaStsPolicy]] = {}
         # domain -> (when to read the TXT record again, the answer it led to)
         self._answers: OrderedDict[str, tuple[float, MtaStsPolicy | None]] = OrderedDict()
+        self._refreshing: dict[str, asyncio.Future[MtaStsPolicy | None]] = {}
         self.fetches = 0
 
     async def policy(self, domain: str) -> MtaStsPolicy | None:
-        """The policy in force for ``domain``, or None when it has none."""
+        """The policy in force for ``domain``, or None when it has none.
+
+        Concurrent deliveries to a domain whose answer is not known share one lookup (and
+        at most one policy fetch) instead of each making their own.
+        """
         domain = domain.lower().rstrip(".")
-        now = self._clock()
         answered = self._answers.get(domain)
-        if answered is not None and now < answered[0]:
+        if answered is not None and self._clock() < answered[0]:
             self._answers.move_to_end(domain)
             return answered[1]
+        refresh = self._refreshing.get(domain)
+        if refresh is None:
+            refresh = asyncio.ensure_future(self._refresh(domain))
+            self._refreshing[domain] = refresh
+            refresh.add_done_callback(lambda _: self._refreshing.pop(domain, None))
+        # Shielded: one caller giving up (cancelled) does not cancel the others' lookup.
+        return await asyncio.shield(refresh)
+
+    async def _refresh(self, domain: str) -> MtaStsPolicy | None:
+        now = self._clock()
         try:
             found = await self._lookup(domain)
         except dns.exception.DNSException:

@@ -3,6 +3,7 @@ message; failures are not remembered; a changed id is seen once the period is ov
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -114,3 +115,30 @@ async def test_dns_failure_keeps_the_policy_and_is_not_remembered(
         policy = await policies.policy(DOMAIN)
         assert policy is not None and policy.enforced and policy.id == "one"
     assert _txt_queries(dns_server) >= before + 2
+
+
+async def test_concurrent_deliveries_share_one_lookup_and_fetch(
+    dns_server: DNSServer, simnet_ca: CertificateAuthority, policy_server: PolicyServer
+) -> None:
+    dns_server.add_txt(TXT_NAME, "v=STSv1; id=one")
+    dns_server.add_a(f"mta-sts.{DOMAIN}", "127.0.0.7")
+    policies = _policies(dns_server, simnet_ca, policy_server.port, Clock())
+    found = await asyncio.gather(*(policies.policy(DOMAIN) for _ in range(20)))
+    assert all(p is not None and p.id == "one" for p in found)
+    assert _txt_queries(dns_server) == 1
+    assert policy_server.requests == [f"mta-sts.{DOMAIN}"]
+
+
+async def test_a_cancelled_caller_does_not_cancel_the_others(
+    dns_server: DNSServer, simnet_ca: CertificateAuthority, policy_server: PolicyServer
+) -> None:
+    dns_server.add_txt(TXT_NAME, "v=STSv1; id=one")
+    dns_server.add_a(f"mta-sts.{DOMAIN}", "127.0.0.7")
+    policies = _policies(dns_server, simnet_ca, policy_server.port, Clock())
+    first = asyncio.create_task(policies.policy(DOMAIN))
+    second = asyncio.create_task(policies.policy(DOMAIN))
+    await asyncio.sleep(0)
+    first.cancel()
+    policy = await second
+    assert policy is not None and policy.id == "one"
+    assert first.cancelled()
