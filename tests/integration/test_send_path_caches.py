@@ -17,15 +17,8 @@ from herald_service.services.webhook_endpoints import WebhookEndpointCache
 from herald_service.storage.database import async_session_factory, make_async_engine
 from herald_service.storage.models import Domain, WebhookEndpoint
 from herald_service.storage.types import utcnow
+from support.clock import FakeClock
 from support.harness import Herald
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -67,7 +60,7 @@ async def test_other_processes_see_a_new_endpoint_within_one_second(
     herald: Herald, sessions: async_sessionmaker[AsyncSession], redis: Redis
 ) -> None:
     tenant = await herald.create_tenant()
-    clock = Clock()
+    clock = FakeClock()
     reader = WebhookEndpointCache(redis, clock=clock)  # another API process
     writer = WebhookEndpointCache(redis, clock=clock)  # the process that creates it
     async with sessions() as session:
@@ -80,7 +73,7 @@ async def test_other_processes_see_a_new_endpoint_within_one_second(
         seen = await writer.enabled_endpoints(session, [tenant.account_id])
         assert [e.id for e in seen] == [endpoint_id]  # at once in the changing process
         assert await reader.enabled_endpoints(session, [tenant.account_id]) == []  # cached
-        clock.now += 1.0
+        clock.advance(1.0)
         seen = await reader.enabled_endpoints(session, [tenant.account_id])
         assert [e.id for e in seen] == [endpoint_id]  # within the 1 s bound
 
@@ -89,15 +82,15 @@ async def test_an_unannounced_change_is_seen_after_max_age(
     herald: Herald, sessions: async_sessionmaker[AsyncSession], redis: Redis
 ) -> None:
     tenant = await herald.create_tenant()
-    clock = Clock()
+    clock = FakeClock()
     cache = WebhookEndpointCache(redis, clock=clock, max_age=30.0)
     async with sessions() as session:
         assert await cache.enabled_endpoints(session, [tenant.account_id]) == []
     endpoint_id = await add_endpoint(sessions, tenant.account_id)  # version not bumped
     async with sessions() as session:
-        clock.now += 5.0
+        clock.advance(5.0)
         assert await cache.enabled_endpoints(session, [tenant.account_id]) == []
-        clock.now += 25.0
+        clock.advance(25.0)
         seen = await cache.enabled_endpoints(session, [tenant.account_id])
         assert [e.id for e in seen] == [endpoint_id]
 
@@ -106,7 +99,7 @@ async def test_sending_domains_are_cached_for_the_ttl_and_forgotten_on_change(
     herald: Herald, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     tenant = await herald.create_tenant("cache.example")
-    clock = Clock()
+    clock = FakeClock()
     cache = SendingDomainCache(
         SigningKeyCache(herald.settings.require_secret_key()), ttl=5.0, clock=clock
     )
@@ -121,9 +114,9 @@ async def test_sending_domains_are_cached_for_the_ttl_and_forgotten_on_change(
             update(Domain).where(Domain.id == tenant.domain_id).values(status="pending")
         )
     async with sessions() as session:
-        clock.now += 4.9
+        clock.advance(4.9)
         assert (await cache.resolve(session, tenant.account_id, "cache.example")).id
-        clock.now += 0.1
+        clock.advance(0.1)
         with pytest.raises(InvalidRequest):  # the TTL has passed: the change is seen
             await cache.resolve(session, tenant.account_id, "cache.example")
     async with sessions.begin() as session:
