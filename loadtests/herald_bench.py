@@ -1,5 +1,6 @@
 """One benchmark run of Herald: latency at a fixed offered load, then saturation to the sink.
 
+0. warm-up: ``warmup`` messages at saturation, delivered, not measured;
 1. open model at ``rate`` msg/s for ``duration`` s: p50/p99 of the API's answers;
 2. wait until those messages are at the sink;
 3. closed model, ``messages`` messages: accepted msg/s (first POST to last 202) and end to
@@ -40,6 +41,7 @@ class HeraldOptions(msgspec.Struct, frozen=True):
     time_limit: float = 60.0  # per phase: submitting, and waiting for the sink
     max_in_flight: int = 256  # open model: sends beyond this are counted as not started
     backlog: int = 2_000  # messages queued while the workers are paused (Redis bytes)
+    warmup: int = 1_000  # messages sent and delivered before the latency phase
 
 
 class HeraldResult(msgspec.Struct, frozen=True):
@@ -66,6 +68,7 @@ class HeraldResult(msgspec.Struct, frozen=True):
 
 
 class _Phases(msgspec.Struct):
+    warmup: PhaseResult
     latency: PhaseResult
     saturation: PhaseResult
     backlog: PhaseResult
@@ -105,11 +108,19 @@ async def _phases(stack: HeraldStack, options: HeraldOptions) -> _Phases:
     )
     loop = asyncio.get_running_loop()
     try:
+        # Warm-up, not measured: connection pools, caches and the first use of the key in
+        # each API process, as in a service that has been running for a while.
+        warmup = await saturate(
+            sender, "wrm", options.warmup, options.concurrency, options.time_limit
+        )
+        await loop.run_in_executor(None, stack.sink.wait_for, warmup.accepted, options.time_limit)
         latency = await offered(
             open_sender, "lat", options.rate, options.duration, options.max_in_flight
         )
         await open_sender.close()
-        await loop.run_in_executor(None, stack.sink.wait_for, latency.accepted, options.time_limit)
+        await loop.run_in_executor(
+            None, stack.sink.wait_for, warmup.accepted + latency.accepted, options.time_limit
+        )
         before = stack.sink.count
         saturation = await saturate(
             sender, "sat", options.messages, options.concurrency, options.time_limit
@@ -126,7 +137,9 @@ async def _phases(stack: HeraldStack, options: HeraldOptions) -> _Phases:
             None, stack.sink.wait_for, settled + backlog.accepted, options.time_limit
         )
         await loop.run_in_executor(None, stack.sink.wait_quiet, 1.0, 10.0)
-        return _Phases(latency, saturation, backlog, arrived, complete, delivered, per_queued)
+        return _Phases(
+            warmup, latency, saturation, backlog, arrived, complete, delivered, per_queued
+        )
     finally:
         await sender.close()
 
@@ -141,14 +154,15 @@ def run_herald(work: Path, options: HeraldOptions) -> HeraldResult:
         with RssSampler(groups) as rss:
             phases = asyncio.run(_phases(stack, options))
         latency, saturation, backlog = phases.latency, phases.saturation, phases.backlog
+        phases_sent = (phases.warmup, latency, saturation, backlog)
         if not phases.complete:
             print(f"  herald: not all delivered in time\n{stack.log_tail()}", flush=True)
         verdict = verify_dumps(
             stack.sink.dumps(),
-            latency.recipients + saturation.recipients + backlog.recipients,
+            [recipient for phase in phases_sent for recipient in phase.recipients],
             stack.tenant.records,
             REQUIRED_SIGNATURES,
-            uncertain=latency.uncertain + saturation.uncertain + backlog.uncertain,
+            uncertain=[recipient for phase in phases_sent for recipient in phase.uncertain],
         )
         span = phases.arrived - saturation.first_send
         return HeraldResult(
@@ -163,7 +177,7 @@ def run_herald(work: Path, options: HeraldOptions) -> HeraldResult:
             latency_failures=status_summary(latency),
             saturation_failures=status_summary(saturation),
             backlog_failures=status_summary(backlog),
-            errors=latency.failures + saturation.failures + backlog.failures,
+            errors=sum(phase.failures for phase in phases_sent),
             not_started=latency.skipped,
             complete=phases.complete and not (saturation.timed_out or backlog.timed_out),
             api_rss_mb=rss.peak["api"] / 2**20,

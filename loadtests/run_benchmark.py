@@ -96,6 +96,7 @@ def main() -> int:
         delivery_workers=args.delivery_workers,
         time_limit=args.time_limit or (25.0 if args.quick else 60.0),
         backlog=1000 if args.quick else 2000,
+        warmup=300 if args.quick else 1000,
     )
     peer_messages = args.peer_messages or (1000 if args.quick else 5000)
     ensure_installed()  # the sink (smtp-sink) comes with Postfix, so even --skip-peer needs it
