@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request
 from litestar.connection import ASGIConnection
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.handlers import BaseRouteHandler
 
 from herald_service.api.context import ApiContext
@@ -34,7 +34,9 @@ async def require_api_key(
         raise Forbidden(f"this API key lacks the '{scope}' scope")
 
 
-def provide_auth(request: Request[Any, Any, Any], herald: ApiContext) -> AuthContext:
+def provide_auth(
+    request: Request[Any, Any, Any], herald: NamedDependency[ApiContext]
+) -> AuthContext:
     """The authenticated caller (set by :func:`require_api_key`).
 
     It takes ``herald`` only so that Litestar resolves the two dependencies one after the

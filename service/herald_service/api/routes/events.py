@@ -7,7 +7,7 @@ from typing import Annotated
 
 from litestar import get
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import FromQuery, QueryParameter
 
 from herald_service.api.auth import AuthenticatedController
 from herald_service.api.context import ApiContext
@@ -39,15 +39,17 @@ class EventController(AuthenticatedController):
         herald: NamedDependency[ApiContext],
         event_type: Annotated[
             list[str] | None,
-            Parameter(query="type", description="Event types (repeat or comma-separate)."),
+            QueryParameter(name="type", description="Event types (repeat or comma-separate)."),
         ] = None,
-        message_id: str | None = None,
-        recipient: str | None = None,
-        tag: str | None = None,
-        since: Annotated[datetime | None, Parameter(description="At or after (ISO 8601).")] = None,
-        until: Annotated[datetime | None, Parameter(description="Before (ISO 8601).")] = None,
-        cursor: str | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=100, description="Page size (1-100).")] = 50,
+        message_id: FromQuery[str | None] = None,
+        recipient: FromQuery[str | None] = None,
+        tag: FromQuery[str | None] = None,
+        since: Annotated[
+            datetime | None, QueryParameter(description="At or after (ISO 8601).")
+        ] = None,
+        until: Annotated[datetime | None, QueryParameter(description="Before (ISO 8601).")] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=100, description="Page size (1-100).")] = 50,
     ) -> EventList:
         """Events newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
         types = tuple(t.strip() for raw in event_type or [] for t in raw.split(",") if t.strip())

@@ -12,7 +12,7 @@ from datetime import datetime
 import msgspec
 from litestar import Controller, MediaType, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from sqlalchemy import select
 
 from herald_service.api.context import ApiContext
@@ -53,7 +53,7 @@ class InboxController(Controller):
 
     @get("/messages")
     async def list_messages(
-        self, herald: NamedDependency[ApiContext], limit: int = 50
+        self, herald: NamedDependency[ApiContext], limit: FromQuery[int] = 50
     ) -> list[CapturedSummary]:
         """The newest captured messages first."""
         async with herald.sessions() as session:

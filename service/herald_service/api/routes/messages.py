@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from herald_service.api.auth import AuthenticatedController
 from herald_service.api.context import ApiContext
@@ -97,18 +97,22 @@ class MessageController(AuthenticatedController):
         auth: NamedDependency[AuthContext],
         herald: NamedDependency[ApiContext],
         recipient: Annotated[
-            str | None, Parameter(description="A recipient's address (any case).")
+            str | None, QueryParameter(description="A recipient's address (any case).")
         ] = None,
         status: Annotated[
             RecipientStatus | None,
-            Parameter(description="Messages with at least one recipient in this state."),
+            QueryParameter(description="Messages with at least one recipient in this state."),
         ] = None,
-        sender: Annotated[str | None, Parameter(query="from", description="From address.")] = None,
-        tag: str | None = None,
-        since: Annotated[datetime | None, Parameter(description="At or after (ISO 8601).")] = None,
-        until: Annotated[datetime | None, Parameter(description="Before (ISO 8601).")] = None,
-        cursor: str | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=100, description="Page size (1-100).")] = 50,
+        sender: Annotated[
+            str | None, QueryParameter(name="from", description="From address.")
+        ] = None,
+        tag: FromQuery[str | None] = None,
+        since: Annotated[
+            datetime | None, QueryParameter(description="At or after (ISO 8601).")
+        ] = None,
+        until: Annotated[datetime | None, QueryParameter(description="Before (ISO 8601).")] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=100, description="Page size (1-100).")] = 50,
     ) -> MessageList:
         """The account's messages newest first; pass ``next_cursor`` back as ``cursor``."""
         filters = MessageFilter(

@@ -8,7 +8,7 @@ from typing import Annotated
 import msgspec
 from litestar import delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from herald_service.api.auth import AuthenticatedController
 from herald_service.api.context import ApiContext
@@ -78,9 +78,9 @@ class SuppressionController(AuthenticatedController):
         self,
         auth: NamedDependency[AuthContext],
         herald: NamedDependency[ApiContext],
-        reason: str | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 100,
-        cursor: Annotated[str | None, Parameter(max_length=200)] = None,
+        reason: FromQuery[str | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 100,
+        cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
     ) -> SuppressionPage:
         """Suppressed addresses, newest first, optionally only those with one ``reason``."""
         if reason is not None:

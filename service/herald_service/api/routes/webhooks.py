@@ -6,7 +6,7 @@ from typing import Annotated
 
 from litestar import delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from herald_service.api.auth import AuthenticatedController
 from herald_service.api.context import ApiContext
@@ -26,7 +26,7 @@ from herald_service.api.webhook_schemas import (
 from herald_service.services import webhooks
 from herald_service.services.api_keys import AuthContext
 
-Limit = Annotated[int, Parameter(ge=1, le=100, description="Page size (1-100).")]
+Limit = Annotated[int, QueryParameter(ge=1, le=100, description="Page size (1-100).")]
 
 
 class WebhookController(AuthenticatedController):
@@ -187,8 +187,10 @@ class WebhookController(AuthenticatedController):
         webhook_id: FromPath[str],
         auth: NamedDependency[AuthContext],
         herald: NamedDependency[ApiContext],
-        status: Annotated[str | None, Parameter(description="pending, succeeded or failed")] = None,
-        cursor: str | None = None,
+        status: Annotated[
+            str | None, QueryParameter(description="pending, succeeded or failed")
+        ] = None,
+        cursor: FromQuery[str | None] = None,
         limit: Limit = 50,
     ) -> WebhookDeliveryList:
         """Every delivery to this endpoint, newest first, with every attempt."""
