@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from litestar import get
@@ -12,6 +11,7 @@ from litestar.params import FromQuery, QueryParameter
 from herald_service.api.auth import AuthenticatedController
 from herald_service.api.context import ApiContext
 from herald_service.api.problems import problem_responses
+from herald_service.api.query_params import Cursor, PageSize, Since, Until
 from herald_service.api.webhook_schemas import EventList, EventLogItem
 from herald_service.errors import FieldError, InvalidRequest
 from herald_service.services import event_log
@@ -44,12 +44,10 @@ class EventController(AuthenticatedController):
         message_id: FromQuery[str | None] = None,
         recipient: FromQuery[str | None] = None,
         tag: FromQuery[str | None] = None,
-        since: Annotated[
-            datetime | None, QueryParameter(description="At or after (ISO 8601).")
-        ] = None,
-        until: Annotated[datetime | None, QueryParameter(description="Before (ISO 8601).")] = None,
-        cursor: FromQuery[str | None] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=100, description="Page size (1-100).")] = 50,
+        since: Since = None,
+        until: Until = None,
+        cursor: Cursor = None,
+        limit: PageSize = 50,
     ) -> EventList:
         """Events newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
         types = tuple(t.strip() for raw in event_type or [] for t in raw.split(",") if t.strip())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
@@ -12,6 +11,7 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Quer
 from herald_service.api.auth import AuthenticatedController
 from herald_service.api.context import ApiContext
 from herald_service.api.problems import problem_responses
+from herald_service.api.query_params import Cursor, PageSize, Since, Until
 from herald_service.api.ratelimit import enforce_quota
 from herald_service.api.schemas import (
     AttemptOut,
@@ -107,12 +107,10 @@ class MessageController(AuthenticatedController):
             str | None, QueryParameter(name="from", description="From address.")
         ] = None,
         tag: FromQuery[str | None] = None,
-        since: Annotated[
-            datetime | None, QueryParameter(description="At or after (ISO 8601).")
-        ] = None,
-        until: Annotated[datetime | None, QueryParameter(description="Before (ISO 8601).")] = None,
-        cursor: FromQuery[str | None] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=100, description="Page size (1-100).")] = 50,
+        since: Since = None,
+        until: Until = None,
+        cursor: Cursor = None,
+        limit: PageSize = 50,
     ) -> MessageList:
         """The account's messages newest first; pass ``next_cursor`` back as ``cursor``."""
         filters = MessageFilter(

@@ -6,11 +6,12 @@ from typing import Annotated
 
 from litestar import delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from herald_service.api.auth import AuthenticatedController
 from herald_service.api.context import ApiContext
 from herald_service.api.problems import problem_responses
+from herald_service.api.query_params import Cursor, PageSize
 from herald_service.api.webhook_schemas import (
     CreateWebhookRequest,
     RotateSecretRequest,
@@ -25,8 +26,6 @@ from herald_service.api.webhook_schemas import (
 )
 from herald_service.services import webhooks
 from herald_service.services.api_keys import AuthContext
-
-Limit = Annotated[int, QueryParameter(ge=1, le=100, description="Page size (1-100).")]
 
 
 class WebhookController(AuthenticatedController):
@@ -190,8 +189,8 @@ class WebhookController(AuthenticatedController):
         status: Annotated[
             str | None, QueryParameter(description="pending, succeeded or failed")
         ] = None,
-        cursor: FromQuery[str | None] = None,
-        limit: Limit = 50,
+        cursor: Cursor = None,
+        limit: PageSize = 50,
     ) -> WebhookDeliveryList:
         """Every delivery to this endpoint, newest first, with every attempt."""
         async with herald.sessions() as session:
