@@ -19,16 +19,13 @@ from collections.abc import Callable, Sequence
 import aiosmtplib
 from msgspec import Struct
 
+from herald_queue.smtp_transaction import Connection, Reply, run_transaction
+
+__all__ = ["RECIPIENTS_PER_TRANSACTION", "Destination", "Reply", "SmtpPool", "TransactionResult"]
+
 RECIPIENTS_PER_TRANSACTION = 50
 
 log = logging.getLogger(__name__)
-
-
-class Reply(Struct, frozen=True):
-    """The server's answer for one recipient; ``code`` None means no answer at all."""
-
-    code: int | None
-    text: str
 
 
 class TransactionResult(Struct, frozen=True):
@@ -80,26 +77,6 @@ def _tls_version(client: aiosmtplib.SMTP) -> str:
     return str(ssl_object.version()) if ssl_object is not None else ""
 
 
-class Connection:
-    """One open SMTP session, ready for a transaction."""
-
-    def __init__(self, client: aiosmtplib.SMTP, tls: str, tls_verified: bool) -> None:
-        self.client = client
-        self.tls = tls
-        self.tls_verified = tls_verified
-        self.opened_at = time.monotonic()
-        self.last_used = self.opened_at
-        self.transactions = 0
-
-    async def close(self) -> None:
-        """QUIT politely, or just drop the socket."""
-        if self.client.is_connected:
-            try:
-                await self.client.quit()
-            except (aiosmtplib.SMTPException, OSError, TimeoutError):
-                self.client.close()
-
-
 async def _connect(
     destination: Destination, helo_name: str, command_timeout: float
 ) -> aiosmtplib.SMTP:
@@ -128,11 +105,13 @@ async def open_connection(
         return Connection(client, "", False)
     try:
         await client.starttls(server_hostname=destination.mx_name, tls_context=verified)
-        return Connection(client, _tls_version(client), True)
     except (ssl.SSLError, aiosmtplib.SMTPException, OSError) as exc:
         client.close()
         if destination.require_verified_tls:
             raise TlsUnavailable(f"TLS to {destination.mx_name} not verified: {exc}") from exc
+    else:
+        await client.ehlo()  # the extensions offered inside TLS may differ (RFC 3207 §4.2)
+        return Connection(client, _tls_version(client), True)
     client = await _connect(destination, helo_name, command_timeout)
     if client.supports_extension("starttls"):
         try:
@@ -143,50 +122,8 @@ async def open_connection(
             client.close()
             client = await _connect(destination, helo_name, command_timeout)
             return Connection(client, "", False)
+        await client.ehlo()
     return Connection(client, _tls_version(client), False)
-
-
-async def run_transaction(
-    connection: Connection, mail_from: str, recipients: Sequence[str], data: bytes
-) -> tuple[dict[str, Reply], bool, bool]:
-    """One MAIL/RCPT.../DATA exchange: per-recipient replies, whether the connection can
-    be used again, and whether it failed before the server answered anything."""
-    client = connection.client
-    replies: dict[str, Reply] = {}
-    answered = False
-    try:
-        await client.mail(mail_from)
-        answered = True
-        accepted: list[str] = []
-        for rcpt in recipients:
-            try:
-                response = await client.rcpt(rcpt)
-            except aiosmtplib.SMTPRecipientRefused as exc:
-                replies[rcpt] = Reply(exc.code, exc.message)
-            else:
-                accepted.append(rcpt)
-                replies[rcpt] = Reply(response.code, response.message)
-        if accepted:
-            response = await client.data(data)
-            for rcpt in accepted:
-                replies[rcpt] = Reply(response.code, response.message)
-        else:
-            await client.rset()
-    except aiosmtplib.SMTPResponseException as exc:
-        for rcpt in recipients:
-            if rcpt not in replies or 200 <= (replies[rcpt].code or 0) < 300:
-                replies[rcpt] = Reply(exc.code, exc.message)
-        return replies, False, False
-    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-        failure = Reply(None, f"{type(exc).__name__}: {exc}".strip())
-        for rcpt in recipients:
-            current = replies.get(rcpt)
-            if current is None or 200 <= (current.code or 0) < 300:
-                replies[rcpt] = failure
-        return replies, False, not answered
-    connection.transactions += 1
-    connection.last_used = time.monotonic()
-    return replies, True, False
 
 
 class SmtpPool:
@@ -258,14 +195,15 @@ class SmtpPool:
                         failure = Reply(None, f"{type(exc).__name__}: {exc}".strip())
                         return TransactionResult(dict.fromkeys(recipients, failure))
                     self.opened += 1
-                replies, usable, unanswered = await run_transaction(
-                    connection, mail_from, recipients, data
+                outcome = await run_transaction(
+                    connection, mail_from, recipients, data, self.command_timeout
                 )
-                if usable:
+                replies = outcome.replies
+                if outcome.reusable:
                     self._idle[destination].append(connection)
                 else:
                     await connection.close()
-                if reused and unanswered:
+                if reused and outcome.unanswered:
                     # The server closed an idle connection: try once on a new one.
                     connection, reused = None, False
                     continue

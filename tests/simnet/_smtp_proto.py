@@ -39,6 +39,7 @@ class SimSMTP(SMTP):
     def __init__(self, owner: SMTPServer, handler: Hooks, **kwargs: Any) -> None:
         super().__init__(handler, **kwargs)
         self.owner = owner
+        self.pipelined = False
 
     async def interrupt(self, stage: Stage) -> None:
         """Sleep if a stall is configured for `stage`; drop the connection if asked to."""
@@ -98,6 +99,8 @@ class SimSMTP(SMTP):
             await super().smtp_EHLO(hostname)
 
     async def smtp_MAIL(self, arg: str | None) -> None:
+        # Commands already waiting behind MAIL mean the client did not wait for its reply.
+        self.pipelined = bool(self._reader._buffer)  # type: ignore[attr-defined]
         if not await self._gate("mail"):
             await super().smtp_MAIL(arg)
 
@@ -116,6 +119,21 @@ class Hooks:
     def __init__(self, owner: SMTPServer) -> None:
         self.owner = owner
 
+    async def handle_EHLO(
+        self,
+        server: SimSMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        """aiosmtpd's EHLO reply, plus PIPELINING (RFC 2920) unless the server is told not
+        to offer it; aiosmtpd reads pipelined commands in order either way."""
+        session.host_name = hostname
+        if self.owner.pipelining:
+            responses.insert(len(responses) - 1, "250-PIPELINING")
+        return responses
+
     async def handle_RCPT(
         self,
         server: SimSMTP,
@@ -132,7 +150,7 @@ class Hooks:
         return format_reply(reply or (250, "2.1.5 OK"))
 
     async def handle_DATA(self, server: SimSMTP, session: Session, envelope: Envelope) -> str:
-        message = self.owner.make_message(session, envelope)
+        message = self.owner.make_message(session, envelope, server.pipelined)
         self.owner.unacknowledged.append(message)  # until a reply is decided
         await server.interrupt("data_end")
         self.owner.unacknowledged.remove(message)

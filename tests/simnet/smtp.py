@@ -55,6 +55,8 @@ class ReceivedMessage:
     ehlo: str | None
     mail_options: list[str] = field(default_factory=list)
     queue_id: str = ""
+    pipelined: bool = False
+    """Whether the client sent the commands after MAIL without waiting for its reply."""
 
     def parse(self) -> EmailMessage:
         """The content parsed with the modern `email.policy.default`."""
@@ -74,8 +76,8 @@ class SMTPServer:
     `replies[stage]` replaces the normal reply (for `rcpt`/`data_end` a 2xx still accepts),
     `rcpt_replies[address]` overrides `replies["rcpt"]` per recipient (case-insensitive),
     `drop_at` closes the socket without reply, `stalls[stage]` sleeps seconds first.
-    A 421 reply closes the connection, as RFC 5321 requires. STARTTLS settings apply to
-    connections opened after a change.
+    A 421 reply closes the connection, as RFC 5321 requires. STARTTLS and PIPELINING
+    (offered unless `pipelining=False`) settings apply to connections opened after a change.
     """
 
     def __init__(
@@ -93,6 +95,7 @@ class SMTPServer:
         certificate: ServerCertificate | None = None,
         size_limit: int | None = 33_554_432,
         smtputf8: bool = True,
+        pipelining: bool = True,
         idle_timeout: float = 60.0,
     ) -> None:
         ensure_loopback(host)
@@ -108,6 +111,7 @@ class SMTPServer:
         self.certificate = certificate
         self.size_limit = size_limit
         self.smtputf8 = smtputf8
+        self.pipelining = pipelining
         self.idle_timeout = idle_timeout
         self.messages: list[ReceivedMessage] = []
         self.unacknowledged: list[ReceivedMessage] = []
@@ -232,7 +236,9 @@ class SMTPServer:
         """Called from the server loop when a connection ends."""
         self._open.discard(proto)
 
-    def make_message(self, session: Session, envelope: Envelope) -> ReceivedMessage:
+    def make_message(
+        self, session: Session, envelope: Envelope, pipelined: bool = False
+    ) -> ReceivedMessage:
         """Build a `ReceivedMessage` from aiosmtpd's session and envelope."""
         peer = session.peer if isinstance(session.peer, tuple) else (str(session.peer), 0)
         return ReceivedMessage(
@@ -244,6 +250,7 @@ class SMTPServer:
             ehlo=session.host_name,
             mail_options=list(envelope.mail_options),
             queue_id=f"SIM{next(self._ids):06d}",
+            pipelined=pipelined,
         )
 
     def record(self, message: ReceivedMessage) -> None:

@@ -1,0 +1,303 @@
+"""One mail transaction (MAIL, RCPT…, DATA) on an open SMTP connection.
+
+When the server offers PIPELINING (RFC 2920), MAIL, every RCPT and DATA go out in one
+write and their replies are read together, then the content follows: two round trips per
+message instead of three plus one per recipient, and far fewer wake-ups on both ends.
+aiosmtplib (which opens the connection, says EHLO and negotiates STARTTLS) reads one reply
+per command it writes, so for the pipelined group :class:`_ReplyReader` takes the
+transport's protocol seat (``Transport.set_protocol``) and hands it back afterwards.
+Servers without PIPELINING get the same transaction one command at a time.
+
+Both paths give the same result: a reply per recipient, whether the connection can carry
+another transaction, and whether it failed before the server answered anything (an idle
+connection the server had closed; the pool then retries once on a new one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections import deque
+from collections.abc import Sequence
+from typing import cast
+
+import aiosmtplib
+from aiosmtplib.protocol import SMTPProtocol, normalize_message_line_endings
+from msgspec import Struct
+
+_MAX_REPLY_BYTES = 32_768
+"""A reply (all its lines) longer than this ends the connection: it bounds memory."""
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+_ACCEPTED_RCPT = (250, 251)
+_UNSAFE = re.compile(rb"[\x00-\x1f\x7f]")
+
+
+class Reply(Struct, frozen=True):
+    """The server's answer for one recipient; ``code`` None means no answer at all."""
+
+    code: int | None
+    text: str
+
+
+class Connection:
+    """One open SMTP session, ready for a transaction."""
+
+    def __init__(self, client: aiosmtplib.SMTP, tls: str, tls_verified: bool) -> None:
+        self.client = client
+        self.tls = tls
+        self.tls_verified = tls_verified
+        self.opened_at = time.monotonic()
+        self.last_used = self.opened_at
+        self.transactions = 0
+
+    @property
+    def pipelining(self) -> bool:
+        """Whether the server offered PIPELINING in its (latest) EHLO reply."""
+        return self.client.supports_extension("pipelining")
+
+    async def close(self) -> None:
+        """QUIT politely, or just drop the socket."""
+        if self.client.is_connected:
+            try:
+                await self.client.quit()
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                self.client.close()
+
+
+class TransactionOutcome(Struct, frozen=True):
+    """Per-recipient replies, whether the connection may be reused, and whether the
+    server answered nothing at all (so the transaction may be retried elsewhere)."""
+
+    replies: dict[str, Reply]
+    reusable: bool
+    unanswered: bool = False
+
+
+async def run_transaction(
+    connection: Connection,
+    mail_from: str,
+    recipients: Sequence[str],
+    data: bytes,
+    reply_timeout: float,
+) -> TransactionOutcome:
+    """Send ``data`` from ``mail_from`` to ``recipients`` over ``connection``, waiting at
+    most ``reply_timeout`` seconds for each reply."""
+    if connection.pipelining:
+        outcome = await _pipelined(connection, mail_from, recipients, data, reply_timeout)
+    else:
+        outcome = await _one_by_one(connection, mail_from, recipients, data)
+    if outcome.reusable:
+        connection.transactions += 1
+        connection.last_used = time.monotonic()
+    return outcome
+
+
+def _failed(
+    recipients: Sequence[str], replies: dict[str, Reply], failure: Reply
+) -> dict[str, Reply]:
+    """``failure`` for every recipient without a refusal of its own."""
+    for rcpt in recipients:
+        current = replies.get(rcpt)
+        if current is None or 200 <= (current.code or 0) < 300:
+            replies[rcpt] = failure
+    return replies
+
+
+def _address(address: str) -> bytes:
+    """``address`` for a MAIL or RCPT command; control characters would inject commands."""
+    encoded = address.encode("ascii")
+    if _UNSAFE.search(encoded):
+        raise ValueError(f"control character in address {address!r}")
+    return encoded
+
+
+def _no_answer(exc: BaseException) -> Reply:
+    return Reply(None, f"{type(exc).__name__}: {exc}".strip())
+
+
+async def _one_by_one(
+    connection: Connection, mail_from: str, recipients: Sequence[str], data: bytes
+) -> TransactionOutcome:
+    """The transaction with a round trip per command (servers without PIPELINING)."""
+    client = connection.client
+    replies: dict[str, Reply] = {}
+    answered = False
+    try:
+        await client.mail(mail_from)
+        answered = True
+        accepted: list[str] = []
+        for rcpt in recipients:
+            try:
+                response = await client.rcpt(rcpt)
+            except aiosmtplib.SMTPRecipientRefused as exc:
+                replies[rcpt] = Reply(exc.code, exc.message)
+            else:
+                accepted.append(rcpt)
+                replies[rcpt] = Reply(response.code, response.message)
+        if accepted:
+            response = await client.data(data)
+            for rcpt in accepted:
+                replies[rcpt] = Reply(response.code, response.message)
+        else:
+            await client.rset()
+    except aiosmtplib.SMTPResponseException as exc:
+        return TransactionOutcome(_failed(recipients, replies, Reply(exc.code, exc.message)), False)
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        failure = _no_answer(exc)
+        return TransactionOutcome(_failed(recipients, replies, failure), False, not answered)
+    return TransactionOutcome(replies, True)
+
+
+async def _pipelined(
+    connection: Connection,
+    mail_from: str,
+    recipients: Sequence[str],
+    data: bytes,
+    reply_timeout: float,
+) -> TransactionOutcome:
+    """The transaction as one pipelined group (MAIL, RCPT…, DATA), then the content."""
+    protocol = connection.client.protocol
+    # uvloop's transports are not asyncio.Transport subclasses, but have the same methods.
+    transport = cast("asyncio.Transport | None", protocol and protocol.transport)
+    if protocol is None or transport is None or transport.is_closing():
+        failure = Reply(None, "SMTPServerDisconnected: Connection lost")
+        return TransactionOutcome(dict.fromkeys(recipients, failure), False, True)
+    reader = _ReplyReader(protocol, reply_timeout)
+    transport.set_protocol(reader)
+    replies: dict[str, Reply] = {}
+    answered = False
+    try:
+        group = [b"MAIL FROM:<%s>\r\n" % _address(mail_from)]
+        group += [b"RCPT TO:<%s>\r\n" % _address(rcpt) for rcpt in recipients]
+        group.append(b"DATA\r\n")
+        transport.write(b"".join(group))
+        mail = await reader.next()
+        answered = True
+        if mail.code != 250:
+            return TransactionOutcome(_failed(recipients, replies, mail), False)
+        accepted: list[str] = []
+        for rcpt in recipients:
+            reply = await reader.next()
+            replies[rcpt] = reply
+            if reply.code in _ACCEPTED_RCPT:
+                accepted.append(rcpt)
+        start = await reader.next()
+        if not accepted:
+            if start.code == 354:  # content wanted for nobody: not worth recovering from
+                return TransactionOutcome(replies, False)
+            transport.write(b"RSET\r\n")
+            reset = await reader.next()
+            return TransactionOutcome(replies, reset.code == 250)
+        if start.code != 354:
+            return TransactionOutcome(_failed(recipients, replies, start), False)
+        content = _LEADING_DOT.sub(b"..", normalize_message_line_endings(data))
+        transport.write(content + b".\r\n")
+        final = await reader.next()
+        if final.code != 250:
+            return TransactionOutcome(_failed(recipients, replies, final), False)
+        for rcpt in accepted:
+            replies[rcpt] = final
+        return TransactionOutcome(replies, True)
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        failure = _no_answer(exc)
+        return TransactionOutcome(_failed(recipients, replies, failure), False, not answered)
+    finally:
+        if not transport.is_closing():
+            transport.set_protocol(protocol)
+
+
+class _ReplyReader(asyncio.Protocol):
+    """Parses every reply the server sends, in order, for a pipelined command group.
+
+    Connection loss and flow control are passed on to aiosmtplib's protocol, so the
+    client object knows the state of its connection when it gets the transport back.
+    """
+
+    def __init__(self, wrapped: SMTPProtocol, reply_timeout: float) -> None:
+        self._wrapped = wrapped
+        self._reply_timeout = reply_timeout
+        self._buffer = bytearray()
+        self._lines: list[bytes] = []
+        self._replies: deque[Reply] = deque()
+        self._error: Exception | None = None
+        self._waiter: asyncio.Future[None] | None = None
+
+    async def next(self) -> Reply:
+        """The next reply, waiting at most the reply timeout for it."""
+        while not self._replies:
+            if self._error is not None:
+                raise self._error
+            loop = asyncio.get_running_loop()
+            self._waiter = waiter = loop.create_future()
+            timer = loop.call_later(self._reply_timeout, self._time_out, waiter)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                self._waiter = None
+        return self._replies.popleft()
+
+    def _time_out(self, waiter: asyncio.Future[None]) -> None:
+        if not waiter.done():
+            waiter.set_exception(aiosmtplib.SMTPReadTimeoutError("Timed out waiting for reply"))
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        """Split complete lines off the buffer; a line with a space after its code ends
+        a reply (``250-`` continues one)."""
+        if self._error is not None:
+            return
+        self._buffer += data
+        start = 0
+        while (end := self._buffer.find(b"\n", start)) != -1:
+            line = bytes(self._buffer[start : end + 1])
+            start = end + 1
+            self._lines.append(line)
+            if line[3:4] != b"-":
+                self._finish_reply()
+        del self._buffer[:start]
+        if len(self._buffer) + sum(map(len, self._lines)) > _MAX_REPLY_BYTES:
+            self._fail(aiosmtplib.SMTPException("Reply too long"))
+        self._wake()
+
+    def _finish_reply(self) -> None:
+        lines, self._lines = self._lines, []
+        try:
+            code = int(lines[0][:3])
+        except ValueError:
+            line = lines[0].decode("utf-8", "replace").strip()
+            self._fail(aiosmtplib.SMTPException(f"Malformed reply line: {line}"))
+            return
+        text = b"\n".join(line[4:].strip(b" \t\r\n") for line in lines)
+        self._replies.append(Reply(code, text.decode("utf-8", "replace")))
+
+    def _fail(self, error: Exception) -> None:
+        if self._error is None:
+            self._error = error
+        self._buffer.clear()
+        self._lines.clear()
+        self._wake()
+
+    def eof_received(self) -> bool:
+        """The server closed its side: no more replies will come."""
+        self._fail(aiosmtplib.SMTPServerDisconnected("Unexpected EOF received"))
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Fail the waiting read, and tell aiosmtplib its connection is gone."""
+        error = aiosmtplib.SMTPServerDisconnected("Connection lost")
+        error.__cause__ = exc
+        self._fail(error)
+        self._wrapped.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        """Flow control belongs to the wrapped protocol."""
+        self._wrapped.pause_writing()
+
+    def resume_writing(self) -> None:
+        """Flow control belongs to the wrapped protocol."""
+        self._wrapped.resume_writing()
