@@ -115,6 +115,24 @@ async def test_key_overrides_and_disabled_limits(redis: Redis) -> None:
     assert not await allowed(gate, limited)
 
 
+async def test_without_any_limit_redis_is_not_asked(redis: Redis) -> None:
+    prefix = f"herald:quota-test:{time.monotonic_ns()}"
+    off = settings(
+        quota_requests_per_second=0.0,
+        quota_daily_recipients_per_key=0,
+        quota_daily_recipients_per_account=0,
+    )
+    gate = QuotaGate(redis, off, clock=FakeClock(), prefix=prefix)
+    decision = await charged(gate, caller(), recipients=50)
+    assert decision.allowed and decision.headers() == {}
+    assert await redis.keys(f"{prefix}:*") == []
+    # A key with a cap of its own is counted.
+    capped = caller("key_capped", daily_recipients=60)
+    assert await allowed(gate, capped, 50)
+    assert not await allowed(gate, capped, 20)
+    assert len(await redis.keys(f"{prefix}:*")) == 2  # the key's and the account's counters
+
+
 async def test_redis_outage_lets_requests_through_without_waiting() -> None:
     unreachable = quota_redis(f"redis://127.0.0.1:{free_port()}/0")
     gate = QuotaGate(unreachable, settings())

@@ -10,6 +10,8 @@ any number of API processes sharing a Redis never spend the same allowance twice
   after validation when the recipient count is known; the counters reset at midnight UTC.
 
 A request is charged all or nothing: when any limit refuses it, nothing is consumed.
+A request to which no limit applies (no rate, no cap) costs no Redis round trip at all;
+recipients are then not counted, so a cap set later counts from then on.
 The current time is an argument of the script (from an injectable clock), not Redis
 ``TIME``, so tests can move time.
 """
@@ -96,6 +98,15 @@ class Limits(Struct, frozen=True):
     daily_recipients_per_key: int
     daily_recipients_per_account: int
 
+    @property
+    def unlimited(self) -> bool:
+        """No limit applies: no rate and no daily cap (counters are kept only for caps)."""
+        return not (
+            self.requests_per_second > 0
+            or self.daily_recipients_per_key
+            or self.daily_recipients_per_account
+        )
+
 
 class PolicyState(Struct, frozen=True):
     """One quota policy and where the caller stands, as the IETF RateLimit fields say it."""
@@ -127,6 +138,9 @@ class QuotaDecision(Struct, frozen=True):
         if not self.allowed:
             headers["Retry-After"] = str(self.retry_after)
         return {k: v for k, v in headers.items() if v}
+
+
+_UNLIMITED = QuotaDecision(allowed=True, retry_after=0, policies=())
 
 
 def _seconds_up(ms: float) -> int:
@@ -170,9 +184,11 @@ class QuotaGate:
         Redis fails the request is let through, the failure logged, and Redis left alone
         for the next second so that requests do not each wait for a timeout.
         """
+        limits = self.limits(auth)
+        if limits.unlimited:
+            return _UNLIMITED  # nothing to enforce, nothing to count
         if time.monotonic() < self._skip_until:
             return None
-        limits = self.limits(auth)
         now_ms = int(self.clock() * 1000)
         day = now_ms // DAY_MS
         day_left = (day + 1) * DAY_MS - now_ms
