@@ -15,7 +15,14 @@ from herald_service.mail.dkim_keys import (
     generate_rsa,
     txt_record_value,
 )
-from herald_service.mail.dkim_signing import SigningKey, header_list, relaxed_body, sign
+from herald_service.mail.dkim_signing import (
+    SigningKey,
+    header_fields,
+    header_list,
+    relaxed_body,
+    relaxed_header,
+    sign,
+)
 
 MESSAGE = (
     b"From: App <app@sender.example>\r\n"
@@ -114,16 +121,31 @@ def test_an_added_unsigned_header_keeps_the_signatures_valid(keys) -> None:  # t
     assert _verify(_add_header(signed, b"X-Spam-Score: 0", top=False), zone) == [True, True]
 
 
+# Folded and repeated fields, tabs and runs of spaces, an empty value, an unsigned field
+# between signed ones: what header selection and canonicalisation must get right.
+AWKWARD = (
+    b"From: App <app@sender.example>\r\n"
+    b"To: alice@receiver.example,\r\n\t  carol@receiver.example\r\n"
+    b"X-Trace: a\tb\r\n"
+    b"To:  dave@receiver.example  \r\n"
+    b"Subject:\tLong  subject\r\n   folded \t twice\r\n"
+    b"Date: Thu, 26 Nov 2026 10:00:00 +0000\r\n"
+    b"Reply-To:\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b"Content-Type: text/plain;\r\n charset=utf-8\r\n"
+    b"\r\n"
+    b"Body  with \t odd spacing  \r\n\r\n"
+)
+
+
+@pytest.mark.parametrize("message", [MESSAGE, AWKWARD], ids=["plain", "awkward"])
 def test_signatures_are_byte_identical_to_dkimpys(  # type: ignore[no-untyped-def]
-    keys, monkeypatch: pytest.MonkeyPatch
+    keys, monkeypatch: pytest.MonkeyPatch, message: bytes
 ) -> None:
     signing, zone = keys
     monkeypatch.setattr(dkim.time, "time", lambda: 1_795_000_000)
-    fast = sign(
-        MESSAGE,
-        signing,
-    )
-    reference = sign(MESSAGE, signing, reference=True)
+    fast = sign(message, signing)
+    reference = sign(message, signing, reference=True)
     assert fast == reference
     assert _verify(fast, zone) == [True, True]
 
@@ -157,3 +179,28 @@ def test_relaxed_body_is_dkimpys(body: bytes) -> None:
 )
 def test_relaxed_body_edge_cases(body: bytes) -> None:
     assert relaxed_body(body) == Relaxed.canonicalize_body(body)
+
+
+_FIELD_VALUES = st.binary(max_size=60).map(lambda b: bytes(b" \t\r\nab:"[x % 7] for x in b))
+
+
+@given(st.sampled_from([b"To", b"SUBJECT", b"x-y", b"From"]), _FIELD_VALUES)
+def test_relaxed_header_is_dkimpys(name: bytes, value: bytes) -> None:
+    assert [relaxed_header(name, value)] == Relaxed.canonicalize_headers([(name, value)])
+
+
+_HEADER_LINES = st.lists(
+    st.sampled_from(
+        [b"From: a@b.example", b"To:x", b"Subject:  two  spaces ", b" folded", b"\tfolded", b"X:"]
+    ),
+    min_size=1,
+    max_size=8,
+).filter(lambda lines: lines[0][:1] not in (b" ", b"\t"))
+
+
+@given(_HEADER_LINES, st.sampled_from([b"\r\n", b"\n"]), _FIELD_VALUES)
+def test_header_fields_are_dkimpys_parse(lines: list[bytes], eol: bytes, body: bytes) -> None:
+    message = eol.join(lines) + eol + eol + body
+    fields, parsed_body = header_fields(message)
+    expected_fields, expected_body = dkim.rfc822_parse(message)
+    assert (fields, parsed_body) == ([tuple(f) for f in expected_fields], expected_body)

@@ -1,12 +1,14 @@
 """DKIM-sign messages: one RSA-SHA256 and one Ed25519-SHA256 signature (RFC 6376, 8463).
 
-dkimpy parses and canonicalises the message and hashes the header fields; the private-key
-step runs in OpenSSL through ``cryptography``. dkimpy's own ``DKIM.sign`` would, for each
-signature, parse the message again, canonicalise and hash the body again, parse the
-private key again and (for RSA) compute the signature in pure Python (about 6 ms). Here the
-message is parsed and its body hashed once for all signatures and keys are parsed once per
-process. Both algorithms are deterministic, so the headers are byte-identical to dkimpy's
-(``sign(..., reference=True)`` runs dkimpy's signer; a test compares the two).
+dkimpy's own ``DKIM.sign`` would, for each signature, parse the message again,
+canonicalise and hash the body and the header fields again, parse the private key again
+and (for RSA) compute the signature in pure Python (about 6 ms). Here the message is
+parsed, its body hashed and its signed header fields canonicalised and hashed once for all
+signatures (each signature adds its own field to a copy of that hash); keys are parsed
+once per process and the private-key step runs in OpenSSL through ``cryptography``. The
+parsing and canonicalisation are dkimpy's rules, checked byte for byte against dkimpy by
+property tests. Both algorithms are deterministic, so the headers are byte-identical to
+dkimpy's (``sign(..., reference=True)`` runs dkimpy's signer; a test compares the two).
 """
 
 from __future__ import annotations
@@ -57,8 +59,9 @@ class SigningKey(Struct, frozen=True):
 
 _ALGORITHMS = {"rsa": b"rsa-sha256", "ed25519": b"ed25519-sha256"}
 _HEADER_NAME = b"DKIM-Signature"
-_RELAXED = dkim.CanonicalizationPolicy.from_c_value(b"relaxed/relaxed")
+
 _WSP_TO_COMPRESS = re.compile(rb"[\t ]{2,}|\t")
+_FIELD_NAME = re.compile(rb"[\x21-\x7e]+")
 
 
 def relaxed_body(body: bytes) -> bytes:
@@ -81,6 +84,16 @@ def relaxed_body(body: bytes) -> bytes:
         canonicalization.strip_trailing_lines(text)
     )
     return canonical
+
+
+def relaxed_header(name: bytes, value: bytes) -> tuple[bytes, bytes]:
+    """One header field in relaxed canonical form (RFC 6376 §3.4.2): byte for byte what
+    dkimpy's ``Relaxed.canonicalize_headers`` gives, with a substitution only where a
+    tab or a run of spaces needs one."""
+    value = value.replace(b"\r\n", b"").replace(b"\n", b"")
+    if b"\t" in value or b"  " in value:
+        value = _WSP_TO_COMPRESS.sub(b" ", value)
+    return name.lower().rstrip(), value.strip() + b"\r\n"
 
 
 def header_list(message: bytes) -> list[bytes]:
@@ -117,17 +130,46 @@ def _digest_signer(algorithm: str, private_key: bytes) -> Callable[[bytes], byte
     raise ValueError(f"unknown DKIM algorithm {algorithm!r}")
 
 
+def header_fields(message: bytes) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """The header fields (name, raw value with its CRLF) and the body of ``message``:
+    what ``dkim.rfc822_parse`` gives, without splitting the body into lines.
+
+    Messages with bare LFs, or without a blank line after the header, go to dkimpy's
+    parser, which turns LFs into CRLFs.
+    """
+    end = message.find(b"\r\n\r\n")
+    if end <= 0 or message.startswith(b"\r\n") or message.count(b"\n") != message.count(b"\r\n"):
+        parsed, body = dkim.rfc822_parse(message)
+        return [(name, value) for name, value in parsed], body
+    fields: list[tuple[bytes, bytes]] = []
+    for line in message[:end].split(b"\r\n"):
+        if line[:1] in (b" ", b"\t") and fields:
+            name, value = fields[-1]
+            fields[-1] = (name, value + line + b"\r\n")
+            continue
+        name, colon, value = line.partition(b":")
+        if colon and _FIELD_NAME.fullmatch(name):
+            fields.append((name, value + b"\r\n"))
+        elif not line.startswith(b"From "):
+            raise dkim.MessageFormatError(f"Unexpected characters in RFC822 header: {line!r}")
+    return fields, message[end + 4 :]
+
+
 def _signature_header(
     fields: list[tuple[bytes, bytes]],
-    include: tuple[bytes, ...],
-    headers: list[tuple[bytes, bytes]],
+    signed_headers: hashlib._Hash,
     sign_digest: Callable[[bytes], bytes],
 ) -> bytes:
-    """The DKIM-Signature field for ``fields`` (``b=`` last), as dkimpy folds it."""
+    """The DKIM-Signature field for ``fields`` (``b=`` last), as dkimpy folds it.
+
+    ``signed_headers`` has hashed the canonical signed header fields; the signature's own
+    field, with an empty ``b=`` and no final CRLF, completes the hash (RFC 6376 §3.7).
+    """
     value = dkim.fold(b"; ".join(b"=".join(f) for f in fields), namelen=len(_HEADER_NAME))
     value = dkim.RE_BTAG.sub(b"\\1", value)
-    hasher = hashlib.sha256()
-    dkim.hash_headers(hasher, _RELAXED, headers, include, (_HEADER_NAME, b" " + value), {})
+    name, canonical = relaxed_header(_HEADER_NAME, dkim.RE_BTAG.sub(b"\\1", b" " + value))
+    hasher = signed_headers.copy()
+    hasher.update(name + b":" + canonical.rstrip())
     fields[-1] = (b"b", base64.b64encode(sign_digest(hasher.digest())))
     value = b"; ".join(b"=".join(f) for f in fields) + b"\r\n"
     folded: bytes = dkim.fold(value, namelen=len(_HEADER_NAME), linesep=b"\r\n")
@@ -142,14 +184,19 @@ def sign(message: bytes, keys: Sequence[SigningKey], *, reference: bool = False)
     include = tuple(header_list(message))
     if reference:
         return b"".join(_dkimpy_sign(message, key, include) for key in keys) + message
-    parsed_headers, body = dkim.rfc822_parse(message)  # what dkim.DKIM(message) keeps
+    fields, body = header_fields(message)
     body_hash = base64.b64encode(hashlib.sha256(relaxed_body(body)).digest())
-    headers = _RELAXED.canonicalize_headers(parsed_headers)
+    # The fields to sign, bottom-up per name as RFC 6376 §5.4.2 says, hashed once for
+    # all signatures (each signature then adds its own field to a copy).
+    signed_headers = hashlib.sha256()
+    selected = dkim.select_headers(fields, include)
+    for name, value in selected:
+        signed_headers.update(b":".join(relaxed_header(name, value)))
     timestamp = str(int(time.time())).encode()
     signatures = []
     for key in keys:
         domain = key.domain.encode()
-        fields = [
+        fields_of_signature = [
             (b"v", b"1"),
             (b"a", _ALGORITHMS[key.algorithm]),
             (b"c", b"relaxed/relaxed"),
@@ -163,7 +210,7 @@ def sign(message: bytes, keys: Sequence[SigningKey], *, reference: bool = False)
             (b"b", b"0" * 60),  # placeholder, as dkimpy: makes b= fold onto its own line
         ]
         signer = _digest_signer(key.algorithm, key.private_key)
-        signatures.append(_signature_header(fields, include, headers, signer))
+        signatures.append(_signature_header(fields_of_signature, signed_headers, signer))
     return b"".join(signatures) + message
 
 
