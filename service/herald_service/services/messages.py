@@ -16,7 +16,7 @@ from herald_service.core.mime import build_mime, new_message_id
 from herald_service.core.states import EventType, RecipientStatus
 from herald_service.errors import NotFound
 from herald_service.mail.dkim_signing import sign
-from herald_service.services.events import EndpointSource, add_events, new_event
+from herald_service.services.events import EndpointSource, NewEvent, add_events, new_event
 from herald_service.services.sending_domains import (
     SendingDomain,
 )
@@ -48,7 +48,7 @@ class PreparedMessage(Struct, frozen=True):
     stored: StoredMessage
     message_row: dict[str, Any]
     recipient_rows: list[dict[str, Any]]
-    events: list[Event]
+    events: list[NewEvent]
 
 
 def prepare_message(
