@@ -104,6 +104,17 @@ def _failed(
     return replies
 
 
+def _wire_content(data: bytes) -> bytes:
+    """``data`` as DATA sends it: CRLF line endings, a final CRLF, leading dots doubled
+    (RFC 5321 §4.5.2). Signed messages already have clean CRLFs: no regex pass then."""
+    crlf = data.count(b"\r\n")
+    if not (crlf == data.count(b"\n") == data.count(b"\r") and data.endswith(b"\r\n")):
+        data = normalize_message_line_endings(data)
+    if data.startswith(b".") or b"\n." in data:
+        data = _LEADING_DOT.sub(b"..", data)
+    return data
+
+
 def _address(address: str) -> bytes:
     """``address`` for a MAIL or RCPT command; control characters would inject commands."""
     encoded = address.encode("ascii")
@@ -191,7 +202,7 @@ async def _pipelined(
             return TransactionOutcome(replies, reset.code == 250)
         if start.code != 354:
             return TransactionOutcome(_failed(recipients, replies, start), False)
-        content = _LEADING_DOT.sub(b"..", normalize_message_line_endings(data))
+        content = _wire_content(data)
         transport.write(content + b".\r\n")
         final = await reader.next()
         if final.code != 250:

@@ -13,9 +13,12 @@ from collections.abc import AsyncIterator
 
 import aiosmtplib
 import pytest
+from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
+from hypothesis import given
+from hypothesis import strategies as st
 
 from herald_queue.smtp import Destination, Reply, SmtpPool
-from herald_queue.smtp_transaction import _ReplyReader
+from herald_queue.smtp_transaction import _ReplyReader, _wire_content
 from simnet.fixtures import SMTPServerFactory
 from simnet.smtp import SMTPServer
 from simnet.tls import CertificateAuthority
@@ -258,3 +261,9 @@ async def test_reply_reader_refuses_garbage(data: bytes, error: str) -> None:
     reader.data_received(data)
     with pytest.raises(aiosmtplib.SMTPException, match=error):
         await reader.next()
+
+
+@given(st.binary(max_size=40).map(lambda b: bytes(b"ab. \r\n"[x % 6] for x in b)))
+def test_content_on_the_wire_is_what_aiosmtplib_sends(data: bytes) -> None:
+    # Line endings made CRLF, a final CRLF, leading dots doubled: aiosmtplib's DATA rules.
+    assert _wire_content(data) == PERIOD_REGEX.sub(b"..", normalize_message_line_endings(data))
