@@ -11,6 +11,7 @@ or :class:`ProtocolError` and is not reused.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from typing import NamedTuple, cast
 
@@ -33,6 +34,9 @@ class Response(NamedTuple):
     body: bytes
 
 
+IDLE_EXPIRY = 4.0
+"""Seconds a connection may sit idle and still be reused: less than the server's keep-alive
+timeout (uvicorn: 5 s), so a request never races the server closing the connection."""
 _UNTIL_CLOSE = -1
 _CHUNKED = -2
 
@@ -44,6 +48,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.reusable = True
+        self.idle_since = 0.0
         self._buffer = bytearray()
         self._waiter: asyncio.Future[Response] | None = None
         self._status = 0
@@ -222,6 +227,7 @@ class Pool:
             self._forget()
             raise
         if connection.reusable and not connection.closed and not self._closed:
+            connection.idle_since = time.monotonic()
             self._idle.append(connection)
             self._wake()
         else:
@@ -243,7 +249,9 @@ class Pool:
             while self._idle:
                 connection = self._idle.pop()
                 if not connection.closed:
-                    return connection
+                    if time.monotonic() - connection.idle_since < IDLE_EXPIRY:
+                        return connection
+                    connection.close()  # the server may be closing it right now
                 self._open -= 1
             if self._open < self.limit:
                 self._open += 1
