@@ -38,6 +38,7 @@ class HeraldOptions(msgspec.Struct, frozen=True):
     duration: float = 10.0
     api_workers: int = 2
     delivery_workers: int = 2
+    worker_nice: int = 0  # `herald worker --nice`: the API gets the CPU first
     time_limit: float = 60.0  # per phase: submitting, and waiting for the sink
     max_in_flight: int = 256  # open model: sends beyond this are counted as not started
     backlog: int = 2_000  # messages queued while the workers are paused (Redis bytes)
@@ -147,7 +148,7 @@ async def _phases(stack: HeraldStack, options: HeraldOptions) -> _Phases:
 def run_herald(work: Path, options: HeraldOptions) -> HeraldResult:
     """Start Herald, run the phases, verify what arrived, stop everything."""
     work.mkdir(parents=True, exist_ok=True)
-    stack = HeraldStack(work, options.api_workers, options.delivery_workers)
+    stack = HeraldStack(work, options.api_workers, options.delivery_workers, options.worker_nice)
     try:
         assert stack.api is not None
         groups = {"api": [stack.api.pid], "worker": [w.pid for w in stack.workers]}

@@ -144,7 +144,9 @@ async def _create_tenant(env: dict[str, str]) -> Tenant:
 class HeraldStack:
     """Everything Herald needs, started; :meth:`stop` removes all of it."""
 
-    def __init__(self, work: Path, api_workers: int, delivery_workers: int) -> None:
+    def __init__(
+        self, work: Path, api_workers: int, delivery_workers: int, worker_nice: int = 0
+    ) -> None:
         self._dir = Path(tempfile.mkdtemp(prefix="herald-bench-", dir=work))
         self._dir.chmod(0o755)  # the sink runs as an unprivileged user
         ensure_installed()  # smtp-sink comes with Postfix
@@ -193,7 +195,11 @@ class HeraldStack:
             )
             self.workers = [
                 subprocess.Popen(
-                    [*HERALD, "worker"], env=child_env, cwd=self._dir, stdout=log, stderr=log
+                    [*HERALD, "worker", "--nice", str(worker_nice)],
+                    env=child_env,
+                    cwd=self._dir,
+                    stdout=log,
+                    stderr=log,
                 )
                 for _ in range(delivery_workers)
             ]

@@ -65,6 +65,9 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=64, help="closed-model clients")
     parser.add_argument("--api-workers", type=int, default=2)
     parser.add_argument("--delivery-workers", type=int, default=2)
+    parser.add_argument(
+        "--worker-nice", type=int, default=0, help="`herald worker --nice` (0: same priority)"
+    )
     parser.add_argument("--time-limit", type=float, help="seconds per Herald phase (60)")
     parser.add_argument(
         "--peer",
@@ -94,6 +97,7 @@ def main() -> int:
         duration=args.duration or (3.0 if args.quick else 10.0),
         api_workers=args.api_workers,
         delivery_workers=args.delivery_workers,
+        worker_nice=args.worker_nice,
         time_limit=args.time_limit or (25.0 if args.quick else 60.0),
         backlog=1000 if args.quick else 2000,
         warmup=300 if args.quick else 1000,
@@ -164,7 +168,8 @@ def table(
         "",
         f"Medians of {repeat} run(s), {date}. Peer: {peer_messages} messages via smtp-source;"
         f" Herald: {options.messages} messages via POST /v1/messages, "
-        f"{options.api_workers} API + {options.delivery_workers} delivery workers.",
+        f"{options.api_workers} API + {options.delivery_workers} delivery workers"
+        + (f" (nice {options.worker_nice})." if options.worker_nice else "."),
         "",
         "| stack | accepted msg/s | delivered e2e msg/s | Herald/peer accepted | Herald/peer e2e |",
         "|---|---:|---:|---:|---:|",

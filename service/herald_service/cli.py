@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -75,12 +76,23 @@ def api(host: str, port: int, workers: int) -> None:
 
 @main.command()
 @click.option("--burst", is_flag=True, help="Exit once the queue is empty.")
-def worker(burst: bool) -> None:
+@click.option(
+    "--nice",
+    "niceness",
+    default=0,
+    type=click.IntRange(0, 19),
+    show_default=True,
+    help="Lower CPU priority (as nice(1)). With the API on the same machine, requests "
+    "then get the CPU first and deliveries use what is left.",
+)
+def worker(burst: bool, niceness: int) -> None:
     """Run a delivery worker (with the retry sweeper)."""
     from herald_queue.worker import run_worker
 
     settings = get_settings()
     settings.require_secret_key()
+    if niceness:
+        os.nice(niceness)
     run_worker(settings, burst=burst)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import httpx
 
@@ -31,6 +32,12 @@ def test_cli_creates_account_key_and_domain(settings_env: dict[str, str]) -> Non
     assert herald_json(settings_env, "migrate") == {"status": "ok"}
 
 
+def niceness(pid: int) -> int:
+    """The nice value of a running process (field 19 of /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return int(fields[16])
+
+
 async def test_api_and_worker_processes_deliver_a_signed_message(
     herald: Herald, settings_env: dict[str, str], smtp_server_factory: SMTPServerFactory
 ) -> None:
@@ -39,7 +46,7 @@ async def test_api_and_worker_processes_deliver_a_signed_message(
     mx = smtp_server_factory("127.0.0.2")
     port = free_port()
     api = start(settings_env, "api", "--host", "127.0.0.1", "--port", str(port))
-    worker = start(settings_env, "worker")
+    worker = start(settings_env, "worker", "--nice", "7")
     try:
         base = f"http://127.0.0.1:{port}"
         wait_http_ok(f"{base}/healthz", api)
@@ -67,6 +74,7 @@ async def test_api_and_worker_processes_deliver_a_signed_message(
         assert message["status"] == "delivered"
         attempt = message["recipients"][0]["attempts"][0]
         assert (attempt["mx"], attempt["code"]) == ("mx.receiver.example", 250)
+        assert niceness(worker.pid) == 7  # --nice: deliveries yield the CPU to the API
     finally:
         stop(worker)
         stop(api)
