@@ -70,8 +70,11 @@ def make_async_engine(url: str, **kwargs: Any) -> AsyncEngine:
         _ensure_sqlite_dir(target)
         kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
     else:
-        kwargs.setdefault("pool_size", 10)
-        kwargs.setdefault("max_overflow", 20)
+        # Up to 30 connections, all kept once opened: an "overflow" connection would be
+        # closed on return, so bursts above the pool size paid a PostgreSQL connection
+        # setup per query (an authenticated GET cost 760 µs of API CPU instead of 700).
+        kwargs.setdefault("pool_size", 30)
+        kwargs.setdefault("max_overflow", 0)
     engine = create_async_engine(target, **kwargs)
     if target.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
