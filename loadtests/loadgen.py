@@ -114,6 +114,8 @@ class Sender:
         except TRANSPORT_ERRORS as exc:  # no answer: the message may or may not be accepted
             name = type(exc).__name__
             result.errors[name] = result.errors.get(name, 0) + 1
+            if sum(result.errors.values()) <= 3:
+                print(f"  no answer: {name}: {exc}", flush=True)
             result.uncertain.append(to)
             result.latencies.append(time.perf_counter() - started)  # at least this long
             return

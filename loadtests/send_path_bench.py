@@ -63,6 +63,7 @@ async def measure(stack: HeraldStack, args: argparse.Namespace) -> dict[str, flo
                 f"p99 ms at {rate:g}/s": 1000 * result.percentile(99),
                 f"max ms at {rate:g}/s": 1000 * max(result.latencies, default=float("nan")),
                 f"non-202 at {rate:g}/s": non_202(result),
+                f"no answer at {rate:g}/s": sum(result.errors.values()),
                 f"not started at {rate:g}/s": result.skipped,  # too many in flight
             }
         before = snapshot(groups(stack))
@@ -74,6 +75,7 @@ async def measure(stack: HeraldStack, args: argparse.Namespace) -> dict[str, flo
     return {
         "accepted msg/s (saturation)": result.accepted_per_s,
         "non-202 (saturation)": non_202(result),
+        "no answer (saturation)": sum(result.errors.values()),
         **{f"CPU ms/msg {label}": 1000 * used[g] / accepted for g, label in ACCOUNTED.items()},
         **figures,
     }
