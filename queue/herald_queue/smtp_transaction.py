@@ -195,7 +195,8 @@ async def _pipelined(
                 accepted.append(rcpt)
         start = await reader.next()
         if not accepted:
-            if start.code == 354:  # content wanted for nobody: not worth recovering from
+            if start.code == 354:  # content wanted for nobody: drop the connection, since
+                connection.client.close()  # a QUIT now would be read as content
                 return TransactionOutcome(replies, False)
             transport.write(b"RSET\r\n")
             reset = await reader.next()

@@ -223,6 +223,35 @@ async def test_mail_rcpt_and_data_go_out_as_one_group(pool: SmtpPool) -> None:
     assert server.bodies[0].endswith(b"\r\n..starts with a dot\r\n...two dots\r\n.\r\n")
 
 
+async def test_content_asked_for_no_recipient_drops_the_connection(pool: SmtpPool) -> None:
+    # A broken server says 354 after refusing every recipient: a QUIT would be taken as
+    # content and wait for a reply that never comes, so the connection is dropped.
+    after_data: list[bytes] = []
+
+    async def session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 broken ESMTP\r\n")
+        await reader.readline()
+        writer.write(b"250-broken\r\n250 PIPELINING\r\n")
+        await reader.readuntil(b"DATA\r\n")
+        writer.write(b"250 Ok\r\n550 5.1.1 No such user\r\n354 Go ahead\r\n")
+        after_data.append(await reader.read())  # until the client closes
+
+    server = await asyncio.start_server(session, "127.0.0.2", 0)
+    port = int(server.sockets[0].getsockname()[1])
+    try:
+        where = Destination("127.0.0.2", port, "mx.receiver.example")
+        async with asyncio.timeout(1.0):  # the reply timeout (2 s) would mean a QUIT
+            result = await pool.send(where, MAIL_FROM, ["gone@receiver.example"], BODY)
+            await pool.close()
+            while not after_data:
+                await asyncio.sleep(0.01)
+    finally:
+        server.close()
+
+    assert result.replies == {"gone@receiver.example": Reply(550, "5.1.1 No such user")}
+    assert after_data == [b""]
+
+
 class _Protocol:
     """What the reply reader passes connection loss and flow control on to."""
 
