@@ -13,11 +13,12 @@ from collections.abc import AsyncIterator
 
 import aiosmtplib
 import pytest
+import uvloop
 from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
 from hypothesis import given
 from hypothesis import strategies as st
 
-from herald_queue.smtp import Destination, Reply, SmtpPool
+from herald_queue.smtp import Destination, Reply, SmtpPool, TransactionResult
 from herald_queue.smtp_transaction import _ReplyReader, _wire_content
 from simnet.fixtures import SMTPServerFactory
 from simnet.smtp import SMTPServer
@@ -167,6 +168,31 @@ async def test_pipelining_over_starttls_and_the_extensions_read_again_inside(
     assert [m.tls for m in mx.messages] == [True, True]
     # PIPELINING is read from the EHLO reply sent after STARTTLS (the first one's is void).
     assert [m.pipelined for m in mx.messages] == [True, True]
+
+
+def test_pipelining_over_starttls_on_uvloop(
+    smtp_server_factory: SMTPServerFactory, simnet_ca: CertificateAuthority
+) -> None:
+    # The delivery worker runs on uvloop, whose transports (TLS ones too) are its own.
+    mx = smtp_server_factory(
+        "127.0.0.2", starttls=True, certificate=simnet_ca.issue("mx.receiver.example")
+    )
+
+    async def two_sends() -> list[TransactionResult]:
+        assert type(asyncio.get_running_loop()).__module__.startswith("uvloop")
+        smtp = SmtpPool(helo_name="mta.herald.test", command_timeout=2.0)
+        smtp.verified_context.load_verify_locations(cafile=str(simnet_ca.ca_file))
+        try:
+            return [
+                await smtp.send(destination(mx), MAIL_FROM, [f"{n}@receiver.example"], BODY)
+                for n in ("a", "b")
+            ]
+        finally:
+            await smtp.close()
+
+    results = uvloop.run(two_sends())
+    assert [(r.tls_verified, r.reused) for r in results] == [(True, False), (True, True)]
+    assert [(m.tls, m.pipelined) for m in mx.messages] == [(True, True), (True, True)]
 
 
 class WithholdingServer:
