@@ -12,6 +12,7 @@ from rq import SimpleWorker
 from herald_queue.domain_checker import DomainChecker
 from herald_queue.runtime import WorkerRuntime
 from herald_queue.sweeper import REQUEUE_LEASE, Sweeper
+from herald_service.gc_tuning import tune_gc
 from herald_service.jobs import DeliveryQueue, redis_connection
 from herald_service.settings import Settings
 from herald_service.storage.database import make_engine, session_factory
@@ -30,6 +31,7 @@ def run_worker(settings: Settings, *, burst: bool = False, sweep: bool = True) -
     With ``sweep``, two threads run beside it: the retry sweeper and the periodic domain
     re-check.
     """
+    tune_gc()
     connection = redis_connection(settings.redis_url)
     queue = DeliveryQueue(connection, settings.queue_name)
     runtime = WorkerRuntime(settings)

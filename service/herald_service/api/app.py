@@ -28,12 +28,14 @@ from herald_service.api.routes.metrics import metrics
 from herald_service.api.routes.sendgrid import sendgrid_mail_send
 from herald_service.api.routes.suppressions import SuppressionController
 from herald_service.api.routes.webhooks import WebhookController
+from herald_service.gc_tuning import tune_gc
 from herald_service.settings import Settings, get_settings
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     """The API application for ``settings`` (default: from the environment)."""
     config = settings or get_settings()
+    tune_gc()  # runs in every API process: uvicorn's workers each build their app
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
