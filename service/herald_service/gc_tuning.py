@@ -4,8 +4,8 @@ CPython starts a young-generation collection every 700 net allocations of contai
 objects. Accepting or delivering one message allocates thousands of them (Litestar,
 msgspec, SQLAlchemy, the email package), so the collector ran several times per message
 and walked the same young objects again each time, although almost all of them are freed
-by reference counting moments later. Starting it every 50,000 allocations instead keeps
-cycles collected (within milliseconds under load) at a fraction of the cost: about 7 %
+by reference counting moments later. Starting it every 50,000 allocations instead still
+collects cycles many times a second under load, at a fraction of the cost: about 7 %
 less API CPU per accepted message (docs/benchmarks.md, "Fifth pass"). The older
 generations keep CPython's defaults.
 """
