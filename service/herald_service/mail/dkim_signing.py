@@ -99,12 +99,12 @@ def relaxed_header(name: bytes, value: bytes) -> tuple[bytes, bytes]:
 
 def header_list(message: bytes) -> list[bytes]:
     """The header names to put in ``h=``: those present, plus one more of the oversigned."""
-    head = message.split(b"\r\n\r\n", 1)[0].lower()
-    names_present = [
-        line.split(b":", 1)[0].strip()
-        for line in head.split(b"\r\n")
-        if b":" in line and line[:1] not in (b" ", b"\t")
-    ]
+    fields, _ = header_fields(message)
+    return _names_to_sign(fields)
+
+
+def _names_to_sign(fields: list[tuple[bytes, bytes]]) -> list[bytes]:
+    names_present = [name.lower() for name, _ in fields]
     names: list[bytes] = []
     for name in SIGNED_HEADERS:
         count = names_present.count(name)
@@ -187,10 +187,10 @@ def sign(message: bytes, keys: Sequence[SigningKey], *, reference: bool = False)
 
     ``reference`` signs with dkimpy's own ``DKIM.sign`` instead (slow; for comparison).
     """
-    include = tuple(header_list(message))
+    fields, body = header_fields(message)  # the header block is parsed once, here
+    include = tuple(_names_to_sign(fields))
     if reference:
         return b"".join(_dkimpy_sign(message, key, include) for key in keys) + message
-    fields, body = header_fields(message)
     body_hash = base64.b64encode(hashlib.sha256(relaxed_body(body)).digest())
     # The fields to sign, bottom-up per name as RFC 6376 §5.4.2 says, hashed once for
     # all signatures (each signature then adds its own field to a copy).
