@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
 
 import pytest
 from hypothesis import given, settings
@@ -105,6 +108,18 @@ def test_common_message_is_written_without_encoded_words() -> None:
     assert b"From: App <app@example.com>\r\n" in head
     assert b"Content-Transfer-Encoding: 7bit" in head
     assert body == b"Code: 4711\r\n"
+
+
+def test_date_is_the_time_of_building() -> None:
+    message = OutgoingMessage(
+        sender=Address("app@example.com"), to=(Address("u@example.org"),), subject="s", text="t"
+    )
+    for _ in range(3):  # the value is formatted once per second: each build must be current
+        before = datetime.now(UTC).replace(microsecond=0)
+        date = parse(build_mime(message, message_id="<a@h.example>"))["Date"]
+        after = datetime.now(UTC)
+        assert before <= parsedate_to_datetime(date) <= after
+        time.sleep(0.6)
 
 
 @given(st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=600))

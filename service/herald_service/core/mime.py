@@ -12,10 +12,12 @@ images, non-ASCII names or subjects) goes through :class:`~email.message.EmailMe
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import UTC, datetime
 from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
 from email.utils import format_datetime
+from functools import lru_cache
 
 from herald_service.core.message import Address, OutgoingMessage
 from herald_service.core.mime_plain import (
@@ -33,6 +35,12 @@ def new_message_id(hostname: str) -> str:
     return f"<{secrets.token_hex(16)}@{hostname}>"
 
 
+@lru_cache(maxsize=2)
+def _date_now(second: int) -> str:
+    """The Date header value for a Unix time: formatted once per second, not per message."""
+    return format_datetime(datetime.fromtimestamp(second, UTC))
+
+
 def _header_address(address: Address) -> HeaderAddress:
     local, _, domain = address.email.rpartition("@")
     return HeaderAddress(display_name=address.name, username=local, domain=domain)
@@ -44,7 +52,7 @@ def _addresses(addresses: tuple[Address, ...]) -> tuple[HeaderAddress, ...]:
 
 def build_mime(message: OutgoingMessage, *, message_id: str, date: datetime | None = None) -> bytes:
     """The wire form of ``message`` (headers and body, CRLF line endings)."""
-    date_header = format_datetime(date or datetime.now(UTC))
+    date_header = format_datetime(date) if date is not None else _date_now(int(time.time()))
     if is_plain(message):
         return build_plain(message, message_id=message_id, date=date_header)
     return build_full(message, message_id=message_id, date=date_header)
