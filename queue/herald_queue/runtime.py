@@ -64,15 +64,15 @@ class WorkerRuntime:
         # SQLite has one writer at a time: more transactions would only queue on its lock.
         parallel = 1 if self.engine.dialect.name == "sqlite" else 2
         lease = timedelta(seconds=settings.delivery_lease)
-        self.starts: BatchedWriter[str, Started | None] = BatchedWriter(
-            self.sessions,
+        self.starts: BatchedWriter[AsyncSession, str, Started | None] = BatchedWriter(
+            self.sessions.begin,
             lambda session, ids: start_many(session, ids, lease),
             max_items=200,
             parallel=parallel,
             window=WRITE_WINDOW,
         )
-        self.outcomes: BatchedWriter[Outcomes, None] = BatchedWriter(
-            self.sessions,
+        self.outcomes: BatchedWriter[AsyncSession, Outcomes, None] = BatchedWriter(
+            self.sessions.begin,
             lambda session, units: record_many(session, settings, units),
             max_items=200,
             parallel=parallel,

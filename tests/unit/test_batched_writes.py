@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from herald_service.storage.batched_writes import BatchedWriter
 from herald_service.storage.database import async_session_factory, make_async_engine
 
+Writer = BatchedWriter[AsyncSession, int, int]
+
 
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
@@ -51,7 +53,7 @@ async def _stored(engine: AsyncEngine) -> list[int]:
 async def test_concurrent_submissions_share_a_transaction_with_aligned_results(
     engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    writer: BatchedWriter[int, int] = BatchedWriter(sessions, _insert, parallel=2)
+    writer: Writer = BatchedWriter(sessions.begin, _insert, parallel=2)
     sizes = [1 + i % 3 for i in range(30)]
     starts = [sum(sizes[:i]) for i in range(30)]
     submissions = [list(range(s, s + n)) for s, n in zip(starts, sizes, strict=True)]
@@ -70,7 +72,7 @@ async def test_concurrent_submissions_share_a_transaction_with_aligned_results(
 async def test_a_bad_submission_fails_alone(
     engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    writer: BatchedWriter[int, int] = BatchedWriter(sessions, _insert, parallel=1)
+    writer: Writer = BatchedWriter(sessions.begin, _insert, parallel=1)
     await writer.submit(7)
     before = writer.transactions
     outcomes = await asyncio.gather(
@@ -89,14 +91,14 @@ async def test_a_bad_submission_fails_alone(
         raise ZeroDivisionError
 
     with pytest.raises(ZeroDivisionError):  # a lone caller gets the write's own error
-        await BatchedWriter(sessions, boom).submit(1)
+        await BatchedWriter(sessions.begin, boom).submit(1)
 
     async def too_few(session: AsyncSession, values: list[int]) -> list[int]:
         await _insert(session, values)
         return []
 
     with pytest.raises(ValueError, match="0 results for 2 items"):
-        await BatchedWriter(sessions, too_few).submit_many([50, 51])
+        await BatchedWriter(sessions.begin, too_few).submit_many([50, 51])
     assert 50 not in await _stored(engine)  # rolled back
 
 
@@ -109,7 +111,7 @@ async def test_submissions_are_never_split_and_batches_stay_small(
         batches.append(values)
         return await _insert(session, values)
 
-    writer: BatchedWriter[int, int] = BatchedWriter(sessions, record, max_items=4, parallel=1)
+    writer: Writer = BatchedWriter(sessions.begin, record, max_items=4, parallel=1)
     pairs = [[2 * i, 2 * i + 1] for i in range(10)]
     results = await asyncio.gather(
         *(writer.submit_many(p) for p in pairs), writer.submit_many(list(range(100, 106)))
@@ -123,7 +125,7 @@ async def test_submissions_are_never_split_and_batches_stay_small(
 async def test_a_cancelled_caller_does_not_stop_the_commit(
     engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    writer: BatchedWriter[int, int] = BatchedWriter(sessions, _slow_insert, parallel=1)
+    writer: Writer = BatchedWriter(sessions.begin, _slow_insert, parallel=1)
     gone = asyncio.create_task(writer.submit_many([1, 2]))  # the first: it starts the flush
     await asyncio.sleep(0)
     others = [
@@ -143,7 +145,7 @@ async def test_a_cancelled_caller_does_not_stop_the_commit(
 async def test_close_waits_for_the_transactions_under_way(
     engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    writer: BatchedWriter[int, int] = BatchedWriter(sessions, _slow_insert)
+    writer: Writer = BatchedWriter(sessions.begin, _slow_insert)
     submitted = [asyncio.create_task(writer.submit_many([i])) for i in range(5)]
     await asyncio.sleep(0.01)  # the transaction is under way
     await writer.close()
@@ -156,7 +158,7 @@ async def test_close_waits_for_the_transactions_under_way(
 async def test_a_window_gathers_submissions_that_arrive_spread_out(
     engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], window: float
 ) -> None:
-    writer: BatchedWriter[int, int] = BatchedWriter(sessions, _insert, parallel=1, window=window)
+    writer: Writer = BatchedWriter(sessions.begin, _insert, parallel=1, window=window)
 
     async def later(value: int) -> int:
         await asyncio.sleep(0.03 * value)  # 0, 30, 60, 90 ms after the first

@@ -13,17 +13,21 @@ from datetime import datetime
 from typing import Any, Protocol, cast
 
 from msgspec import Struct
-from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from herald_service.core.ids import new_id
 from herald_service.core.states import EventType
+from herald_service.storage.bulk_insert import TableRows, insert_rows
 from herald_service.storage.models import Event, Message, WebhookDelivery, WebhookEndpoint
 from herald_service.storage.models.base import Base
 from herald_service.storage.types import utcnow
 
-_INSERT_EVENTS = insert(Base.metadata.tables[Event.__tablename__])
-_INSERT_WEBHOOK_DELIVERIES = insert(Base.metadata.tables[WebhookDelivery.__tablename__])
+_EVENTS = Base.metadata.tables[Event.__tablename__]
+_WEBHOOK_DELIVERIES = Base.metadata.tables[WebhookDelivery.__tablename__]
+
+Executor = AsyncSession | AsyncConnection
+"""Where a read runs: a session or a connection, in its transaction if it has one."""
 
 
 class NewEvent(Struct, frozen=True):
@@ -75,14 +79,14 @@ class EndpointSource(Protocol):
     """Where :func:`add_events` finds the enabled endpoints of some accounts."""
 
     async def enabled_endpoints(
-        self, session: AsyncSession, account_ids: Collection[str]
+        self, session: Executor, account_ids: Collection[str]
     ) -> Sequence[EndpointMatch]:
         """The enabled endpoints of ``account_ids``."""
         ...
 
 
 async def enabled_endpoints(
-    session: AsyncSession, account_ids: Collection[str]
+    session: Executor, account_ids: Collection[str]
 ) -> Sequence[EndpointMatch]:
     """The enabled endpoints of ``account_ids``, read now (one indexed query)."""
     rows = (
@@ -100,17 +104,29 @@ async def add_events(
 ) -> None:
     """Store events and their webhook deliveries in the caller's transaction.
 
-    One multi-row INSERT per table. The enabled endpoints come from ``endpoints`` (a
-    cache, see :mod:`herald_service.services.webhook_endpoints`) or, without one, from one
-    indexed query per call.
+    The enabled endpoints come from ``endpoints`` (a cache, see
+    :mod:`herald_service.services.webhook_endpoints`) or, without one, from one indexed
+    query per call. On PostgreSQL both tables are written by one statement.
     """
     rows = list(events)
     if not rows:
         return
     if session.new or session.dirty or session.deleted:
         await session.flush()  # the rows events refer to may still be pending in the session
-    await session.execute(
-        _INSERT_EVENTS,
+    connection = await session.connection()
+    await insert_rows(connection, *await event_rows(connection, rows, endpoints))
+
+
+async def event_rows(
+    executor: Executor, events: Sequence[NewEvent], endpoints: EndpointSource | None = None
+) -> list[TableRows]:
+    """The rows that store ``events``: the events, then their webhook deliveries (one per
+    event and matching enabled endpoint), for :func:`~herald_service.storage.bulk_insert.
+    insert_rows`. Reads the enabled endpoints through ``executor`` unless cached."""
+    if not events:
+        return []
+    event_table_rows = TableRows(
+        _EVENTS,
         [
             {
                 "id": event.id,
@@ -121,16 +137,16 @@ async def add_events(
                 "at": event.at,
                 "data": event.data,
             }
-            for event in rows
+            for event in events
         ],
     )
-    accounts = {event.account_id for event in rows}
+    accounts = {event.account_id for event in events}
     if endpoints is None:
-        found = await enabled_endpoints(session, accounts)
+        found = await enabled_endpoints(executor, accounts)
     else:
-        found = await endpoints.enabled_endpoints(session, accounts)
+        found = await endpoints.enabled_endpoints(executor, accounts)
     if not found:
-        return
+        return [event_table_rows]
     now = utcnow()
     deliveries = [
         {
@@ -148,13 +164,12 @@ async def add_events(
             "created_at": now,
             "updated_at": now,
         }
-        for event in rows
+        for event in events
         for endpoint in found
         if endpoint.account_id == event.account_id
         and (not endpoint.event_types or event.type in endpoint.event_types)
     ]
-    if deliveries:
-        await session.execute(_INSERT_WEBHOOK_DELIVERIES, deliveries)
+    return [event_table_rows, TableRows(_WEBHOOK_DELIVERIES, deliveries)]
 
 
 def event_view(event: Event, message: Message | None) -> dict[str, Any]:

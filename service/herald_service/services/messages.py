@@ -7,8 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 from msgspec import Struct
-from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from herald_service.core.ids import new_id
 from herald_service.core.message import OutgoingMessage
@@ -16,10 +16,11 @@ from herald_service.core.mime import build_mime, new_message_id
 from herald_service.core.states import EventType, RecipientStatus
 from herald_service.errors import NotFound
 from herald_service.mail.dkim_signing import sign
-from herald_service.services.events import EndpointSource, NewEvent, add_events, new_event
+from herald_service.services.events import EndpointSource, NewEvent, event_rows, new_event
 from herald_service.services.sending_domains import (
     SendingDomain,
 )
+from herald_service.storage.bulk_insert import TableRows, insert_rows
 from herald_service.storage.models import Event, Message, Recipient
 from herald_service.storage.models.base import Base
 from herald_service.storage.types import utcnow
@@ -29,9 +30,8 @@ from herald_service.storage.types import utcnow
 # message once this grace period has passed.
 ENQUEUE_GRACE = timedelta(seconds=30)
 
-# Built once: the send path's statements are the same for every message.
-_INSERT_MESSAGE = insert(Base.metadata.tables[Message.__tablename__])
-_INSERT_RECIPIENTS = insert(Base.metadata.tables[Recipient.__tablename__])
+_MESSAGES = Base.metadata.tables[Message.__tablename__]
+_RECIPIENTS = Base.metadata.tables[Recipient.__tablename__]
 
 
 class StoredMessage(Struct, frozen=True):
@@ -114,17 +114,25 @@ def prepare_message(
 
 
 async def store_messages(
-    session: AsyncSession,
+    connection: AsyncConnection,
     prepared: Sequence[PreparedMessage],
     endpoints: EndpointSource | None = None,
 ) -> None:
-    """Write prepared messages in the caller's transaction: one multi-row INSERT per
-    table (messages, recipients, events and their webhook deliveries), not the ORM."""
+    """Write prepared messages with their recipients, events and webhook deliveries.
+
+    On PostgreSQL that is one statement (see :mod:`herald_service.storage.bulk_insert`),
+    atomic by itself, so ``connection`` may be in autocommit mode; elsewhere it must be in
+    a transaction.
+    """
     if not prepared:
         return
-    await session.execute(_INSERT_MESSAGE, [p.message_row for p in prepared])
-    await session.execute(_INSERT_RECIPIENTS, [row for p in prepared for row in p.recipient_rows])
-    await add_events(session, [event for p in prepared for event in p.events], endpoints)
+    events = [event for p in prepared for event in p.events]
+    await insert_rows(
+        connection,
+        TableRows(_MESSAGES, [p.message_row for p in prepared]),
+        TableRows(_RECIPIENTS, [row for p in prepared for row in p.recipient_rows]),
+        *await event_rows(connection, events, endpoints),
+    )
 
 
 async def get_message(session: AsyncSession, account_id: str, message_id: str) -> Message:

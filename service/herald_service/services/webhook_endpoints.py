@@ -22,9 +22,8 @@ from collections.abc import Callable, Collection, Sequence
 from msgspec import Struct
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from herald_service.services.events import enabled_endpoints
+from herald_service.services.events import Executor, enabled_endpoints
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +63,7 @@ class WebhookEndpointCache:
         self._entries: dict[str, _Entry] = {}
 
     async def enabled_endpoints(
-        self, session: AsyncSession, account_ids: Collection[str]
+        self, session: Executor, account_ids: Collection[str]
     ) -> Sequence[CachedEndpoint]:
         """The enabled endpoints of ``account_ids`` (at most ``check_interval`` stale)."""
         found: list[CachedEndpoint] = []
@@ -72,9 +71,7 @@ class WebhookEndpointCache:
             found.extend(await self._for_account(session, account_id))
         return found
 
-    async def _for_account(
-        self, session: AsyncSession, account_id: str
-    ) -> tuple[CachedEndpoint, ...]:
+    async def _for_account(self, session: Executor, account_id: str) -> tuple[CachedEndpoint, ...]:
         now = self._clock()
         entry = self._entries.get(account_id)
         if entry is not None and now - entry.checked_at < self._check_interval:
@@ -102,7 +99,7 @@ class WebhookEndpointCache:
             log.warning("could not publish a webhook endpoint change; others see it in 30 s")
 
 
-async def _load(session: AsyncSession, account_id: str) -> tuple[CachedEndpoint, ...]:
+async def _load(session: Executor, account_id: str) -> tuple[CachedEndpoint, ...]:
     rows = await enabled_endpoints(session, [account_id])
     return tuple(
         CachedEndpoint(id=row.id, account_id=row.account_id, event_types=list(row.event_types))

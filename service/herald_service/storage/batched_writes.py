@@ -3,9 +3,11 @@
 Many small writes (the rows of an accepted message, the start or outcome of a delivery)
 each paying their own BEGIN, statements and COMMIT cost more than the work itself.
 :class:`BatchedWriter` gathers the items submitted while a transaction is under way and
-hands them all to one set-based ``write(session, items)`` call in the next one; a lone
-caller waits no longer than before. A caller returns only once its transaction has
-committed, so "returned" still means "durable".
+hands them all to one set-based ``write(unit, items)`` call in the next one; a lone
+caller waits no longer than before. The unit of work (a session in a transaction, or a
+connection for a write that is a single statement) comes from the ``begin`` factory. A
+caller returns only once its transaction has committed, so "returned" still means
+"durable".
 
 If a shared transaction fails, each submission is written again on its own, so one bad
 submission cannot fail the others.
@@ -16,15 +18,18 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Generic, NamedTuple, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
+U = TypeVar("U")  # the unit of work: a session, a connection
 I = TypeVar("I")  # noqa: E741
 R = TypeVar("R")
 
-Write = Callable[[AsyncSession, list[I]], Awaitable[Sequence[R]]]
-"""Writes items in the given session's transaction; one result per item, in their order."""
+Begin = Callable[[], AbstractAsyncContextManager[U]]
+"""Opens a unit of work; leaving it without an exception commits what it wrote."""
+
+Write = Callable[[U, list[I]], Awaitable[Sequence[R]]]
+"""Writes items in the given unit of work; one result per item, in their order."""
 
 
 class _Submission(NamedTuple, Generic[I, R]):
@@ -32,8 +37,9 @@ class _Submission(NamedTuple, Generic[I, R]):
     future: asyncio.Future[list[R]]
 
 
-class BatchedWriter(Generic[I, R]):
-    """Runs ``write`` on the items of concurrent submissions in shared transactions.
+class BatchedWriter(Generic[U, I, R]):
+    """Runs ``write`` on the items of concurrent submissions in shared transactions
+    (units of work opened by ``begin``, such as ``async_sessionmaker.begin``).
 
     At most ``parallel`` transactions are open at once (1 suits SQLite's single writer),
     each with up to ``max_items`` items; a submission is never split, so a larger one
@@ -45,14 +51,14 @@ class BatchedWriter(Generic[I, R]):
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
-        write: Write[I, R],
+        begin: Begin[U],
+        write: Write[U, I, R],
         *,
         max_items: int = 256,
         parallel: int = 2,
         window: float = 0.0,
     ) -> None:
-        self._sessions = sessions
+        self._begin = begin
         self._write = write
         self._max_items = max_items
         self._parallel = max(1, parallel)
@@ -139,8 +145,8 @@ class BatchedWriter(Generic[I, R]):
         _settle(submission.future, results)
 
     async def _transaction(self, items: list[I]) -> list[R]:
-        async with self._sessions.begin() as session:
-            results = list(await self._write(session, items))
+        async with self._begin() as unit:
+            results = list(await self._write(unit, items))
             if len(results) != len(items):
                 raise ValueError(f"write returned {len(results)} results for {len(items)} items")
         self.transactions += 1
