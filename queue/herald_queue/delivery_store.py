@@ -7,9 +7,9 @@ statements in the caller's transaction, whatever their number:
 * :func:`start_many`: one UPDATE … RETURNING leases every ready recipient of the messages,
   one SELECT loads the messages, one query per account finds suppressed addresses, one
   UPDATE and one event INSERT drop them.
-* :func:`record_many`: one multi-row INSERT of attempts, one UPDATE per (status, retry
-  time) group that only touches recipients whose lease token still matches (RETURNING says
-  which), then the events of those recipients in one multi-row INSERT.
+* :func:`record_many`: one UPDATE per (status, retry time) group that only touches
+  recipients whose lease token still matches (RETURNING says which), then one INSERT
+  statement of the attempts, the events of those recipients and their webhook deliveries.
 """
 
 from __future__ import annotations
@@ -19,16 +19,17 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from msgspec import Struct
-from sqlalchemy import insert, or_, select, tuple_, update
+from sqlalchemy import or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald_queue.smtp import Reply
 from herald_service.core.backoff import retry_delay
 from herald_service.core.smtp_replies import Outcome, classify
 from herald_service.core.states import EventType, RecipientStatus
-from herald_service.services.events import add_events, new_event
+from herald_service.services.events import add_events, event_rows, new_event
 from herald_service.services.suppressions import add_suppression, normalize
 from herald_service.settings import Settings
+from herald_service.storage.bulk_insert import TableRows, insert_rows
 from herald_service.storage.models import DeliveryAttempt, Domain, Message, Recipient, Suppression
 from herald_service.storage.models.base import Base
 from herald_service.storage.types import utcnow
@@ -37,7 +38,7 @@ _RECIPIENTS = Base.metadata.tables[Recipient.__tablename__]
 _MESSAGES = Base.metadata.tables[Message.__tablename__]
 _DOMAINS = Base.metadata.tables[Domain.__tablename__]
 _SUPPRESSIONS = Base.metadata.tables[Suppression.__tablename__]
-_INSERT_ATTEMPTS = insert(Base.metadata.tables[DeliveryAttempt.__tablename__])
+_ATTEMPTS = Base.metadata.tables[DeliveryAttempt.__tablename__]
 _QUEUED = RecipientStatus.QUEUED.value
 _EVENT_TYPES = {
     Outcome.DELIVERED: EventType.DELIVERED,
@@ -278,24 +279,6 @@ async def record_many(
     verdicts = [_judge(settings, u, r, now) for u in units for r in u.recipients]
     if not verdicts:
         return [None] * len(units)
-    await session.execute(
-        _INSERT_ATTEMPTS,
-        [
-            {
-                "recipient_id": v.recipient.id,
-                "at": now,
-                "mx": v.tried.mx,
-                "ip": v.tried.ip,
-                "code": v.tried.reply.code,
-                "enhanced_code": v.tried.enhanced_code,
-                "response": v.tried.reply.text[:2000],
-                "outcome": v.outcome.value,
-                "tls": v.tried.tls,
-                "tls_verified": v.tried.tls_verified,
-            }
-            for v in verdicts
-        ],
-    )
     # One UPDATE per (status, retry time); a recipient listed twice (leased again after
     # its lease ran out) goes to separate statements, so RETURNING names the holder.
     groups: dict[tuple[str, datetime | None, int], list[tuple[int, str]]] = defaultdict(list)
@@ -357,5 +340,26 @@ async def record_many(
                 at=now,
             )
         )
-    await add_events(session, events)
+    # The attempts, events and webhook deliveries in one statement (on PostgreSQL).
+    attempts = [
+        {
+            "recipient_id": v.recipient.id,
+            "at": now,
+            "mx": v.tried.mx,
+            "ip": v.tried.ip,
+            "code": v.tried.reply.code,
+            "enhanced_code": v.tried.enhanced_code,
+            "response": v.tried.reply.text[:2000],
+            "outcome": v.outcome.value,
+            "tls": v.tried.tls,
+            "tls_verified": v.tried.tls_verified,
+        }
+        for v in verdicts
+    ]
+    if session.new or session.dirty:
+        await session.flush()  # suppressions added above
+    connection = await session.connection()
+    await insert_rows(
+        connection, TableRows(_ATTEMPTS, attempts), *await event_rows(connection, events)
+    )
     return [None] * len(units)
