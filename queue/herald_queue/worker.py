@@ -6,13 +6,14 @@ import logging
 import time
 from datetime import timedelta
 
+from redis import Redis
 from redis.exceptions import RedisError
 from rq import SimpleWorker
 
 from herald_queue.domain_checker import DomainChecker
 from herald_queue.runtime import WorkerRuntime
 from herald_queue.sweeper import REQUEUE_LEASE, Sweeper
-from herald_service.gc_tuning import tune_gc
+from herald_service.gc_tuning import frozen_startup_objects, tune_gc
 from herald_service.jobs import DeliveryQueue, redis_connection
 from herald_service.settings import Settings
 from herald_service.storage.database import make_engine, session_factory
@@ -49,18 +50,24 @@ def run_worker(settings: Settings, *, burst: bool = False, sweep: bool = True) -
         if settings.delivery_mode != "capture":  # captured mail never meets real DNS
             domain_checker.start()
     try:
-        while True:
-            try:
-                worker = SimpleWorker([queue.queue], connection=connection)
-                worker.work(burst=burst, logging_level="WARNING")
-                break
-            except RedisError:
-                # Redis restarting: deliveries in flight go on; take jobs again once it is back.
-                log.warning("lost Redis; reconnecting", exc_info=True)
-                time.sleep(REDIS_RETRY_SECONDS)
+        with frozen_startup_objects():
+            _work(queue, connection, burst=burst)
     finally:
         sweeper.stop()
         domain_checker.stop()
         runtime.close()
         WorkerRuntime.install(None)
         engine.dispose()
+
+
+def _work(queue: DeliveryQueue, connection: Redis, *, burst: bool) -> None:
+    """Take jobs until stopped (or the queue is empty, with ``burst``), through outages."""
+    while True:
+        try:
+            worker = SimpleWorker([queue.queue], connection=connection)
+            worker.work(burst=burst, logging_level="WARNING")
+            return
+        except RedisError:
+            # Redis restarting: deliveries in flight go on; take jobs again once it is back.
+            log.warning("lost Redis; reconnecting", exc_info=True)
+            time.sleep(REDIS_RETRY_SECONDS)

@@ -28,7 +28,7 @@ from herald_service.api.routes.metrics import metrics
 from herald_service.api.routes.sendgrid import sendgrid_mail_send
 from herald_service.api.routes.suppressions import SuppressionController
 from herald_service.api.routes.webhooks import WebhookController
-from herald_service.gc_tuning import tune_gc
+from herald_service.gc_tuning import frozen_startup_objects, tune_gc
 from herald_service.settings import Settings, get_settings
 
 
@@ -41,7 +41,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with api_context(config) as context:
             app.state.herald = context
-            yield
+            with frozen_startup_objects():
+                yield
 
     route_handlers: list[object] = [
         healthz,
