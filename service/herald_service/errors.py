@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from msgspec import Struct
 
 
@@ -18,10 +20,17 @@ class HeraldError(Exception):
     status = 400
     title = "Bad request"
 
-    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        errors: list[FieldError] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors or []
+        self.headers = dict(headers or {})
+        """Response headers the answer carries (``Retry-After``...)."""
 
 
 class InvalidRequest(HeraldError):

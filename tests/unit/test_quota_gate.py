@@ -104,6 +104,30 @@ async def test_daily_caps_count_recipients_and_reset_at_midnight(redis: Redis) -
     assert await allowed(gate, first, 5)
 
 
+async def test_a_refund_gives_back_the_recipients_of_its_charge_only(redis: Redis) -> None:
+    clock = FakeClock.at("2027-01-01T23:59:50")
+    gate = QuotaGate(
+        redis,
+        settings(quota_daily_recipients_per_key=5, quota_daily_recipients_per_account=8),
+        clock=clock,
+    )
+    first, second = caller("key_1"), caller("key_2")
+    assert await allowed(gate, second, 2)
+    taken = await charged(gate, first, 4)
+    await gate.refund(first, taken, 4)
+    assert await allowed(gate, first, 5)  # the key's 5 are all there again
+    assert not await allowed(gate, second, 2)  # the account: 7 of 8 used
+    refused = await charged(gate, first, 1)
+    await gate.refund(first, refused, 1)  # a refused charge took nothing: nothing to give
+    assert not await allowed(gate, first, 1)
+    yesterday = await charged(gate, second, 1)
+    clock.advance(10)  # a refund after midnight goes to the day charged, not the new one
+    assert await allowed(gate, first, 5)
+    await gate.refund(second, yesterday, 1)
+    assert not await allowed(gate, first, 1)
+    assert await allowed(gate, second, 3) and not await allowed(gate, second, 1)
+
+
 async def test_key_overrides_and_disabled_limits(redis: Redis) -> None:
     gate = QuotaGate(redis, settings(quota_requests_per_second=0.0), clock=FakeClock())
     unlimited = caller()

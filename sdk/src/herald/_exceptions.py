@@ -100,7 +100,8 @@ class AuthenticationError(APIError):
 
 
 class PermissionDeniedError(APIError):
-    """403: the API key is valid but lacks the scope this needs."""
+    """403: the API key is valid but lacks the scope this needs, or asked for a key
+    beyond its own scopes, domains or quotas."""
 
 
 class NotFoundError(APIError):

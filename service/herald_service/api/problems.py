@@ -98,8 +98,8 @@ def _validation_errors(exc: ValidationException) -> list[FieldError]:
 
 
 def handle_herald_error(_: Request[Any, Any, Any], exc: HeraldError) -> Response[Any]:
-    """Domain errors, mapped by their own status and title."""
-    return problem_response(exc.status, exc.title, exc.detail, exc.errors)
+    """Domain errors, mapped by their own status, title and headers."""
+    return problem_response(exc.status, exc.title, exc.detail, exc.errors, exc.headers or None)
 
 
 def handle_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:

@@ -4,7 +4,9 @@ Each authenticated request is charged exactly once (one Redis round trip):
 
 * by the auth guard, before the handler runs, for most routes;
 * by the handler itself for routes marked ``opt={"quota": "deferred"}`` (sending), once
-  validation has told how many recipients to count;
+  validation and the sending domains have told how many recipients to count (see
+  :func:`quota_charge`; if the messages then cannot be stored, the recipients are given
+  back);
 * by :class:`RateLimitHeaders` when a deferred route failed before charging (a malformed
   body, for instance), so that every authenticated answer still carries ``RateLimit``.
 
@@ -14,6 +16,7 @@ every response, errors included.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from litestar import Litestar
@@ -23,9 +26,11 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from herald_service.core.message import OutgoingMessage
 from herald_service.errors import FieldError, InvalidRequest, QuotaExceeded
 from herald_service.services.api_keys import AuthContext
 from herald_service.services.quotas import QuotaDecision, QuotaGate
+from herald_service.services.sending import Charge, Undo
 
 DECISION = "herald_quota"
 AUTH = "auth"
@@ -37,24 +42,47 @@ def _gate(app: Litestar) -> QuotaGate:
 
 
 async def enforce_quota(
-    connection: ASGIConnection[Any, Any, Any, Any], auth: AuthContext, recipients: int = 0
+    connection: ASGIConnection[Any, Any, Any, Any],
+    auth: AuthContext,
+    recipients: int = 0,
+    field: str = "to",
 ) -> None:
     """Charge this request (and ``recipients``); :class:`QuotaExceeded` when over quota.
 
-    A message with more recipients than a whole day's cap can never be sent: 422.
+    A request with more recipients than a whole day's cap can never be sent: 422 naming
+    ``field``.
     """
     gate = _gate(connection.app)
     limits = gate.limits(auth)
     caps = [c for c in (limits.daily_recipients_per_key, limits.daily_recipients_per_account) if c]
     if caps and recipients > min(caps):
         message = f"{recipients} recipients exceed the daily cap of {min(caps)}"
-        raise InvalidRequest(message, [FieldError("to", message)])
+        raise InvalidRequest(message, [FieldError(field, message)])
     decision = await gate.charge(auth, recipients)
     connection.state[DECISION] = decision
     if decision is not None and not decision.allowed:
         raise QuotaExceeded(
             f"quota exceeded for API key {auth.key_id}; retry in {decision.retry_after}s"
         )
+
+
+def quota_charge(
+    connection: ASGIConnection[Any, Any, Any, Any], auth: AuthContext, field: str = "to"
+) -> Charge:
+    """A send's :data:`Charge`: this request and its messages' recipients (sandbox
+    messages are never delivered: they count none); its undo gives the recipients back."""
+
+    async def charge(messages: Sequence[OutgoingMessage]) -> Undo:
+        recipients = sum(len(m.to) + len(m.cc) + len(m.bcc) for m in messages if not m.sandbox)
+        await enforce_quota(connection, auth, recipients, field)
+        decision: QuotaDecision | None = connection.state.get(DECISION)
+
+        async def refund() -> None:
+            await _gate(connection.app).refund(auth, decision, recipients)
+
+        return refund
+
+    return charge
 
 
 class RateLimitHeaders(ASGIMiddleware):

@@ -7,28 +7,29 @@ import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 
+import msgspec
 from msgspec import Struct
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from herald_service.core.key_grants import Grantor, KeyGrant
+from herald_service.core.key_grants import KeyLimits as KeyLimits  # re-exported
 from herald_service.errors import FieldError, InvalidRequest, NotFound, Unauthorized
 from herald_service.security.hashing import hash_secret, keyed_digest, verify_secret
 from herald_service.security.tokens import new_token, parse_token
 from herald_service.services.domains import normalize_domain_name
+from herald_service.services.key_grants import (
+    check_limits,
+    ensure_within,
+    key_grant,
+    key_limits,
+    normalize_scopes,
+)
 from herald_service.services.key_usage import KeyUsage
 from herald_service.storage.models import ApiKey, Domain
 from herald_service.storage.types import utcnow
 
-SCOPES = ("send", "read", "admin")
 UNAUTHORIZED = "missing, malformed or unknown API key"
-
-
-class KeyLimits(Struct, frozen=True, kw_only=True):
-    """Per-key quota overrides; None means the server's default."""
-
-    requests_per_second: float | None = None
-    burst: int | None = None
-    daily_recipients: int | None = None
 
 
 class AuthContext(Struct, frozen=True):
@@ -40,6 +41,10 @@ class AuthContext(Struct, frozen=True):
     allowed_domains: frozenset[str] = frozenset()
     limits: KeyLimits = KeyLimits()
 
+    def grant(self) -> KeyGrant:
+        """What this key may grant to keys it creates or changes."""
+        return KeyGrant(scopes=self.scopes, domains=self.allowed_domains, limits=self.limits)
+
 
 def auth_context(key: ApiKey) -> AuthContext:
     """The caller's context for a stored key."""
@@ -50,39 +55,6 @@ def auth_context(key: ApiKey) -> AuthContext:
         frozenset(key.allowed_domains or ()),
         key_limits(key),
     )
-
-
-def key_limits(key: ApiKey) -> KeyLimits:
-    """The quota overrides stored on ``key``."""
-    return KeyLimits(
-        requests_per_second=key.rate_per_second,
-        burst=key.rate_burst,
-        daily_recipients=key.daily_recipients,
-    )
-
-
-def normalize_scopes(scopes: Iterable[str]) -> list[str]:
-    """Validate scope names and return them in canonical order."""
-    wanted = {s.strip() for s in scopes if s.strip()}
-    unknown = wanted - set(SCOPES)
-    if unknown or not wanted:
-        message = f"must be a non-empty subset of {', '.join(SCOPES)}; got {sorted(wanted)}"
-        raise InvalidRequest(f"scopes {message}", [FieldError("scopes", message)])
-    return [s for s in SCOPES if s in wanted]
-
-
-def check_limits(limits: KeyLimits) -> KeyLimits:
-    """``limits`` when every override is in range, else a 422 naming the bad ones."""
-    errors = []
-    if limits.requests_per_second is not None and not 0.001 <= limits.requests_per_second <= 1e6:
-        errors.append(FieldError("quotas.requests_per_second", "must be between 0.001 and 1000000"))
-    if limits.burst is not None and not 1 <= limits.burst <= 1_000_000:
-        errors.append(FieldError("quotas.burst", "must be between 1 and 1000000"))
-    if limits.daily_recipients is not None and not 0 <= limits.daily_recipients <= 10**9:
-        errors.append(FieldError("quotas.daily_recipients", "must be >= 0 (0: no cap)"))
-    if errors:
-        raise InvalidRequest("invalid quota overrides", errors)
-    return limits
 
 
 async def _account_domains(
@@ -124,12 +96,23 @@ async def create_api_key(
     *,
     domains: Sequence[str] = (),
     limits: KeyLimits | None = None,
+    grantor: Grantor | None = None,
 ) -> tuple[ApiKey, str]:
     """A new key for ``account_id``; returns the row and the token (shown once).
 
     ``domains`` restricts the key to those sending domains of the account (empty: all).
+    Made by ``grantor`` (an API key), it is refused beyond that key's own grant, and its
+    unset quotas take the grantor's own overrides.
     """
     overrides = check_limits(limits or KeyLimits())
+    if grantor is not None:
+        overrides = grantor.inherit(overrides)
+    scope_names = normalize_scopes(scopes)
+    allowed_domains = await _account_domains(session, account_id, domains)
+    wanted = KeyGrant(
+        scopes=frozenset(scope_names), domains=frozenset(allowed_domains), limits=overrides
+    )
+    ensure_within(grantor, wanted, "create")
     key_id, token = new_token()
     parsed = parse_token(token)
     assert parsed is not None
@@ -137,8 +120,8 @@ async def create_api_key(
         id=key_id,
         account_id=account_id,
         name=name,
-        scopes=normalize_scopes(scopes),
-        allowed_domains=await _account_domains(session, account_id, domains),
+        scopes=scope_names,
+        allowed_domains=allowed_domains,
         rate_per_second=overrides.requests_per_second,
         rate_burst=overrides.burst,
         daily_recipients=overrides.daily_recipients,
@@ -165,9 +148,15 @@ async def get_api_key(session: AsyncSession, account_id: str, key_id: str) -> Ap
     return key
 
 
-async def revoke_api_key(session: AsyncSession, account_id: str, key_id: str) -> ApiKey:
-    """Revoke a key (idempotent). Every API process refuses it within five seconds."""
+async def revoke_api_key(
+    session: AsyncSession, account_id: str, key_id: str, grantor: Grantor | None = None
+) -> ApiKey:
+    """Revoke a key (idempotent). Every API process refuses it within five seconds.
+
+    An API key (``grantor``) may revoke only keys within its own grant (itself included).
+    """
     key = await get_api_key(session, account_id, key_id)
+    ensure_within(grantor, key_grant(key), "revoke")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         await session.flush()
@@ -181,13 +170,22 @@ async def update_api_key(
     *,
     name: str | None = None,
     limits: KeyLimits | None = None,
+    grantor: Grantor | None = None,
 ) -> ApiKey:
-    """Rename a key or replace its quota overrides (takes effect within five seconds)."""
+    """Rename a key or replace its quota overrides (takes effect within five seconds).
+
+    An API key (``grantor``) may change only keys within its own grant (itself included),
+    and only to quotas within its own; unset quotas take the grantor's own overrides.
+    """
     key = await get_api_key(session, account_id, key_id)
+    ensure_within(grantor, key_grant(key), "change")
     if name is not None:
         key.name = name
     if limits is not None:
         check_limits(limits)
+        if grantor is not None:
+            limits = grantor.inherit(limits)
+            ensure_within(grantor, msgspec.structs.replace(key_grant(key), limits=limits), "change")
         key.rate_per_second = limits.requests_per_second
         key.rate_burst = limits.burst
         key.daily_recipients = limits.daily_recipients

@@ -24,6 +24,9 @@ from herald_service.storage.types import utcnow
 RETENTION = timedelta(hours=24)
 # A claim older than this whose request never finished (a crashed process) may be retaken.
 ABANDONED_AFTER = timedelta(minutes=2)
+# A request with a key in progress is answered 409 with this Retry-After (seconds): sends
+# take milliseconds, so the retry usually finds the stored answer.
+IN_PROGRESS_RETRY_AFTER = 1
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
@@ -59,8 +62,8 @@ async def claim(
 ) -> Replay | None:
     """Claim ``key`` for this request; a :class:`Replay` if it already completed.
 
-    Raises 422 when the key was used with a different request and 409 while the first
-    request with the key is still being processed.
+    Raises 422 when the key was used with a different request and 409 (with
+    ``Retry-After``) while the first request with the key is still being processed.
     """
     now = now or utcnow()
     for _ in range(3):
@@ -95,9 +98,13 @@ async def claim(
                     [FieldError("Idempotency-Key", "already used with a different request body")],
                 )
             if row.status_code is None or row.response is None:
-                raise Conflict("a request with this Idempotency-Key is still being processed")
+                raise _in_progress("a request with this Idempotency-Key is still being processed")
             return Replay(row.status_code, row.response)
-    raise Conflict("could not claim the Idempotency-Key; retry")
+    raise _in_progress("could not claim the Idempotency-Key; retry")
+
+
+def _in_progress(detail: str) -> Conflict:
+    return Conflict(detail, headers={"Retry-After": str(IN_PROGRESS_RETRY_AFTER)})
 
 
 async def complete(

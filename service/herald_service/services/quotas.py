@@ -10,6 +10,9 @@ any number of API processes sharing a Redis never spend the same allowance twice
   after validation when the recipient count is known; the counters reset at midnight UTC.
 
 A request is charged all or nothing: when any limit refuses it, nothing is consumed.
+Recipients are charged once the request has passed every check that can refuse it
+(validation, sending domains); if its messages then cannot be stored, :meth:`QuotaGate.refund`
+gives them back (an error path: one more round trip, only then).
 A request to which no limit applies (no rate, no cap) costs no Redis round trip at all;
 recipients are then not counted, so a cap set later counts from then on.
 The current time is an argument of the script (from an injectable clock), not Redis
@@ -83,6 +86,20 @@ return {1, 0, math.floor(tat), key_used, account_used}
 """
 
 
+# KEYS: 1 key's recipients on the day charged, 2 account's. ARGV: recipients to give back.
+# A counter gone (expired) stays gone; none goes below zero.
+_REFUND = """
+local n = tonumber(ARGV[1])
+for i = 1, 2 do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    local left = redis.call('DECRBY', KEYS[i], n)
+    if left < 0 then redis.call('INCRBY', KEYS[i], -left) end
+  end
+end
+return 1
+"""
+
+
 def quota_redis(url: str) -> Redis:
     """An asyncio Redis client for quotas: short timeouts and one retry, never a long wait."""
     return Redis.from_url(
@@ -124,6 +141,8 @@ class QuotaDecision(Struct, frozen=True):
     allowed: bool
     retry_after: int
     policies: tuple[PolicyState, ...]
+    day: int = -1
+    """The UTC day (days since the epoch) recipients were counted on; -1: not counted."""
 
     def headers(self) -> dict[str, str]:
         """``RateLimit-Policy``, ``RateLimit`` and, when refused, ``Retry-After``."""
@@ -162,6 +181,7 @@ class QuotaGate:
         self._skip_until = 0.0
         self._prefix = prefix
         self._script = redis.register_script(_CHARGE)
+        self._refund = redis.register_script(_REFUND)
 
     def limits(self, auth: AuthContext) -> Limits:
         """The key's overrides over the server's defaults."""
@@ -194,14 +214,10 @@ class QuotaGate:
         day_left = (day + 1) * DAY_MS - now_ms
         interval = 1000.0 / limits.requests_per_second if limits.requests_per_second > 0 else 0
         burst = max(1, limits.burst)
-        base = f"{self._prefix}:{{{auth.account_id}}}"
+        rate_key = f"{self._prefix}:{{{auth.account_id}}}:rate:{auth.key_id}"
         try:
             allowed, wait, tat, key_used, account_used = await self._script(
-                keys=[
-                    f"{base}:rate:{auth.key_id}",
-                    f"{base}:rcpt:{auth.key_id}:{day}",
-                    f"{base}:rcpt:{day}",
-                ],
+                keys=[rate_key, *self._counters(auth, day)],
                 args=[
                     now_ms,
                     repr(interval),
@@ -247,4 +263,24 @@ class QuotaGate:
             allowed=bool(allowed),
             retry_after=max(1, _seconds_up(int(wait))) if not allowed else 0,
             policies=tuple(policies),
+            day=day if allowed and recipients > 0 else -1,
         )
+
+    def _counters(self, auth: AuthContext, day: int) -> list[str]:
+        base = f"{self._prefix}:{{{auth.account_id}}}"
+        return [f"{base}:rcpt:{auth.key_id}:{day}", f"{base}:rcpt:{day}"]
+
+    async def refund(
+        self, auth: AuthContext, decision: QuotaDecision | None, recipients: int
+    ) -> None:
+        """Give back ``recipients`` charged by ``decision`` (their messages were not stored).
+
+        The request itself stays charged. A Redis failure is logged, never raised: the
+        caller is already answering an error.
+        """
+        if decision is None or decision.day < 0 or recipients <= 0:
+            return
+        try:
+            await self._refund(keys=self._counters(auth, decision.day), args=[recipients])
+        except RedisError:
+            log.warning("could not give back %d recipients to the quota", recipients, exc_info=True)

@@ -65,3 +65,9 @@ def address_list(value: AddressField | list[AddressField] | None) -> list[EmailA
         return []
     items = value if isinstance(value, list) else [value]
     return [EmailAddress(v) if isinstance(v, str) else v for v in items]
+
+
+def request_size(request: SendMessageRequest) -> int:
+    """About how many bytes of content (text, HTML, base64 attachments) ``request`` holds."""
+    text = len(request.text or "") + len(request.html or "")
+    return text + sum(len(a.content) for a in request.attachments)

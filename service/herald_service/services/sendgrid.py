@@ -2,17 +2,41 @@
 
 Each personalization becomes its own message. Only fields Herald implements are accepted;
 anything else (templates, scheduling, tracking...) is refused by name rather than ignored.
+
+One request's work is bounded as SendGrid bounds it: at most 1,000 personalizations and
+1,000 recipients (to, cc and bcc of every personalization together). The parts every
+message repeats (headers, custom args, categories, attachments) are bounded in the schema
+before they are repeated, and the content of all messages together may not exceed what
+one request body may hold (``HERALD_MAX_REQUEST_BYTES``).
 """
 
 from __future__ import annotations
 
-import msgspec
+from collections.abc import Sequence
+from typing import Annotated
 
+import msgspec
+from msgspec import Meta
+
+from herald_service.core.message import OutgoingMessage
+from herald_service.errors import FieldError, InvalidRequest
+from herald_service.mail.html_text import html_to_text
+from herald_service.services.intake import validate_send_request
+from herald_service.services.intake.addresses import MAX_RECIPIENTS, MAX_REPLY_TO
+from herald_service.services.intake.content import (
+    MAX_ATTACHMENTS,
+    MAX_CUSTOM_HEADERS,
+    MAX_METADATA_KEYS,
+    MAX_TAGS,
+)
+from herald_service.services.offload import off_loop
 from herald_service.services.send_request import (
     AttachmentIn,
     EmailAddress,
     SendMessageRequest,
 )
+
+MAX_PERSONALIZATIONS = 1000
 
 
 class SGAddress(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -39,15 +63,29 @@ class SGAttachment(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
     content_id: str = ""
 
 
+Recipients = Annotated[
+    list[SGAddress],
+    Meta(max_length=MAX_RECIPIENTS, description="At most 1000 over the whole request."),
+]
+Headers = Annotated[
+    dict[str, str],
+    Meta(max_length=MAX_CUSTOM_HEADERS, description=f"At most {MAX_CUSTOM_HEADERS} headers."),
+]
+CustomArgs = Annotated[
+    dict[str, str],
+    Meta(max_length=MAX_METADATA_KEYS, description=f"At most {MAX_METADATA_KEYS} keys."),
+]
+
+
 class SGPersonalization(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     """Recipients and per-message overrides."""
 
-    to: list[SGAddress] = msgspec.field(default_factory=list)
-    cc: list[SGAddress] = msgspec.field(default_factory=list)
-    bcc: list[SGAddress] = msgspec.field(default_factory=list)
+    to: Recipients = msgspec.field(default_factory=list)
+    cc: Recipients = msgspec.field(default_factory=list)
+    bcc: Recipients = msgspec.field(default_factory=list)
     subject: str | None = None
-    headers: dict[str, str] = msgspec.field(default_factory=dict)
-    custom_args: dict[str, str] = msgspec.field(default_factory=dict)
+    headers: Headers = msgspec.field(default_factory=dict)
+    custom_args: CustomArgs = msgspec.field(default_factory=dict)
 
 
 class SGSwitch(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -62,21 +100,38 @@ class SGMailSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     sandbox_mode: SGSwitch | None = None
 
 
+Personalizations = Annotated[
+    list[SGPersonalization],
+    Meta(
+        min_length=1,
+        max_length=MAX_PERSONALIZATIONS,
+        description="One message each: at least 1, at most 1000, with at most 1000 "
+        "recipients (to, cc and bcc) in all.",
+    ),
+]
+
+
 class SGMail(
     msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True, rename={"sender": "from"}
 ):
     """The subset of SendGrid's v3 mail/send body Herald implements."""
 
-    personalizations: list[SGPersonalization]
+    personalizations: Personalizations
     sender: SGAddress
     reply_to: SGAddress | None = None
-    reply_to_list: list[SGAddress] = msgspec.field(default_factory=list)
+    reply_to_list: Annotated[list[SGAddress], Meta(max_length=MAX_REPLY_TO)] = msgspec.field(
+        default_factory=list
+    )
     subject: str = ""
     content: list[SGContent] = msgspec.field(default_factory=list)
-    attachments: list[SGAttachment] = msgspec.field(default_factory=list)
-    headers: dict[str, str] = msgspec.field(default_factory=dict)
-    categories: list[str] = msgspec.field(default_factory=list)
-    custom_args: dict[str, str] = msgspec.field(default_factory=dict)
+    attachments: Annotated[list[SGAttachment], Meta(max_length=MAX_ATTACHMENTS)] = msgspec.field(
+        default_factory=list
+    )
+    headers: Headers = msgspec.field(default_factory=dict)
+    categories: Annotated[list[str], Meta(max_length=MAX_TAGS)] = msgspec.field(
+        default_factory=list
+    )
+    custom_args: CustomArgs = msgspec.field(default_factory=dict)
     mail_settings: SGMailSettings | None = None
 
     @property
@@ -84,6 +139,35 @@ class SGMail(
         """True when ``mail_settings.sandbox_mode.enable`` is set."""
         mode = self.mail_settings.sandbox_mode if self.mail_settings else None
         return bool(mode and mode.enable)
+
+
+def content_bytes(mail: SGMail) -> int:
+    """About how many bytes of content and attachments each message of ``mail`` repeats."""
+    return sum(len(c.value) for c in mail.content) + sum(len(a.content) for a in mail.attachments)
+
+
+def check_bounds(mail: SGMail, max_bytes: int) -> None:
+    """Refuse (naming ``personalizations``) a request over 1,000 recipients in all, or whose
+    messages together would hold more than ``max_bytes`` of content and attachments."""
+    recipients = sum(len(p.to) + len(p.cc) + len(p.bcc) for p in mail.personalizations)
+    problems = []
+    if recipients > MAX_RECIPIENTS:
+        problems.append(
+            f"{recipients} recipients (to, cc and bcc of every personalization); "
+            f"at most {MAX_RECIPIENTS} are allowed per request"
+        )
+    count = len(mail.personalizations)
+    total = count * content_bytes(mail)
+    if total > max_bytes:
+        problems.append(
+            f"{count} personalizations repeat {content_bytes(mail) / 1e6:.2f} MB of content "
+            f"and attachments: {total / 1e6:.0f} MB in all, over the {max_bytes / 1e6:.0f} MB "
+            "a request may hold; send fewer personalizations per request"
+        )
+    if problems:
+        raise InvalidRequest(
+            "; ".join(problems), [FieldError("personalizations", p) for p in problems]
+        )
 
 
 def _address(address: SGAddress) -> EmailAddress:
@@ -96,7 +180,7 @@ def _body(mail: SGMail, content_type: str) -> str | None:
 
 
 def to_send_requests(mail: SGMail) -> list[SendMessageRequest]:
-    """One Herald request per personalization."""
+    """One Herald request per personalization; what they share is worked out once."""
     reply_to = [_address(a) for a in mail.reply_to_list] or (
         [_address(mail.reply_to)] if mail.reply_to else []
     )
@@ -110,6 +194,9 @@ def to_send_requests(mail: SGMail) -> list[SendMessageRequest]:
         )
         for a in mail.attachments
     ]
+    html = _body(mail, "text/html")
+    # The text alternative of HTML-only mail, derived once rather than per message.
+    text = _body(mail, "text/plain") or (html_to_text(html) if html else None)
     return [
         SendMessageRequest(
             sender=_address(mail.sender),
@@ -118,8 +205,8 @@ def to_send_requests(mail: SGMail) -> list[SendMessageRequest]:
             bcc=[_address(a) for a in p.bcc],
             reply_to=list(reply_to),
             subject=p.subject if p.subject is not None else mail.subject,
-            text=_body(mail, "text/plain"),
-            html=_body(mail, "text/html"),
+            text=text,
+            html=html,
             attachments=attachments,
             headers={**mail.headers, **p.headers},
             tags=list(mail.categories),
@@ -148,3 +235,36 @@ def sendgrid_field(index: int, field: str) -> str:
     if base in _PER_PERSONALIZATION:
         renamed = f"personalizations[{index}].{renamed}"
     return renamed
+
+
+async def validate_mail(mail: SGMail, max_bytes: int) -> list[OutgoingMessage]:
+    """One validated message per personalization, or :class:`InvalidRequest` naming every
+    bad field in SendGrid's terms. Large requests are worked on off the event loop."""
+    check_bounds(mail, max_bytes)
+    requests = await off_loop(_translate, [mail], content_bytes(mail))
+    size = len(requests) * content_bytes(mail)
+    results = await off_loop(_validate, list(enumerate(requests)), size)
+    errors = [e for r in results if isinstance(r, list) for e in r]
+    if errors:
+        unique = list(dict.fromkeys(errors))  # shared parts: one error, not one per message
+        fields = ", ".join(dict.fromkeys(e.field for e in unique))
+        raise InvalidRequest(f"the request has invalid fields: {fields}", unique)
+    return [r for r in results if isinstance(r, OutgoingMessage)]
+
+
+def _translate(mails: Sequence[SGMail]) -> list[SendMessageRequest]:
+    return to_send_requests(mails[0])
+
+
+def _validate(
+    requests: Sequence[tuple[int, SendMessageRequest]],
+) -> list[OutgoingMessage | list[FieldError]]:
+    results: list[OutgoingMessage | list[FieldError]] = []
+    for index, request in requests:
+        try:
+            results.append(validate_send_request(request))
+        except InvalidRequest as exc:
+            results.append(
+                [FieldError(sendgrid_field(index, e.field), e.message) for e in exc.errors]
+            )
+    return results

@@ -28,11 +28,19 @@ from herald_service.services.messages import (
     prepare_message,
     store_messages,
 )
-from herald_service.services.send_request import SendMessageRequest
-from herald_service.services.sending_domains import SendingDomainCache, ensure_sender_allowed
+from herald_service.services.offload import off_loop
+from herald_service.services.send_request import SendMessageRequest, request_size
+from herald_service.services.sending_domains import (
+    SendingDomain,
+    SendingDomainCache,
+    ensure_sender_allowed,
+)
 from herald_service.storage.batched_writes import BatchedWriter
 
-InTransaction = Callable[[AsyncSession, list[StoredMessage]], Awaitable[None]]
+Undo = Callable[[], Awaitable[None]]
+Charge = Callable[[Sequence[OutgoingMessage]], Awaitable[Undo | None]]
+"""Charges quotas for messages about to be stored; returns how to give that back."""
+_Job = tuple[OutgoingMessage, SendingDomain]
 
 
 class Accepted(msgspec.Struct, frozen=True):
@@ -48,6 +56,25 @@ class SendOutcome(msgspec.Struct, frozen=True):
     status_code: int
     body: bytes
     replayed: bool = False
+
+
+Answer = Callable[[list[StoredMessage]], SendOutcome]
+"""The answer to a request whose messages are these."""
+
+
+class IdempotencyKey(msgspec.Struct, frozen=True):
+    """An ``Idempotency-Key`` and the fingerprint of the request that came with it."""
+
+    key: str
+    fingerprint: str
+
+    @staticmethod
+    def of(key: str | None, path: str, body: object) -> IdempotencyKey | None:
+        """The checked key (422 if malformed) for a POST of ``body`` to ``path``."""
+        if key is None:
+            return None
+        checked = idempotency.check_key(key)
+        return IdempotencyKey(checked, idempotency.request_fingerprint("POST", path, body))
 
 
 class Sender:
@@ -78,39 +105,97 @@ class Sender:
         await store_messages(connection, prepared, self._endpoints)
         return [None] * len(prepared)
 
-    async def accept_many(
+    async def submit(
         self,
         account_id: str,
-        messages: Sequence[OutgoingMessage],
-        in_transaction: InTransaction | None = None,
+        validate: Callable[[], Awaitable[list[OutgoingMessage]]],
+        answer: Answer,
+        *,
+        idempotency_key: IdempotencyKey | None = None,
         allowed_domains: Collection[str] = (),
-    ) -> list[StoredMessage]:
-        """Build and sign ``messages`` and store them in one transaction; once committed,
-        hand those not sandboxed to the background enqueue (this does not wait for Redis).
+        charge: Charge | None = None,
+    ) -> SendOutcome:
+        """Accept the messages ``validate`` gives, all or none, and ``answer`` for them.
 
-        Without ``in_transaction`` the rows go through a :class:`BatchedWriter`, sharing a
-        transaction with concurrent requests; with it, they get one of their own.
-        ``allowed_domains`` is the API key's restriction of sending domains (empty: any).
+        In order: validation, the key's domain restriction and the From domains (every
+        refusal so far costs no quota), ``charge`` (quotas), then building, signing and
+        storing; if storing fails, the undo ``charge`` returned gives the recipients back.
+        With ``idempotency_key`` the answer is stored with the messages, and a repeated
+        request gets it again without anything being run (nor charged) twice.
         """
-        prepared = []
+        key = idempotency_key
+        if key is not None:
+            replay = await idempotency.claim(self._sessions, account_id, key.key, key.fingerprint)
+            if replay is not None:
+                return SendOutcome(replay.status_code, replay.body, replayed=True)
+        try:
+            messages = await validate()
+            domains = await self._resolve(account_id, messages, allowed_domains)
+            undo = await charge(messages) if charge is not None else None
+            try:
+                prepared = await self._prepare(account_id, messages, domains)
+                return await self._commit(account_id, prepared, answer, key)
+            except Exception:
+                if undo is not None:
+                    await undo()
+                raise
+        except BaseException:
+            if key is not None:
+                await idempotency.release(self._sessions, account_id, key.key)
+            raise
+
+    async def _resolve(
+        self, account_id: str, messages: Sequence[OutgoingMessage], allowed: Collection[str]
+    ) -> list[SendingDomain]:
+        """Each message's sending domain (403 or 422 naming ``from`` when it may not send)."""
+        by_name: dict[str, SendingDomain] = {}
         for outgoing in messages:
-            ensure_sender_allowed(allowed_domains, outgoing.sender.domain)
-            domain = await self._domains.resolve_with(
-                self._sessions, account_id, outgoing.sender.domain
-            )
-            prepared.append(prepare_message(account_id, outgoing, domain, self._hostname))
+            name = outgoing.sender.domain
+            if name not in by_name:
+                ensure_sender_allowed(allowed, name)
+                by_name[name] = await self._domains.resolve_with(self._sessions, account_id, name)
+        return [by_name[m.sender.domain] for m in messages]
+
+    async def _prepare(
+        self, account_id: str, messages: Sequence[OutgoingMessage], domains: list[SendingDomain]
+    ) -> list[PreparedMessage]:
+        """Build and sign (off the event loop when there is much of it)."""
+
+        def prepare(jobs: Sequence[_Job]) -> list[PreparedMessage]:
+            return [prepare_message(account_id, m, d, self._hostname) for m, d in jobs]
+
+        jobs = list(zip(messages, domains, strict=True))
+        return await off_loop(prepare, jobs, sum(map(content_size, messages)))
+
+    async def _commit(
+        self,
+        account_id: str,
+        prepared: list[PreparedMessage],
+        answer: Answer,
+        key: IdempotencyKey | None,
+    ) -> SendOutcome:
+        """Store durably; once committed, hand the messages not sandboxed to the
+        background enqueue (this does not wait for Redis).
+
+        Without an idempotency key the rows go through a :class:`BatchedWriter`, sharing a
+        transaction with concurrent requests; with one, they get a transaction of their
+        own, which also stores the answer under the key.
+        """
         stored = [p.stored for p in prepared]
-        if in_transaction is None:
+        outcome = answer(stored)
+        if key is None:
             await self._writer.submit_many(prepared)
         else:
             async with self._sessions.begin() as session:
                 await store_messages(await session.connection(), prepared, self._endpoints)
-                await in_transaction(session, stored)
+                await idempotency.complete(
+                    session, account_id, key.key, outcome.status_code, outcome.body
+                )
         for message in stored:
             MESSAGES_ACCEPTED.labels(str(message.sandbox).lower()).inc()
             RECIPIENTS_ACCEPTED.inc(len(message.recipient_statuses))
         self._enqueuer.submit([m.id for m in stored if not m.sandbox])
-        return stored
+        return outcome
 
     async def flush_enqueues(self) -> None:
         """Return once every message accepted so far has been handed to the delivery queue
@@ -129,46 +214,31 @@ class Sender:
         idempotency_key: str | None = None,
         *,
         allowed_domains: Collection[str] = (),
-        before_accept: Callable[[OutgoingMessage], Awaitable[None]] | None = None,
+        charge: Charge | None = None,
     ) -> SendOutcome:
-        """Validate and accept one message; with a key, at most once per request body.
+        """Validate and accept one message (``POST /v1/messages``), as :meth:`submit` does."""
 
-        ``before_accept`` runs after validation and before anything is stored (quota
-        charging); a replayed idempotent request does not run it.
-        """
+        async def validated() -> list[OutgoingMessage]:
+            return await off_loop(_validate_all, [request], request_size(request))
 
-        async def validated() -> OutgoingMessage:
-            outgoing = validate_send_request(request)
-            ensure_sender_allowed(allowed_domains, outgoing.sender.domain)
-            if before_accept is not None:
-                await before_accept(outgoing)
-            return outgoing
+        return await self.submit(
+            account_id,
+            validated,
+            lambda stored: SendOutcome(202, accepted_body(stored[0])),
+            idempotency_key=IdempotencyKey.of(idempotency_key, "/v1/messages", request),
+            allowed_domains=allowed_domains,
+            charge=charge,
+        )
 
-        if idempotency_key is None:
-            outgoing = await validated()
-            (message,) = await self.accept_many(
-                account_id, [outgoing], allowed_domains=allowed_domains
-            )
-            return SendOutcome(202, _accepted_body(message))
 
-        key = idempotency.check_key(idempotency_key)
-        fingerprint = idempotency.request_fingerprint("POST", "/v1/messages", request)
-        replay = await idempotency.claim(self._sessions, account_id, key, fingerprint)
-        if replay is not None:
-            return SendOutcome(replay.status_code, replay.body, replayed=True)
+def content_size(message: OutgoingMessage) -> int:
+    """About how many bytes of content ``message`` carries (to tell big work from small)."""
+    text = len(message.text or "") + len(message.html or "")
+    return text + sum(len(a.content) for a in message.attachments)
 
-        async def remember(session: AsyncSession, stored: list[StoredMessage]) -> None:
-            await idempotency.complete(session, account_id, key, 202, _accepted_body(stored[0]))
 
-        try:
-            outgoing = await validated()
-            (message,) = await self.accept_many(
-                account_id, [outgoing], remember, allowed_domains=allowed_domains
-            )
-        except BaseException:
-            await idempotency.release(self._sessions, account_id, key)
-            raise
-        return SendOutcome(202, _accepted_body(message))
+def _validate_all(requests: Sequence[SendMessageRequest]) -> list[OutgoingMessage]:
+    return [validate_send_request(r) for r in requests]
 
 
 def _connections_for_one_statement(
@@ -188,6 +258,7 @@ def _connections_for_one_statement(
     return autocommit
 
 
-def _accepted_body(message: StoredMessage) -> bytes:
+def accepted_body(message: StoredMessage) -> bytes:
+    """``{"id", "status"}`` of an accepted message, as JSON."""
     status = summarize(message.recipient_statuses)
     return msgspec.json.encode(Accepted(id=message.id, status=status))

@@ -67,7 +67,11 @@ class ApiKeys(SyncResource):
         **options: Unpack[CallOptions],
     ) -> ApiKey:
         """A new key with ``scopes`` (``send``, ``read``, ``admin``); its ``key`` is shown
-        only in this answer."""
+        only in this answer.
+
+        It may not exceed the calling key (scopes, sending domains, quotas): beyond them,
+        :class:`~herald.PermissionDeniedError` names each field. Unset quotas take the
+        calling key's own overrides."""
         request = create_options(scopes, name, domains, quotas, options)
         return self._client.request(request, ApiKey)
 
@@ -87,11 +91,12 @@ class ApiKeys(SyncResource):
         quotas: KeyQuotas | None = None,
         **options: Unpack[CallOptions],
     ) -> ApiKey:
-        """Rename a key or change its quotas."""
+        """Rename a key or change its quotas: only a key within the calling key's grant,
+        to quotas within its own, else :class:`~herald.PermissionDeniedError`."""
         return self._client.request(update_options(key_id, name, quotas, options), ApiKey)
 
     def revoke(self, key_id: str, **options: Unpack[CallOptions]) -> None:
-        """Revoke a key: it stops working at once."""
+        """Revoke a key (one within the calling key's grant): it stops working at once."""
         self._client.request(one("DELETE", key_id, options), type(None))
 
 
@@ -107,7 +112,8 @@ class AsyncApiKeys(AsyncResource):
         quotas: KeyQuotas | None = None,
         **options: Unpack[CallOptions],
     ) -> ApiKey:
-        """A new key; its ``key`` is shown only in this answer."""
+        """A new key; its ``key`` is shown only in this answer (within the calling key's
+        scopes, domains and quotas, as for :meth:`ApiKeys.create`)."""
         request = create_options(scopes, name, domains, quotas, options)
         return await self._client.request(request, ApiKey)
 
@@ -128,9 +134,10 @@ class AsyncApiKeys(AsyncResource):
         quotas: KeyQuotas | None = None,
         **options: Unpack[CallOptions],
     ) -> ApiKey:
-        """Rename a key or change its quotas."""
+        """Rename a key or change its quotas (within the calling key's own, as for
+        :meth:`ApiKeys.update`)."""
         return await self._client.request(update_options(key_id, name, quotas, options), ApiKey)
 
     async def revoke(self, key_id: str, **options: Unpack[CallOptions]) -> None:
-        """Revoke a key: it stops working at once."""
+        """Revoke a key (one within the calling key's grant): it stops working at once."""
         await self._client.request(one("DELETE", key_id, options), type(None))

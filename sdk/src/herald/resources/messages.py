@@ -34,9 +34,11 @@ class SendParams(CallOptions, total=False):
     from_: Required[Address]
     """The sender, on a verified domain of the account."""
     to: Addresses
+    """With ``cc`` and ``bcc``: at least one recipient, at most 1000 in all."""
     cc: Addresses
     bcc: Addresses
     reply_to: Addresses
+    """At most 50 addresses."""
     subject: str
     text: str
     """The plain-text body (derived from ``html`` when only that is given)."""
@@ -54,7 +56,9 @@ class SendParams(CallOptions, total=False):
     sandbox: bool
     """Validate, sign and store, but do not deliver."""
     idempotency_key: str
-    """Your key for this send (default: a new UUID per call, kept across its retries)."""
+    """Your key for this send (default: a new UUID per call, kept across its retries).
+    While a send with the same key is in progress elsewhere, Herald answers 409 with
+    ``Retry-After`` and the SDK retries after that delay."""
 
 
 class MessageFilters(CallOptions, total=False):

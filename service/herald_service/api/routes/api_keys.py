@@ -13,16 +13,16 @@ from litestar.params import FromPath, JSONBody
 from herald_service.api.auth import AuthenticatedController
 from herald_service.api.context import ApiContext
 from herald_service.api.problems import problem_responses
+from herald_service.core.key_grants import Grantor, KeyLimits
 from herald_service.services.api_keys import (
     AuthContext,
-    KeyLimits,
     create_api_key,
     get_api_key,
-    key_limits,
     list_api_keys,
     revoke_api_key,
     update_api_key,
 )
+from herald_service.services.key_grants import key_limits
 from herald_service.storage.models import ApiKey
 
 Name = Annotated[str, msgspec.Meta(max_length=200)]
@@ -106,6 +106,17 @@ def api_key_out(key: ApiKey) -> ApiKeyOut:
     )
 
 
+def grantor(auth: AuthContext, herald: ApiContext) -> Grantor:
+    """The calling key as the bound of the keys it creates, changes or revokes."""
+    settings = herald.settings
+    defaults = KeyLimits(
+        requests_per_second=settings.quota_requests_per_second,
+        burst=settings.quota_burst,
+        daily_recipients=settings.quota_daily_recipients_per_key,
+    )
+    return Grantor(auth.grant(), defaults)
+
+
 class ApiKeyController(AuthenticatedController):
     """Manage the account's API keys (``admin`` scope)."""
 
@@ -126,7 +137,12 @@ class ApiKeyController(AuthenticatedController):
         auth: NamedDependency[AuthContext],
         herald: NamedDependency[ApiContext],
     ) -> ApiKeyCreated:
-        """Create a key with scopes, optional sending-domain restriction and quotas."""
+        """Create a key with scopes, optional sending-domain restriction and quotas.
+
+        The new key may not exceed the calling key: only its scopes, only its domains
+        (or some of them), quotas no higher than its own (403 naming each field beyond).
+        A quota left unset takes the calling key's own override, if it has one.
+        """
         async with herald.sessions.begin() as session:
             key, token = await create_api_key(
                 session,
@@ -135,6 +151,7 @@ class ApiKeyController(AuthenticatedController):
                 data.name,
                 domains=data.domains,
                 limits=data.quotas.limits() if data.quotas else None,
+                grantor=grantor(auth, herald),
             )
             return ApiKeyCreated(key=token, **msgspec.structs.asdict(api_key_out(key)))
 
@@ -181,7 +198,11 @@ class ApiKeyController(AuthenticatedController):
         auth: NamedDependency[AuthContext],
         herald: NamedDependency[ApiContext],
     ) -> ApiKeyOut:
-        """Rename a key or replace its quota overrides; applies within five seconds."""
+        """Rename a key or replace its quota overrides; applies within five seconds.
+
+        A key may change only keys within its own grant (itself included) and set quotas
+        no higher than its own; an unset quota takes the calling key's own override.
+        """
         async with herald.sessions.begin() as session:
             key = await update_api_key(
                 session,
@@ -189,6 +210,7 @@ class ApiKeyController(AuthenticatedController):
                 key_id,
                 name=data.name,
                 limits=data.quotas.limits() if data.quotas else None,
+                grantor=grantor(auth, herald),
             )
             return api_key_out(key)
 
@@ -204,6 +226,9 @@ class ApiKeyController(AuthenticatedController):
         auth: NamedDependency[AuthContext],
         herald: NamedDependency[ApiContext],
     ) -> None:
-        """Revoke a key: every API process refuses it within five seconds."""
+        """Revoke a key: every API process refuses it within five seconds.
+
+        A key may revoke only keys within its own grant (itself included).
+        """
         async with herald.sessions.begin() as session:
-            await revoke_api_key(session, auth.account_id, key_id)
+            await revoke_api_key(session, auth.account_id, key_id, grantor(auth, herald))

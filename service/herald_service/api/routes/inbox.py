@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import html
 from datetime import datetime
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, MediaType, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, QueryParameter
 from sqlalchemy import select
 
 from herald_service.api.context import ApiContext
@@ -53,12 +54,14 @@ class InboxController(Controller):
 
     @get("/messages")
     async def list_messages(
-        self, herald: NamedDependency[ApiContext], limit: FromQuery[int] = 50
+        self,
+        herald: NamedDependency[ApiContext],
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     ) -> list[CapturedSummary]:
-        """The newest captured messages first."""
+        """The newest captured messages first (a negative limit would mean "all")."""
         async with herald.sessions() as session:
             rows = await session.execute(
-                select(CapturedMessage).order_by(CapturedMessage.id.desc()).limit(min(limit, 500))
+                select(CapturedMessage).order_by(CapturedMessage.id.desc()).limit(limit)
             )
             return [_summary(m) for m in rows.scalars()]
 

@@ -6,13 +6,14 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from herald_service.api.auth import AuthenticatedController
 from herald_service.api.context import ApiContext
+from herald_service.api.headers import IdempotencyHeader
 from herald_service.api.problems import problem_responses
 from herald_service.api.query_params import Cursor, PageSize, Since, Until
-from herald_service.api.ratelimit import enforce_quota
+from herald_service.api.ratelimit import quota_charge
 from herald_service.api.schemas import (
     AttemptOut,
     EventOut,
@@ -23,7 +24,6 @@ from herald_service.api.schemas import (
     RecipientOut,
     RecipientSummary,
 )
-from herald_service.core.message import OutgoingMessage
 from herald_service.core.states import RecipientStatus, summarize
 from herald_service.services.api_keys import AuthContext
 from herald_service.services.message_search import MessageFilter, search_messages
@@ -31,15 +31,6 @@ from herald_service.services.messages import get_message, message_events
 from herald_service.services.pagination import aware
 from herald_service.services.send_request import SendMessageRequest
 from herald_service.storage.models import Event, Message
-
-IdempotencyHeader = Annotated[
-    str | None,
-    HeaderParameter(
-        name="Idempotency-Key",
-        required=False,
-        description="Same key and body within 24 h: the original response, nothing sent twice.",
-    ),
-]
 
 
 class MessageController(AuthenticatedController):
@@ -65,18 +56,12 @@ class MessageController(AuthenticatedController):
         idempotency_key: IdempotencyHeader = None,
     ) -> Response[MessageAccepted]:
         """Validate, sign and queue a message; answers 202 once it is stored durably."""
-
-        async def charge_quota(outgoing: OutgoingMessage) -> None:
-            # Sandbox messages are never delivered: they count as requests, not recipients.
-            recipients = 0 if outgoing.sandbox else len(outgoing.envelope_recipients())
-            await enforce_quota(request, auth, recipients)
-
         outcome = await herald.sender.send(
             auth.account_id,
             data,
             idempotency_key,
             allowed_domains=auth.allowed_domains,
-            before_accept=charge_quota,
+            charge=quota_charge(request, auth),
         )
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
         return Response(

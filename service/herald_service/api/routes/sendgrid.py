@@ -19,12 +19,16 @@ from litestar.params import JSONBody
 from herald_service.api.auth import provide_auth, require_api_key
 from herald_service.api.body_errors import collect_body_errors, received_body
 from herald_service.api.context import ApiContext
-from herald_service.api.ratelimit import enforce_quota
-from herald_service.errors import FieldError, HeraldError, InvalidRequest
+from herald_service.api.headers import IdempotencyHeader
+from herald_service.api.ratelimit import quota_charge
+from herald_service.core.message import OutgoingMessage
+from herald_service.errors import HeraldError
 from herald_service.services.api_keys import AuthContext
-from herald_service.services.intake import validate_send_request
-from herald_service.services.sendgrid import SGMail, sendgrid_field, to_send_requests
-from herald_service.services.sending_domains import ensure_sender_allowed
+from herald_service.services.messages import StoredMessage
+from herald_service.services.sendgrid import SGMail, validate_mail
+from herald_service.services.sending import Accepted, IdempotencyKey, SendOutcome, accepted_body
+
+_FROM = "from.email"  # where SendGrid names the From address
 
 
 class SGError(msgspec.Struct):
@@ -45,7 +49,8 @@ def _documented_errors(*statuses: int) -> dict[int, ResponseSpec]:
     descriptions = {
         400: "Invalid request; each bad field is named in `errors`",
         401: "Missing, unknown or revoked API key",
-        403: "The API key lacks the `send` scope",
+        403: "The API key lacks the `send` scope, or may not send from this domain",
+        409: "A request with this `Idempotency-Key` is in progress; retry after `Retry-After`",
         413: "Request body too large",
         429: "Quota exhausted; retry after `Retry-After` seconds",
     }
@@ -60,21 +65,21 @@ def _documented_errors(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
-def _sendgrid_errors(status: int, errors: list[SGError]) -> Response[Any]:
+def _sendgrid_errors(
+    status: int, errors: list[SGError], headers: dict[str, str] | None = None
+) -> Response[Any]:
     return Response(
         content=msgspec.json.encode(SGErrors(errors)),
         status_code=status,
         media_type="application/json",
+        headers=headers or None,
     )
 
 
 def _herald_error(_: Request[Any, Any, Any], exc: HeraldError) -> Response[Any]:
-    if exc.errors:
-        return _sendgrid_errors(
-            400 if exc.status == 422 else exc.status,
-            [SGError(e.message, e.field) for e in exc.errors],
-        )
-    return _sendgrid_errors(exc.status, [SGError(exc.detail)])
+    status = 400 if exc.status == 422 else exc.status
+    errors = [SGError(e.message, _FROM if e.field == "from" else e.field) for e in exc.errors]
+    return _sendgrid_errors(status, errors or [SGError(exc.detail)], exc.headers)
 
 
 def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
@@ -111,7 +116,7 @@ def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
             description="Sandbox mode: validated and stored, nothing delivered",
             generate_examples=False,
         ),
-        **_documented_errors(400, 401, 403, 413, 429),
+        **_documented_errors(400, 401, 403, 409, 413, 429),
     },
 )
 async def sendgrid_mail_send(
@@ -119,30 +124,31 @@ async def sendgrid_mail_send(
     data: JSONBody[SGMail],
     auth: NamedDependency[AuthContext],
     herald: NamedDependency[ApiContext],
+    idempotency_key: IdempotencyHeader = None,
 ) -> Response[None]:
-    """Each personalization becomes one message; all are accepted or none."""
-    if not data.personalizations:
-        raise InvalidRequest(
-            "personalizations is required",
-            [FieldError("personalizations", "at least one personalization is required")],
-        )
-    requests = to_send_requests(data)
-    outgoing = []
-    problems: list[SGError] = []
-    for index, send_request in enumerate(requests):
-        try:
-            outgoing.append(validate_send_request(send_request))
-        except InvalidRequest as exc:
-            problems.extend(SGError(e.message, sendgrid_field(index, e.field)) for e in exc.errors)
-    if problems:
-        return _sendgrid_errors(400, list({(p.field, p.message): p for p in problems}.values()))
-    for message in outgoing:
-        ensure_sender_allowed(auth.allowed_domains, message.sender.domain)
-    recipients = 0 if data.sandbox else sum(len(m.envelope_recipients()) for m in outgoing)
-    await enforce_quota(request, auth, recipients)
-    stored = await herald.sender.accept_many(
-        auth.account_id, outgoing, allowed_domains=auth.allowed_domains
+    """Each personalization becomes one message; all are accepted or none.
+
+    At most 1000 personalizations and 1000 recipients (to, cc and bcc of all of them) per
+    request. With an `Idempotency-Key`, a repeated request gets the first answer and
+    nothing is sent twice, as on `/v1/messages`.
+    """
+    max_bytes = herald.settings.max_request_bytes
+
+    async def validated() -> list[OutgoingMessage]:
+        return await validate_mail(data, max_bytes)
+
+    def answer(stored: list[StoredMessage]) -> SendOutcome:
+        return SendOutcome(200 if data.sandbox else 202, accepted_body(stored[0]))
+
+    outcome = await herald.sender.submit(
+        auth.account_id,
+        validated,
+        answer,
+        idempotency_key=IdempotencyKey.of(idempotency_key, "/v3/mail/send", data),
+        allowed_domains=auth.allowed_domains,
+        charge=quota_charge(request, auth, field="personalizations"),
     )
-    if data.sandbox:
-        return Response(content=None, status_code=200)
-    return Response(content=None, status_code=202, headers={"X-Message-Id": stored[0].id})
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+    if outcome.status_code == 202:
+        headers["X-Message-Id"] = msgspec.json.decode(outcome.body, type=Accepted).id
+    return Response(content=None, status_code=outcome.status_code, headers=headers)

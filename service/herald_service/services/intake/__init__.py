@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from herald_service.core.message import OutgoingMessage
 from herald_service.mail.html_text import html_to_text
-from herald_service.services.intake.addresses import check_address, check_recipients
+from herald_service.services.intake.addresses import (
+    check_address,
+    check_recipients,
+    check_reply_to,
+)
 from herald_service.services.intake.collector import Collector
 from herald_service.services.intake.content import (
     check_attachments,
@@ -29,11 +33,7 @@ def validate_send_request(request: SendMessageRequest) -> OutgoingMessage:
     to, cc, bcc = check_recipients(
         errors, address_list(request.to), address_list(request.cc), address_list(request.bcc)
     )
-    reply_to = tuple(
-        a
-        for i, raw in enumerate(address_list(request.reply_to))
-        if (a := check_address(errors, f"reply_to[{i}]", raw)) is not None
-    )
+    reply_to = check_reply_to(errors, address_list(request.reply_to))
     check_header_text(errors, "subject", request.subject)
     attachments = check_attachments(errors, request.attachments)
     headers = check_custom_headers(errors, request.headers)

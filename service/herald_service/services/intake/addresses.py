@@ -12,6 +12,7 @@ from herald_service.services.intake.collector import Collector
 from herald_service.services.send_request import EmailAddress
 
 MAX_RECIPIENTS = 1000
+MAX_REPLY_TO = 50
 MAX_NAME_LENGTH = 256
 CONTROL_CHARS = re.compile(
     r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]"
@@ -73,3 +74,15 @@ def check_recipients(
             valid.append(address)
         lists.append(tuple(valid))
     return lists[0], lists[1], lists[2]
+
+
+def check_reply_to(errors: Collector, raws: list[EmailAddress]) -> tuple[Address, ...]:
+    """Valid Reply-To addresses, at most :data:`MAX_REPLY_TO` (each costs a validation)."""
+    if len(raws) > MAX_REPLY_TO:
+        errors.add("reply_to", f"{len(raws)} addresses; at most {MAX_REPLY_TO} are allowed")
+        return ()
+    return tuple(
+        a
+        for i, raw in enumerate(raws)
+        if (a := check_address(errors, f"reply_to[{i}]", raw)) is not None
+    )

@@ -204,9 +204,10 @@ def check_attachments(errors: Collector, items: list[AttachmentIn]) -> tuple[Att
 
 
 def check_tags(errors: Collector, tags: list[str]) -> None:
-    """Up to 10 distinct short tags."""
+    """Up to 10 distinct short tags (more: one error, not one per tag)."""
     if len(tags) > MAX_TAGS:
         errors.add("tags", f"at most {MAX_TAGS} tags are allowed")
+        return
     for i, tag in enumerate(tags):
         if not tag or len(tag) > MAX_TAG_LENGTH or not TAG.match(tag):
             errors.add(
