@@ -34,7 +34,8 @@ class Unsubscribe(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
 
 
 Address = str | EmailAddress
-"""An address field: a plain ``"ann@example.com"``, or an :class:`EmailAddress` with a name."""
+"""An address field: ``"ann@example.com"``, ``"Ann Example <ann@example.com>"`` (RFC 5322
+name-addr), or an :class:`EmailAddress` with a name."""
 
 
 class SendResult(msgspec.Struct, frozen=True):
