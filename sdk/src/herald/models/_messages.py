@@ -39,10 +39,13 @@ name-addr), or an :class:`EmailAddress` with a name."""
 
 
 class SendResult(msgspec.Struct, frozen=True):
-    """The answer to an accepted send (``202``): the message's id and its summary status."""
+    """The answer to an accepted send (``202``): the message's id, its summary status and
+    each recipient's status. A suppressed recipient is ``suppressed`` here already: it was
+    dropped when the message was accepted, and the others go."""
 
     id: str
     status: str
+    recipients: list[RecipientSummary] = msgspec.field(default_factory=list)
 
 
 class Attempt(msgspec.Struct, frozen=True, kw_only=True):
