@@ -50,14 +50,15 @@ async def test_one_job_carries_many_messages_with_mixed_outcomes(
     herald.add_mx("receiver.example", (10, "mx.receiver.example", "127.0.0.2"))
     mx = smtp_server_factory("127.0.0.2")
     mx.reject("rcpt", rcpt="gone@receiver.example").defer("rcpt", rcpt="later@receiver.example")
+    names = ("ok", "blocked", "gone", "later", "taken")
+    ids = {name: await send(api, tenant, f"{name}@receiver.example") for name in names}
+    # Suppressed after its message was accepted: the worker drops it before delivery.
     added = await api.post(
         "/v1/suppressions",
         headers=tenant.headers,
         json={"email": "Blocked@receiver.example", "reason": "manual"},
     )
     assert added.status_code in (200, 201), added.text
-    names = ("ok", "blocked", "gone", "later", "taken")
-    ids = {name: await send(api, tenant, f"{name}@receiver.example") for name in names}
     herald.empty_queue()
     # Another delivery holds the lease of "taken": this batch must leave it alone.
     async with herald.runtime.sessions.begin() as session:

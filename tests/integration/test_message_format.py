@@ -185,6 +185,18 @@ CASES: dict[str, Case] = {
         "Grüße, 山田さん! ✓",
         "<p>Grüße, 山田さん! ✓</p>",
     ),
+    "name_addr_strings": Case(
+        {
+            "subject": "Name-addr strings",
+            "from": '"Acme, Inc. \\"EU\\"" <app@sender.example>',
+            "to": ["Alice Example <alice@receiver.example>"],
+            "cc": ["=?utf-8?q?J=C3=B6rg?= <joerg@receiver.example>"],
+            "reply_to": '"Help (Desk)" <help@sender.example>',
+            "text": "Hello.",
+        },
+        "text/plain",
+        "Hello.",
+    ),
     "long_line": Case(
         {"subject": "Long line", "text": LONG_WORD, "html": f"<p>{LONG_WORD}</p>"},
         "multipart/alternative(text/plain,text/html)",
@@ -337,6 +349,11 @@ def check_case_specifics(
         assert addresses(parsed["To"]) == [(RECIPIENT, "Jürgen Müller")]
         assert addresses(parsed["Cc"]) == [("bob@receiver.example", 'Doe, Jane "JD" 山田')]
         assert addresses(parsed["Reply-To"]) == [("support@sender.example", "Support-Team Ü")]
+    if case_name == "name_addr_strings":
+        assert addresses(parsed["From"]) == [(SENDER, 'Acme, Inc. "EU"')]
+        assert addresses(parsed["To"]) == [(RECIPIENT, "Alice Example")]
+        assert addresses(parsed["Cc"]) == [("joerg@receiver.example", "Jörg")]
+        assert addresses(parsed["Reply-To"]) == [("help@sender.example", "Help (Desk)")]
     if case_name == "long_line":
         for part in parsed.walk():
             if not part.is_multipart():

@@ -16,6 +16,7 @@ from herald_service import __version__
 from herald_service.api.admission import AdmissionControl
 from herald_service.api.auth import provide_context
 from herald_service.api.context import api_context
+from herald_service.api.nul_guard import refuse_nul
 from herald_service.api.problems import EXCEPTION_HANDLERS
 from herald_service.api.ratelimit import RateLimitHeaders
 from herald_service.api.routes.api_keys import ApiKeyController
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         middleware=[AdmissionControl(config.api_max_in_flight), RateLimitHeaders()],
         dependencies={"herald": Provide(provide_context, sync_to_thread=False)},
+        before_request=refuse_nul,
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=config.max_request_bytes,
         openapi_config=OpenAPIConfig(

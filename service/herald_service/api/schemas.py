@@ -9,10 +9,14 @@ import msgspec
 
 
 class MessageAccepted(msgspec.Struct):
-    """The answer to an accepted send."""
+    """The answer to an accepted send: the message's status and each recipient's, in the
+    order given (to, cc, bcc). A recipient on the account's suppression list is
+    ``suppressed`` at once (dropped, with a ``message.dropped`` event); the others are
+    ``queued`` (``captured`` in sandbox mode)."""
 
     id: str
     status: str
+    recipients: list[RecipientSummary] = msgspec.field(default_factory=list)
 
 
 class AttemptOut(msgspec.Struct):

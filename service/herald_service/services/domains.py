@@ -20,6 +20,7 @@ from herald_service.mail.dkim_keys import (
 from herald_service.mail.dkim_signing import SigningKey
 from herald_service.security import secretbox
 from herald_service.services.domain_records import DnsRecord, dns_records
+from herald_service.services.intake.addresses import special_use_problem
 from herald_service.settings import Settings
 from herald_service.storage.models import DkimKey, Domain
 from herald_service.storage.types import utcnow
@@ -66,6 +67,9 @@ def normalize_domain_name(name: str, field: str = "name") -> str:
         or labels[-1].isdigit()
     ):
         raise problem
+    reserved = special_use_problem(ascii_name)
+    if reserved is not None:
+        raise InvalidRequest(reserved, [FieldError(field, reserved)])
     return ascii_name
 
 

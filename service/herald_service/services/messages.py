@@ -35,11 +35,13 @@ _RECIPIENTS = Base.metadata.tables[Recipient.__tablename__]
 
 
 class StoredMessage(Struct, frozen=True):
-    """What the send path learns of a message it stored."""
+    """What the send path learns of a message it stored: each recipient's address (as
+    stored) and status, in envelope order."""
 
     id: str
     sandbox: bool
     recipient_statuses: tuple[str, ...]
+    recipient_emails: tuple[str, ...] = ()
 
 
 class PreparedMessage(Struct, frozen=True):
@@ -71,6 +73,7 @@ def prepare_message(
             id=message_id,
             sandbox=outgoing.sandbox,
             recipient_statuses=tuple(status.value for _ in envelope),
+            recipient_emails=tuple(address.email for _, address in envelope),
         ),
         message_row={
             "id": message_id,

@@ -15,10 +15,11 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from herald_service.core.message import OutgoingMessage
-from herald_service.core.states import summarize
+from herald_service.core.states import RecipientStatus, summarize
 from herald_service.jobs import DeliveryQueue
 from herald_service.metrics import MESSAGES_ACCEPTED, RECIPIENTS_ACCEPTED
 from herald_service.services import idempotency
+from herald_service.services.accept_suppressed import drop_suppressed
 from herald_service.services.enqueue_batcher import EnqueueBatcher
 from herald_service.services.events import EndpointSource
 from herald_service.services.intake import validate_send_request
@@ -43,11 +44,19 @@ Charge = Callable[[Sequence[OutgoingMessage]], Awaitable[Undo | None]]
 _Job = tuple[OutgoingMessage, SendingDomain]
 
 
+class AcceptedRecipient(msgspec.Struct, frozen=True):
+    """A recipient of an accepted message and where it stands (``suppressed``: dropped)."""
+
+    email: str
+    status: str
+
+
 class Accepted(msgspec.Struct, frozen=True):
     """What a caller learns about an accepted message."""
 
     id: str
     status: str
+    recipients: list[AcceptedRecipient]
 
 
 class SendOutcome(msgspec.Struct, frozen=True):
@@ -95,15 +104,17 @@ class Sender:
         self._hostname = hostname
         engine: AsyncEngine = sessions.kw["bind"]
         single_writer = engine.dialect.name == "sqlite"
-        self._writer: BatchedWriter[AsyncConnection, PreparedMessage, None] = BatchedWriter(
+        self._writer: BatchedWriter[AsyncConnection, PreparedMessage, StoredMessage]
+        self._writer = BatchedWriter(
             _connections_for_one_statement(engine), self._store, parallel=1 if single_writer else 2
         )
 
     async def _store(
         self, connection: AsyncConnection, prepared: list[PreparedMessage]
-    ) -> list[None]:
-        await store_messages(connection, prepared, self._endpoints)
-        return [None] * len(prepared)
+    ) -> list[StoredMessage]:
+        kept = await drop_suppressed(connection, prepared)
+        await store_messages(connection, kept, self._endpoints)
+        return [p.stored for p in kept]
 
     async def submit(
         self,
@@ -181,20 +192,20 @@ class Sender:
         transaction with concurrent requests; with one, they get a transaction of their
         own, which also stores the answer under the key.
         """
-        stored = [p.stored for p in prepared]
-        outcome = answer(stored)
         if key is None:
-            await self._writer.submit_many(prepared)
+            stored = await self._writer.submit_many(prepared)
+            outcome = answer(stored)
         else:
             async with self._sessions.begin() as session:
-                await store_messages(await session.connection(), prepared, self._endpoints)
+                stored = await self._store(await session.connection(), prepared)
+                outcome = answer(stored)
                 await idempotency.complete(
                     session, account_id, key.key, outcome.status_code, outcome.body
                 )
         for message in stored:
             MESSAGES_ACCEPTED.labels(str(message.sandbox).lower()).inc()
             RECIPIENTS_ACCEPTED.inc(len(message.recipient_statuses))
-        self._enqueuer.submit([m.id for m in stored if not m.sandbox])
+        self._enqueuer.submit([m.id for m in stored if not m.sandbox and _deliverable(m)])
         return outcome
 
     async def flush_enqueues(self) -> None:
@@ -258,7 +269,18 @@ def _connections_for_one_statement(
     return autocommit
 
 
+def _deliverable(message: StoredMessage) -> bool:
+    """Whether a recipient is left to deliver (not all were suppressed at acceptance)."""
+    return RecipientStatus.QUEUED.value in message.recipient_statuses
+
+
 def accepted_body(message: StoredMessage) -> bytes:
-    """``{"id", "status"}`` of an accepted message, as JSON."""
+    """``{"id", "status", "recipients"}`` of an accepted message, as JSON."""
     status = summarize(message.recipient_statuses)
-    return msgspec.json.encode(Accepted(id=message.id, status=status))
+    recipients = [
+        AcceptedRecipient(email, recipient_status)
+        for email, recipient_status in zip(
+            message.recipient_emails, message.recipient_statuses, strict=True
+        )
+    ]
+    return msgspec.json.encode(Accepted(id=message.id, status=status, recipients=recipients))

@@ -15,10 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald_service.core.ids import new_id
 from herald_service.errors import FieldError, InvalidRequest, NotFound
-from herald_service.services.intake.addresses import check_address
+from herald_service.services.intake.addresses import check_bare_address
 from herald_service.services.intake.collector import Collector
 from herald_service.services.pagination import decode_cursor, encode_cursor
-from herald_service.services.send_request import EmailAddress
 from herald_service.storage.models import Suppression
 from herald_service.storage.types import utcnow
 
@@ -34,7 +33,7 @@ def normalize(email: str) -> str:
 def checked_email(field: str, email: str) -> str:
     """A valid address, normalized, or a 422 naming ``field``."""
     errors = Collector()
-    address = check_address(errors, field, EmailAddress(email))
+    address = check_bare_address(errors, field, email)
     errors.raise_if_any()
     assert address is not None
     return normalize(address.email)

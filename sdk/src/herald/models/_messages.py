@@ -34,14 +34,18 @@ class Unsubscribe(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
 
 
 Address = str | EmailAddress
-"""An address field: a plain ``"ann@example.com"``, or an :class:`EmailAddress` with a name."""
+"""An address field: ``"ann@example.com"``, ``"Ann Example <ann@example.com>"`` (RFC 5322
+name-addr), or an :class:`EmailAddress` with a name."""
 
 
 class SendResult(msgspec.Struct, frozen=True):
-    """The answer to an accepted send (``202``): the message's id and its summary status."""
+    """The answer to an accepted send (``202``): the message's id, its summary status and
+    each recipient's status. A suppressed recipient is ``suppressed`` here already: it was
+    dropped when the message was accepted, and the others go."""
 
     id: str
     status: str
+    recipients: list[RecipientSummary] = msgspec.field(default_factory=list)
 
 
 class Attempt(msgspec.Struct, frozen=True, kw_only=True):

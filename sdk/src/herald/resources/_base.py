@@ -8,16 +8,19 @@ with such functions and two thin classes, plus one property on each client.
 
 from __future__ import annotations
 
+import difflib
+import keyword
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import Any, ForwardRef, Required, get_origin
 from urllib.parse import quote
 
 import msgspec
 
 from herald._base_client import AsyncAPIClient, CallOptions, RequestOptions, SyncAPIClient
 
-__all__ = ["AsyncResource", "SyncResource", "make_options", "path", "query"]
+__all__ = ["AsyncResource", "SyncResource", "check_keywords", "make_options", "path", "query"]
 
 
 class SyncResource:
@@ -67,6 +70,46 @@ def query(**values: QueryValue) -> dict[str, str | Sequence[str]]:
     return params
 
 
+@cache
+def _keywords(spec: type) -> tuple[frozenset[str], frozenset[str]]:
+    """The required and the accepted keyword names of a TypedDict of call arguments.
+
+    ``Required[...]`` is read from the annotations themselves: with postponed evaluation
+    (PEP 563) Python 3.11 keeps them as forward references and leaves such keys out of
+    ``__required_keys__``.
+    """
+    annotations: dict[str, Any] = dict(getattr(spec, "__annotations__", {}))
+    required = set(getattr(spec, "__required_keys__", ()))
+    for name, hint in annotations.items():
+        text = hint.__forward_arg__ if isinstance(hint, ForwardRef) else hint
+        if get_origin(hint) is Required or (
+            isinstance(text, str) and text.startswith(("Required[", "typing.Required["))
+        ):
+            required.add(name)
+    return frozenset(required), frozenset(annotations)
+
+
+def check_keywords(spec: type, given: Mapping[str, Any]) -> None:
+    """Raise ``TypeError`` naming every keyword argument ``given`` that ``spec`` (a
+    TypedDict) does not accept and every required one it lacks, as Python does for an
+    ordinary signature; a misspelled name is never silently dropped."""
+    required, accepted = _keywords(spec)
+    problems = []
+    for name in given:
+        if name in accepted:
+            continue
+        problem = f"unexpected keyword argument {name!r}"
+        if keyword.iskeyword(name) and f"{name}_" in accepted:
+            problem += f" (write {name}_=...: {name!r} is a Python keyword)"
+        elif close := difflib.get_close_matches(name, accepted, n=1):
+            problem += f" (did you mean {close[0]!r}?)"
+        problems.append(problem)
+    missing = sorted(required - set(given))
+    problems += [f"missing required keyword argument {name!r}" for name in missing]
+    if problems:
+        raise TypeError(f"{spec.__name__}: {'; '.join(problems)}")
+
+
 def make_options(
     method: str,
     url_path: str,
@@ -75,8 +118,11 @@ def make_options(
     body: msgspec.Struct | None = None,
     params: Mapping[str, str | Sequence[str]] | None = None,
     headers: Mapping[str, str] | None = None,
+    accepts: type = CallOptions,
 ) -> RequestOptions:
-    """The request of one call: ``options`` carries the caller's per-call overrides."""
+    """The request of one call: ``options`` carries the caller's per-call overrides, the
+    keyword arguments of the call, which must all be names ``accepts`` (a TypedDict) has."""
+    check_keywords(accepts, options)
     return RequestOptions(
         method=method,
         path=url_path,

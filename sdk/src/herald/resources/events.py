@@ -44,7 +44,7 @@ def list_options(filters: EventFilters) -> RequestOptions:
         limit=filters.get("limit"),
         cursor=filters.get("cursor"),
     )
-    return make_options("GET", "/v1/events", filters, params=params)
+    return make_options("GET", "/v1/events", filters, params=params, accepts=EventFilters)
 
 
 class Events(SyncResource):

@@ -20,7 +20,14 @@ from herald.models import (
     SendResult,
     Unsubscribe,
 )
-from herald.resources._base import AsyncResource, SyncResource, make_options, path, query
+from herald.resources._base import (
+    AsyncResource,
+    SyncResource,
+    check_keywords,
+    make_options,
+    path,
+    query,
+)
 
 __all__ = ["Addresses", "AsyncMessages", "MessageFilters", "Messages", "SendParams"]
 
@@ -93,7 +100,7 @@ def list_options(filters: MessageFilters) -> RequestOptions:
     )
     if "from_" in filters:
         params["from"] = filters["from_"]
-    return make_options("GET", "/v1/messages", filters, params=params)
+    return make_options("GET", "/v1/messages", filters, params=params, accepts=MessageFilters)
 
 
 class _SendBody(msgspec.Struct, omit_defaults=True, kw_only=True, rename={"from_": "from"}):
@@ -123,6 +130,7 @@ def _addresses(value: Addresses | None) -> Address | list[Address] | None:
 
 def send_options(params: SendParams) -> RequestOptions:
     """The request of one send, with its idempotency key."""
+    check_keywords(SendParams, params)
     attachments = params.get("attachments")
     headers, tags, metadata = params.get("headers"), params.get("tags"), params.get("metadata")
     body = _SendBody(
@@ -144,7 +152,14 @@ def send_options(params: SendParams) -> RequestOptions:
     # One key per call, reused by every retry of it: the server answers a retried send with
     # the message it already accepted instead of sending a second one.
     key = params.get("idempotency_key") or str(uuid.uuid4())
-    return make_options("POST", "/v1/messages", params, body=body, headers={"Idempotency-Key": key})
+    return make_options(
+        "POST",
+        "/v1/messages",
+        params,
+        body=body,
+        headers={"Idempotency-Key": key},
+        accepts=SendParams,
+    )
 
 
 def get_options(message_id: str, options: CallOptions) -> RequestOptions:
@@ -168,8 +183,10 @@ class Messages(SyncResource):
     def send(self, **params: Unpack[SendParams]) -> SendResult:
         """Send one message; returns as soon as Herald has stored and queued it.
 
-        An address is a plain ``"ann@example.com"`` or an :class:`~herald.EmailAddress`;
-        ``to``/``cc``/``bcc``/``reply_to`` take one or a list. See :class:`SendParams`.
+        An address is a plain ``"ann@example.com"``, a name-addr ``"Ann <ann@example.com>"``
+        or an :class:`~herald.EmailAddress`; ``to``/``cc``/``bcc``/``reply_to`` take one or a
+        list. See :class:`SendParams`; an argument it does not name (``from`` instead of
+        ``from_``, a misspelling) or a missing ``from_`` raises ``TypeError``.
         Every send carries an ``Idempotency-Key`` (``idempotency_key`` or a fresh UUID), the
         same on each retry, so a retried send never sends twice.
         """

@@ -36,7 +36,7 @@ def list_options(filters: SuppressionFilters) -> RequestOptions:
     params = query(
         reason=filters.get("reason"), limit=filters.get("limit"), cursor=filters.get("cursor")
     )
-    return make_options("GET", ROOT, filters, params=params)
+    return make_options("GET", ROOT, filters, params=params, accepts=SuppressionFilters)
 
 
 def add_options(

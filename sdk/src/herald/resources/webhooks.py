@@ -60,7 +60,7 @@ def endpoint_options(
         description=fields.get("description"),
         enabled=fields.get("enabled"),
     )
-    return make_options(method, url_path, fields, body=body)
+    return make_options(method, url_path, fields, body=body, accepts=EndpointFields)
 
 
 def one(method: str, template: str, webhook_id: str, options: CallOptions) -> RequestOptions:
@@ -80,7 +80,7 @@ def deliveries_options(webhook_id: str, filters: DeliveryFilters) -> RequestOpti
         status=filters.get("status"), limit=filters.get("limit"), cursor=filters.get("cursor")
     )
     url_path = path("/v1/webhooks/{webhook_id}/deliveries", webhook_id=webhook_id)
-    return make_options("GET", url_path, filters, params=params)
+    return make_options("GET", url_path, filters, params=params, accepts=DeliveryFilters)
 
 
 def replay_options(webhook_id: str, delivery_id: str, options: CallOptions) -> RequestOptions:

@@ -15,6 +15,7 @@ from herald_service.services.intake.addresses import (
 from herald_service.services.intake.collector import Collector
 from herald_service.services.intake.content import (
     check_attachments,
+    check_body_text,
     check_custom_headers,
     check_header_text,
     check_metadata,
@@ -40,6 +41,8 @@ def validate_send_request(request: SendMessageRequest) -> OutgoingMessage:
     headers += unsubscribe_headers(errors, request.unsubscribe)
     check_tags(errors, request.tags)
     check_metadata(errors, request.metadata)
+    check_body_text(errors, "text", request.text)
+    check_body_text(errors, "html", request.html)
     if not request.text and not request.html and not attachments:
         errors.add("text", "the message is empty: give text, html or an attachment")
     if request.html is None and any(a.disposition == "inline" for a in attachments):

@@ -13,6 +13,7 @@ from email_validator import EmailNotValidError
 from herald_service.core.message import Attachment
 from herald_service.services.intake.addresses import CONTROL_CHARS, normalized_email
 from herald_service.services.intake.collector import Collector
+from herald_service.services.intake.filenames import filename_problem
 from herald_service.services.send_request import AttachmentIn, Unsubscribe
 
 MAX_HEADER_LINE = 998
@@ -24,10 +25,13 @@ MAX_METADATA_KEYS = 50
 MAX_METADATA_KEY = 128
 MAX_METADATA_VALUE = 1024
 
-# Headers Herald writes itself; callers set them through fields, never as raw headers.
+# Header fields a caller may not write as raw headers, by why.
 RESERVED_HEADERS = frozenset(
     {
+        # Written by Herald from the request's fields (RFC 5322 §3.6); Bcc never appears.
         "from",
+        "sender",
+        "reply-to",
         "to",
         "cc",
         "bcc",
@@ -35,78 +39,33 @@ RESERVED_HEADERS = frozenset(
         "date",
         "message-id",
         "mime-version",
-        "sender",
-        "reply-to",
-        "return-path",
-        "received",
-        "dkim-signature",
-        "domainkey-signature",
-        "arc-seal",
-        "arc-message-signature",
-        "arc-authentication-results",
-        "authentication-results",
-        "received-spf",
         "list-unsubscribe",
         "list-unsubscribe-post",
+        # Trace fields (RFC 5321 §4.4, RFC 5322 §3.6.7): only the MTAs on the path write
+        # them; a forged Received or Return-Path misleads whoever reads the message's route.
+        "received",
+        "return-path",
         "delivered-to",
         "x-original-to",
+        "envelope-to",
+        "x-envelope-from",
+        "x-envelope-to",
+        # Authentication: signatures Herald adds and results receivers add (RFC 6376, RFC
+        # 8601, RFC 7208); caller-supplied ones would be forged verdicts.
+        "dkim-signature",
+        "domainkey-signature",
+        "authentication-results",
+        "received-spf",
+        # Bounce routing is Herald's VERP return path; Errors-To would send bounces elsewhere.
+        "errors-to",
     }
 )
+# Whole families, by prefix: the MIME structure (Content-*, RFC 2045) is Herald's; Resent-*
+# (RFC 5322 §3.6.6) claims a resending identity and is added by whoever resends; ARC-*
+# (RFC 8617) is the authentication chain intermediaries seal.
+RESERVED_PREFIXES = ("content-", "resent-", "arc-")
 HEADER_NAME = re.compile(r"^[!-9;-~]{1,76}$")  # printable ASCII without ':' (RFC 5322 ftext)
 
-# Executable and script types that mailbox providers reject or quarantine.
-BLOCKED_EXTENSIONS = frozenset(
-    {
-        "ade",
-        "adp",
-        "app",
-        "application",
-        "bas",
-        "bat",
-        "cab",
-        "chm",
-        "cmd",
-        "com",
-        "cpl",
-        "crt",
-        "dll",
-        "exe",
-        "gadget",
-        "hta",
-        "inf",
-        "ins",
-        "isp",
-        "jar",
-        "js",
-        "jse",
-        "lib",
-        "lnk",
-        "mde",
-        "msc",
-        "msi",
-        "msp",
-        "mst",
-        "pif",
-        "ps1",
-        "ps2",
-        "psc1",
-        "reg",
-        "scf",
-        "scr",
-        "sct",
-        "shb",
-        "shs",
-        "sys",
-        "vb",
-        "vbe",
-        "vbs",
-        "vxd",
-        "ws",
-        "wsc",
-        "wsf",
-        "wsh",
-    }
-)
 CONTENT_TYPE = re.compile(
     r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$"
 )
@@ -123,6 +82,14 @@ def check_header_text(errors: Collector, field: str, value: str) -> None:
         errors.add(field, f"longer than {MAX_HEADER_LINE} characters")
 
 
+def check_body_text(errors: Collector, field: str, body: str | None) -> None:
+    """Refuse NUL in a text or html body: no transfer encoding of a text part may carry one
+    (RFC 2045 §2.7-2.8), and receivers truncate or reject at it. Other controls (tab, form
+    feed, escape) are legal 7bit text and pass; line breaks are normalised to CRLF."""
+    if body and "\x00" in body:
+        errors.add(field, "NUL characters are not allowed in a message body")
+
+
 def check_custom_headers(errors: Collector, headers: dict[str, str]) -> tuple[tuple[str, str], ...]:
     """Valid, non-reserved custom headers in the caller's order."""
     if len(headers) > MAX_CUSTOM_HEADERS:
@@ -135,7 +102,7 @@ def check_custom_headers(errors: Collector, headers: dict[str, str]) -> tuple[tu
         lowered = name.lower()
         if not HEADER_NAME.match(name):
             errors.add(field, "a header name is 1-76 printable ASCII characters without ':'")
-        elif lowered in RESERVED_HEADERS or lowered.startswith("content-"):
+        elif lowered in RESERVED_HEADERS or lowered.startswith(RESERVED_PREFIXES):
             errors.add(field, f"{name} is set by Herald and cannot be given as a custom header")
         elif lowered in seen:
             errors.add(field, "duplicate header name")
@@ -152,12 +119,8 @@ def check_custom_headers(errors: Collector, headers: dict[str, str]) -> tuple[tu
 def _attachment(errors: Collector, field: str, item: AttachmentIn) -> Attachment | None:
     before = len(errors.errors)
     filename = item.filename.strip()
-    if not filename or CONTROL_CHARS.search(filename) or "/" in filename or "\\" in filename:
-        errors.add(f"{field}.filename", "a file name without control characters or slashes")
-    elif len(filename) > 255:
-        errors.add(f"{field}.filename", "longer than 255 characters")
-    elif filename.rsplit(".", 1)[-1].lower() in BLOCKED_EXTENSIONS and "." in filename:
-        errors.add(f"{field}.filename", "executable attachment types are not allowed")
+    if (problem := filename_problem(filename)) is not None:
+        errors.add(f"{field}.filename", problem)
     try:
         content = base64.b64decode(item.content, validate=True)
     except (binascii.Error, ValueError):
@@ -227,6 +190,8 @@ def check_metadata(errors: Collector, metadata: dict[str, str]) -> None:
             errors.add(f"metadata.{key}", f"keys are 1-{MAX_METADATA_KEY} of A-Z a-z 0-9 _ . -")
         elif len(value) > MAX_METADATA_VALUE:
             errors.add(f"metadata.{key}", f"values are at most {MAX_METADATA_VALUE} characters")
+        elif "\x00" in value:
+            errors.add(f"metadata.{key}", "NUL characters are not allowed")
 
 
 def unsubscribe_headers(
