@@ -137,6 +137,7 @@ def run_dev(host: str, port: int, as_json: bool) -> None:
     env.setdefault("HERALD_DELIVERY_MODE", "capture")
     env.setdefault("HERALD_HOSTNAME", "localhost")
     env.setdefault("HERALD_WEBHOOK_ALLOW_NETWORKS", "127.0.0.0/8,::1/128")
+    env.setdefault("HERALD_OUTCOME_JOURNAL_DIR", str((VAR / "outcome-journal").resolve()))
     env["HERALD_SECRET_KEY"] = _secret_key()
     settings = load_settings(env)
     redis_child = _ensure_redis(settings.redis_url)
