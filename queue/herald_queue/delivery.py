@@ -4,9 +4,9 @@ start (lease → load → drop suppressed) → route (MX + MTA-STS / relay / cap
 transaction(s) of at most 50 recipients → record outcomes. Starts and outcomes of
 concurrent deliveries are written together, set-based (:mod:`herald_queue.delivery_store`).
 Delivery is at-least-once: a recipient is leased before it is tried, a duplicate job finds
-nothing to lease, and a crashed worker's lease simply runs out. A recipient's outcome is
-recorded only while its lease token still matches, so a recipient that reached a final
-state is never sent again.
+nothing to lease, the worker's heartbeat renews the lease while the delivery lasts, and a
+crashed worker's lease simply runs out. A recipient's outcome is recorded only while its
+lease token still matches, so a recipient that reached a final state is never sent again.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from msgspec import Struct
 
-from herald_queue.delivery_store import Claimed, Outcomes, Tried
+from herald_queue.delivery_store import Claimed, Outcomes, Started, Tried
 from herald_queue.mx import MailHost, Route
 from herald_queue.runtime import WorkerRuntime
 from herald_queue.smtp import RECIPIENTS_PER_TRANSACTION, Destination, Reply
@@ -98,6 +98,17 @@ async def deliver_message(runtime: WorkerRuntime, message_id: str) -> None:
     started = await runtime.starts.submit(message_id)
     if started is None:
         return
+    held = [r.id for r in started.recipients]
+    runtime.leases.hold(started.token, held)
+    try:
+        await _deliver_started(runtime, started)
+    finally:
+        runtime.leases.release(started.token, held)
+        runtime.journal.delivery_ended(started.token)
+
+
+async def _deliver_started(runtime: WorkerRuntime, started: Started) -> None:
+    """Route, send and record the recipients ``started`` leased."""
     message, token = started.message, started.token
     secret_key = runtime.settings.require_secret_key()
     by_domain: dict[str, list[Claimed]] = defaultdict(list)
@@ -110,7 +121,12 @@ async def deliver_message(runtime: WorkerRuntime, message_id: str) -> None:
         results = await deliver_group(
             runtime, plan, mail_from, [r.email for r in batch], message.raw
         )
-        await runtime.outcomes.submit(Outcomes(message, batch, results, token))
+        unit = Outcomes(message, batch, results, token)
+        segment = runtime.journal.append(unit)  # on disk before the commit: see journal.py
+        try:
+            await runtime.outcomes.submit(unit)
+        finally:
+            runtime.journal.committed(segment)
 
     async def one_domain(rcpt_domain: str, group: list[Claimed]) -> None:
         plan = await plan_for(runtime, rcpt_domain)

@@ -271,14 +271,19 @@ def _judge(settings: Settings, unit: Outcomes, recipient: Claimed, now: datetime
 
 
 async def record_many(
-    session: AsyncSession, settings: Settings, units: list[Outcomes]
-) -> list[None]:
+    session: AsyncSession, settings: Settings, units: list[Outcomes], *, replay: bool = False
+) -> list[int]:
     """Store the attempts of ``units``, and the new status, event, retry time and any
-    suppression of each recipient whose lease (``unit.token``) still holds."""
+    suppression of each recipient whose lease (``unit.token``) still holds; per unit, how
+    many of its recipients that was.
+
+    ``replay`` (outcomes read back from a dead worker's journal, some perhaps recorded
+    already): store the attempts of those recipients only.
+    """
     now = utcnow()
     verdicts = [_judge(settings, u, r, now) for u in units for r in u.recipients]
     if not verdicts:
-        return [None] * len(units)
+        return [0] * len(units)
     # One UPDATE per (status, retry time); a recipient listed twice (leased again after
     # its lease ran out) goes to separate statements, so RETURNING names the holder.
     groups: dict[tuple[str, datetime | None, int], list[tuple[int, str]]] = defaultdict(list)
@@ -355,6 +360,7 @@ async def record_many(
             "tls_verified": v.tried.tls_verified,
         }
         for v in verdicts
+        if not replay or (v.recipient.id, v.unit.token) in held
     ]
     if session.new or session.dirty:
         await session.flush()  # suppressions added above
@@ -362,4 +368,4 @@ async def record_many(
     await insert_rows(
         connection, TableRows(_ATTEMPTS, attempts), *await event_rows(connection, events)
     )
-    return [None] * len(units)
+    return [sum((r.id, u.token) in held for r in u.recipients) for u in units]

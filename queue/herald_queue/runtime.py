@@ -6,8 +6,12 @@ running in a background thread for its whole life; a job hands its delivery coro
 most ``worker_concurrency`` deliveries in flight), so many deliveries run at once and
 share warm database pools, DNS caches, SMTP connections and set-based writes. The
 database lease taken by each delivery, not the rq job, is what guarantees the work is
-finished: if the process dies, the lease runs out and the sweeper enqueues the message
-again.
+finished: a heartbeat on the loop renews the leases of the recipients this process holds
+(:mod:`herald_queue.leases`); if the process dies, they run out within one lease and the
+sweeper enqueues the messages again. Outcomes are journalled on local disk as they arrive
+(:mod:`herald_queue.journal`), so those a killed process had not committed yet are
+recorded by the next worker to start (or the next heartbeat of another) instead of being
+sent again.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ import uvloop
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from herald_queue.delivery_store import Outcomes, Started, record_many, start_many
+from herald_queue.journal import OutcomeJournal, adopt_orphans, journal_directory
+from herald_queue.leases import LeaseKeeper
 from herald_queue.mta_sts import MtaStsPolicies
 from herald_queue.mx import RouteCache
 from herald_queue.smtp import SmtpPool, verified_tls_context
@@ -54,6 +60,7 @@ class WorkerRuntime:
         self.settings = settings
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._housekeeping: Future[None] | None = None
         self._slots = threading.BoundedSemaphore(max(1, settings.worker_concurrency))
         self._in_flight: set[Future[Any]] = set()
         self._running = 0
@@ -64,14 +71,16 @@ class WorkerRuntime:
         # SQLite has one writer at a time: more transactions would only queue on its lock.
         parallel = 1 if self.engine.dialect.name == "sqlite" else 2
         lease = timedelta(seconds=settings.delivery_lease)
+        self.leases = LeaseKeeper(self.sessions.begin, lease)
+        self.journal = OutcomeJournal(journal_directory(settings))
         self.starts: BatchedWriter[AsyncSession, str, Started | None] = BatchedWriter(
             self.sessions.begin,
-            lambda session, ids: start_many(session, ids, lease),
+            self._start_many,
             max_items=200,
             parallel=parallel,
             window=WRITE_WINDOW,
         )
-        self.outcomes: BatchedWriter[AsyncSession, Outcomes, None] = BatchedWriter(
+        self.outcomes: BatchedWriter[AsyncSession, Outcomes, int] = BatchedWriter(
             self.sessions.begin,
             lambda session, units: record_many(session, settings, units),
             max_items=200,
@@ -87,6 +96,15 @@ class WorkerRuntime:
             verified_context=tls,
         )
         self.mta_sts = MtaStsPolicies(self.resolver, tls, port=settings.mta_sts_port)
+
+    async def _start_many(self, session: AsyncSession, ids: list[str]) -> list[Started | None]:
+        """Start deliveries, journalling what they leased before the transaction commits."""
+        started = await start_many(session, ids, self.leases.lease)
+        begun = [s for s in started if s is not None]
+        if begun:  # one start, one token
+            held = [r.id for s in begun for r in s.recipients]
+            self.journal.hold(begun[0].token, held, len(begun))
+        return started
 
     @classmethod
     def current(cls) -> WorkerRuntime:
@@ -110,7 +128,27 @@ class WorkerRuntime:
             )
             self._thread.start()
             self._loop = loop
+            self._housekeeping = asyncio.run_coroutine_threadsafe(self._housekeep(), loop)
         return self._loop
+
+    def start(self) -> None:
+        """Start the loop and its housekeeping now (a worker does at start-up, so it takes
+        over the journal of the process it replaces at once)."""
+        self._ensure_loop()
+
+    async def _housekeep(self) -> None:
+        """Adopt dead processes' journals, then every heartbeat interval renew this
+        process's leases and look for orphaned journals again."""
+        while True:
+            try:
+                await adopt_orphans(self.journal.directory, self.sessions.begin, self.settings)
+            except Exception:
+                log.exception("recording a dead worker's journal failed; retrying")
+            await asyncio.sleep(self.leases.interval)
+            try:
+                await self.leases.beat()
+            except Exception:
+                log.exception("renewing delivery leases failed; retrying at the next beat")
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run ``coroutine`` on this process's loop and wait for its result."""
@@ -185,8 +223,11 @@ class WorkerRuntime:
         if self._loop is None:
             return
         self.wait_idle()
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
         self.run(self.starts.close())
         self.run(self.outcomes.close())
+        self.journal.close()
         self.run(self.smtp.close())
         self.run(self.engine.dispose())
         self._loop.call_soon_threadsafe(self._loop.stop)

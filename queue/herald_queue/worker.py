@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -37,13 +36,9 @@ def run_worker(settings: Settings, *, burst: bool = False, sweep: bool = True) -
     queue = DeliveryQueue(connection, settings.queue_name)
     runtime = WorkerRuntime(settings)
     WorkerRuntime.install(runtime)
+    runtime.start()
     engine = make_engine(settings.database_url)
-    sweeper = Sweeper(
-        session_factory(engine),
-        queue,
-        settings.sweep_interval,
-        timedelta(seconds=min(settings.delivery_lease, REQUEUE_LEASE.total_seconds())),
-    )
+    sweeper = Sweeper(session_factory(engine), queue, settings.sweep_interval, REQUEUE_LEASE)
     domain_checker = DomainChecker(settings)
     if sweep:
         sweeper.start()

@@ -3,7 +3,9 @@
 Starts (or reuses) a local Redis, migrates a SQLite database under ``./var``, makes sure a
 dev account with a verified domain exists, creates an API key, then runs the API, a
 delivery worker and a webhook worker as child processes and the capture inbox in this
-process. Webhooks may reach loopback receivers here (not in production). Ctrl-C stops all.
+process. A child that dies is restarted after a short back-off
+(:mod:`herald_service.dev_supervisor`). Webhooks may reach loopback receivers here (not in
+production). Ctrl-C or SIGTERM stops all.
 """
 
 from __future__ import annotations
@@ -12,12 +14,10 @@ import asyncio
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlparse
 
 import click
@@ -27,6 +27,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
+from herald_service.dev_supervisor import Child, Supervisor
 from herald_service.settings import ConfigError, load_settings
 from herald_service.storage.database import async_session_factory, make_async_engine, make_engine
 from herald_service.storage.migrate import upgrade
@@ -113,10 +114,10 @@ async def _bootstrap(env: dict[str, str]) -> dict[str, str]:
     return {"account_id": account.id, "api_key": token}
 
 
-def _wait_http(url: str, child: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+def _wait_http(url: str, api: Child, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if child.poll() is not None:
+        if api.process is None or api.process.poll() is not None:
             raise click.ClickException("the API process exited during start-up")
         try:
             if httpx.get(url, timeout=1).status_code == 200:
@@ -136,6 +137,7 @@ def run_dev(host: str, port: int, as_json: bool) -> None:
     env.setdefault("HERALD_DELIVERY_MODE", "capture")
     env.setdefault("HERALD_HOSTNAME", "localhost")
     env.setdefault("HERALD_WEBHOOK_ALLOW_NETWORKS", "127.0.0.0/8,::1/128")
+    env.setdefault("HERALD_OUTCOME_JOURNAL_DIR", str((VAR / "outcome-journal").resolve()))
     env["HERALD_SECRET_KEY"] = _secret_key()
     settings = load_settings(env)
     redis_child = _ensure_redis(settings.redis_url)
@@ -144,24 +146,22 @@ def run_dev(host: str, port: int, as_json: bool) -> None:
     details = asyncio.run(_bootstrap(env))
     capture = start_capture_server(engine, settings.capture_host, settings.capture_port)
     herald = [sys.executable, "-m", "herald_service"]
-    children: list[subprocess.Popen[Any]] = [
-        subprocess.Popen([*herald, "api", "--host", host, "--port", str(port)], env=env),  # noqa: S603
-        subprocess.Popen([*herald, "worker"], env=env),  # noqa: S603
-        subprocess.Popen([*herald, "webhooks-worker"], env=env),  # noqa: S603
-    ]
+    api = Child("API", [*herald, "api", "--host", host, "--port", str(port)], env)
+    supervisor = Supervisor(
+        [
+            api,
+            Child("delivery worker", [*herald, "worker"], env),
+            Child("webhook worker", [*herald, "webhooks-worker"], env),
+        ]
+    )
     base = f"http://{host}:{port}"
     try:
-        _wait_http(f"{base}/healthz", children[0])
+        supervisor.start_all()
+        _wait_http(f"{base}/healthz", api)
         _announce(base, details, as_json)
-        _supervise(children)
+        supervisor.run()
     finally:
-        for child in children:
-            child.terminate()
-        for child in children:
-            try:
-                child.wait(10)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        supervisor.stop_all()
         capture.stop()
         engine.dispose()
         if redis_child is not None:
@@ -193,21 +193,3 @@ def _announce(base: str, details: dict[str, str], as_json: bool) -> None:
         f"  API:      {base}\n  Inbox:    {base}/dev/inbox\n  API key:  {details['api_key']}\n"
         f"\nSend a message:\n\n{curl}\n\nPress Ctrl-C to stop.\n"
     )
-
-
-def _supervise(children: list[subprocess.Popen[Any]]) -> None:
-    stop = False
-
-    def request_stop(*_: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGTERM, request_stop)
-    try:
-        while not stop:
-            for child in children:
-                if child.poll() is not None:
-                    raise click.ClickException(f"a child process exited ({child.args!r})")
-            time.sleep(0.3)
-    except KeyboardInterrupt:
-        pass

@@ -42,7 +42,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     smtp_timeout: float = 30.0
     smtp_destination_concurrency: int = 10
     worker_concurrency: int = 100
-    delivery_lease: float = parse_duration("5m")
+    # Renewed by the worker's heartbeat every third of it: a dead worker's recipients are
+    # handed out again about this long after it died.
+    delivery_lease: float = parse_duration("30s")
+    # Where workers journal SMTP outcomes until committed ("": a directory under the
+    # system temp directory, per database); workers on one host must share it.
+    outcome_journal_dir: str = ""
     tls_ca_file: str = ""
     mta_sts_port: int = 443
     inbound_host: str = "0.0.0.0"  # noqa: S104 - the return-path MX must be reachable

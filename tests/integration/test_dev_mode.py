@@ -3,13 +3,74 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from support.processes import free_port, start, stop
 from support.redis_server import RedisServer
+
+
+class Lines:
+    """The lines a child writes to a pipe, collected by a thread as they come."""
+
+    def __init__(self, pipe: Any) -> None:
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(pipe,), daemon=True)
+        self._thread.start()
+
+    def _read(self, pipe: Any) -> None:
+        for line in pipe:
+            self.lines.append(line)
+
+    def wait_for(self, pattern: str, timeout: float = 30.0, after: int = 0) -> re.Match[str]:
+        """The first match of ``pattern`` in the lines from index ``after`` on."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.lines[after:]:
+                if match := re.search(pattern, line):
+                    return match
+            time.sleep(0.05)
+        raise AssertionError(f"no line matched {pattern!r}:\n{''.join(self.lines[-40:])}")
+
+
+def _inbox(info: dict[str, Any], timeout: float = 10.0, at_least: int = 1) -> list[Any]:
+    deadline = time.monotonic() + timeout
+    inbox: list[Any] = []
+    while time.monotonic() < deadline and len(inbox) < at_least:
+        inbox = httpx.get(f"{info['inbox_url']}/messages").json()
+        time.sleep(0.1)
+    return inbox
+
+
+def _child_pid(parent: int, command: str) -> int:
+    """The pid of ``parent``'s child process running ``herald COMMAND`` (from /proc)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == parent and command.encode() in argv:
+            return int(entry.name)
+    raise AssertionError(f"no child of {parent} runs {command!r}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def test_dev_mode_prints_a_key_and_delivers_signed_mail_to_the_inbox(
@@ -45,3 +106,49 @@ def test_dev_mode_prints_a_key_and_delivers_signed_mail_to_the_inbox(
         assert (tmp_path / "var" / "herald.db").exists()
     finally:
         stop(dev)
+
+
+def test_dev_mode_restarts_a_killed_worker_and_keeps_delivering(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    port = free_port()
+    env = {"HERALD_REDIS_URL": redis_server.url, "HERALD_CAPTURE_PORT": str(free_port())}
+    dev = start(env, "dev", "--port", str(port), "--json", cwd=tmp_path)
+    assert dev.stdout is not None and dev.stderr is not None
+    log = Lines(dev.stderr)
+    try:
+        line = dev.stdout.readline()
+        assert line, "".join(log.lines)
+        info = json.loads(line)
+        payload = json.loads(info["curl"].split("-d '", 1)[1].rsplit("'", 1)[0])
+        headers = {"Authorization": f"Bearer {info['api_key']}"}
+        worker_pid = _child_pid(dev.pid, "worker")
+        api_pid = _child_pid(dev.pid, "api")
+
+        os.kill(worker_pid, signal.SIGKILL)
+        log.wait_for(r"delivery worker exited \(killed by SIGKILL\); restarting it in 1 s")
+        restarted = log.wait_for(r"restarted the delivery worker \(pid (\d+), restart 1\)")
+        assert int(restarted.group(1)) == _child_pid(dev.pid, "worker") != worker_pid
+        assert dev.poll() is None and _alive(api_pid), "herald dev stopped with its worker"
+
+        payload["subject"] = "After the worker was restarted"
+        sent = httpx.post(f"{info['api_url']}/v1/messages", headers=headers, json=payload)
+        assert sent.status_code == 202, sent.text
+        inbox = _inbox(info)
+        assert [m["subject"] for m in inbox] == [payload["subject"]]
+
+        # A second crash soon after: the back-off doubles.
+        mark = len(log.lines)
+        os.kill(int(restarted.group(1)), signal.SIGKILL)
+        log.wait_for(
+            r"delivery worker exited \(killed by SIGKILL\); restarting it in 2 s", after=mark
+        )
+        log.wait_for(r"restarted the delivery worker \(pid \d+, restart 2\)", after=mark)
+
+        # SIGTERM still stops everything, children included.
+        children = [api_pid, _child_pid(dev.pid, "worker"), _child_pid(dev.pid, "webhooks-worker")]
+        dev.send_signal(signal.SIGTERM)
+        assert dev.wait(20) == 0
+        assert not any(_alive(pid) for pid in children)
+    finally:
+        stop(dev)  # SIGTERM: herald dev stops its children too

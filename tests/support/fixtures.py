@@ -72,7 +72,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings_env(
-    database_url: str, redis_url: str, dns_server: DNSServer, smtp_port: int
+    database_url: str, redis_url: str, dns_server: DNSServer, smtp_port: int, tmp_path: Path
 ) -> dict[str, str]:
     """``HERALD_*`` variables pointing Herald at the test servers (for subprocesses too)."""
     return {
@@ -87,6 +87,7 @@ def settings_env(
         "HERALD_QUEUE_NAME": f"herald-test-{secrets.token_hex(3)}",
         "HERALD_RETRY_SCHEDULE": "1m,5m,15m",
         "HERALD_SWEEP_INTERVAL": "0.2s",
+        "HERALD_OUTCOME_JOURNAL_DIR": str(tmp_path / "outcome-journal"),
         # Generous defaults: quota tests set their limits per key.
         "HERALD_QUOTA_REQUESTS_PER_SECOND": "1000",
         "HERALD_QUOTA_BURST": "5000",

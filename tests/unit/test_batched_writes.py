@@ -170,3 +170,28 @@ async def test_a_window_gathers_submissions_that_arrive_spread_out(
         assert writer.transactions == 1  # all four arrived within the window
     else:
         assert writer.transactions >= 2  # each goes as soon as nothing else is waiting
+
+
+async def test_a_full_batch_does_not_wait_for_the_end_of_the_window(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    writer: Writer = BatchedWriter(sessions.begin, _insert, max_items=4, parallel=1, window=5.0)
+
+    async def later(value: int) -> int:
+        await asyncio.sleep(0.01 * value)  # spread out, each alone
+        return await writer.submit(value)
+
+    started = asyncio.get_running_loop().time()
+    assert await asyncio.wait_for(asyncio.gather(*(later(v) for v in range(4))), 2) == [
+        0,
+        10,
+        20,
+        30,
+    ]
+    assert asyncio.get_running_loop().time() - started < 1  # not the 5 s window
+    assert writer.transactions == 1
+    # One item alone still waits for the window (up to its end, not beyond).
+    writer = BatchedWriter(sessions.begin, _insert, max_items=4, parallel=1, window=0.2)
+    started = asyncio.get_running_loop().time()
+    assert await writer.submit(9) == 90
+    assert 0.2 <= asyncio.get_running_loop().time() - started < 1.5

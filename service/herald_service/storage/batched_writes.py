@@ -43,10 +43,12 @@ class BatchedWriter(Generic[U, I, R]):
 
     At most ``parallel`` transactions are open at once (1 suits SQLite's single writer),
     each with up to ``max_items`` items; a submission is never split, so a larger one
-    gets a transaction of its own. A new batch gathers submissions for ``window`` seconds
-    before its transaction starts: 0 (for callers who wait on the commit) takes only
-    what is already waiting; a few milliseconds suits callers that arrive spread out
-    and can wait, such as deliveries recording their outcomes.
+    gets a transaction of its own. A new batch gathers submissions for ``window`` seconds,
+    or until ``max_items`` items wait, whichever comes first, before its transaction
+    starts: 0 (for callers who wait on the commit) takes only what is already waiting; a
+    few milliseconds suits callers that arrive spread out and can wait, such as
+    deliveries recording their outcomes. An item therefore waits at most ``window``
+    plus the transactions ahead of it (at most ``parallel``) before its own begins.
     """
 
     def __init__(
@@ -65,6 +67,8 @@ class BatchedWriter(Generic[U, I, R]):
         self._window = window
         self._gathering = False  # a flusher is in its window: new submissions join it
         self._pending: deque[_Submission[I, R]] = deque()
+        self._pending_items = 0
+        self._window_over: asyncio.Future[None] | None = None  # ends the gathering early
         self._active = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self.transactions = 0
@@ -86,12 +90,15 @@ class BatchedWriter(Generic[U, I, R]):
             return []
         future: asyncio.Future[list[R]] = asyncio.get_running_loop().create_future()
         self._pending.append(_Submission(items, future))
+        self._pending_items += len(items)
         if self._active < self._parallel and not self._gathering:
             self._active += 1
             self._gathering = True
             task = asyncio.create_task(self._flush())
             self._tasks.add(task)  # keep a reference until it is done
             task.add_done_callback(self._tasks.discard)
+        elif self._window_over is not None and self._pending_items >= self._max_items:
+            _settle_early(self._window_over)  # a full batch waits: no need to gather more
         return await asyncio.shield(future)
 
     async def close(self) -> None:
@@ -102,7 +109,7 @@ class BatchedWriter(Generic[U, I, R]):
     async def _flush(self) -> None:
         try:
             try:
-                await asyncio.sleep(self._window)  # callers arriving meanwhile join the batch
+                await self._gather()  # callers arriving meanwhile join the batch
             finally:
                 self._gathering = False
             while self._pending:
@@ -112,12 +119,29 @@ class BatchedWriter(Generic[U, I, R]):
             # after it always finds a free slot and starts a flusher of its own.
             self._active -= 1
 
+    async def _gather(self) -> None:
+        """Wait ``window`` seconds, or less if ``max_items`` items are waiting sooner."""
+        if self._window <= 0:
+            await asyncio.sleep(0)
+            return
+        loop = asyncio.get_running_loop()
+        over: asyncio.Future[None] = loop.create_future()
+        timer = loop.call_later(self._window, _settle_early, over)
+        self._window_over = over
+        try:
+            if self._pending_items < self._max_items:
+                await over
+        finally:
+            timer.cancel()
+            self._window_over = None
+
     def _take(self) -> list[_Submission[I, R]]:
         batch = [self._pending.popleft()]
         count = len(batch[0].items)
         while self._pending and count + len(self._pending[0].items) <= self._max_items:
             batch.append(self._pending.popleft())
             count += len(batch[-1].items)
+        self._pending_items -= count
         return batch
 
     async def _commit(self, batch: list[_Submission[I, R]]) -> None:
@@ -151,6 +175,11 @@ class BatchedWriter(Generic[U, I, R]):
                 raise ValueError(f"write returned {len(results)} results for {len(items)} items")
         self.transactions += 1
         return results
+
+
+def _settle_early(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _settle(future: asyncio.Future[list[R]], outcome: list[R] | Exception) -> None:
