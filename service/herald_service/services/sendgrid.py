@@ -6,8 +6,25 @@ anything else (templates, scheduling, tracking...) is refused by name rather tha
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 
+from herald_service.services.request_fields import (
+    MAX_ATTACHMENTS,
+    MAX_RECIPIENTS,
+    AddressText,
+    Base64,
+    ContentId,
+    DisplayName,
+    Disposition,
+    Filename,
+    Headers,
+    HeaderText,
+    MediaType,
+    Metadata,
+    Tags,
+)
 from herald_service.services.send_request import (
     AttachmentIn,
     EmailAddress,
@@ -18,8 +35,11 @@ from herald_service.services.send_request import (
 class SGAddress(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """``{"email", "name"}``."""
 
-    email: str
-    name: str = ""
+    email: AddressText
+    name: DisplayName = ""
+
+
+Recipients = Annotated[list[SGAddress], msgspec.Meta(max_length=MAX_RECIPIENTS)]
 
 
 class SGContent(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -32,22 +52,22 @@ class SGContent(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 class SGAttachment(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     """A base64 attachment."""
 
-    content: str
-    filename: str
-    type: str = ""
-    disposition: str = "attachment"
-    content_id: str = ""
+    content: Base64
+    filename: Filename
+    type: MediaType = ""
+    disposition: Disposition = "attachment"
+    content_id: ContentId = ""
 
 
 class SGPersonalization(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     """Recipients and per-message overrides."""
 
-    to: list[SGAddress] = msgspec.field(default_factory=list)
-    cc: list[SGAddress] = msgspec.field(default_factory=list)
-    bcc: list[SGAddress] = msgspec.field(default_factory=list)
-    subject: str | None = None
-    headers: dict[str, str] = msgspec.field(default_factory=dict)
-    custom_args: dict[str, str] = msgspec.field(default_factory=dict)
+    to: Recipients = msgspec.field(default_factory=list)
+    cc: Recipients = msgspec.field(default_factory=list)
+    bcc: Recipients = msgspec.field(default_factory=list)
+    subject: HeaderText | None = None
+    headers: Headers = msgspec.field(default_factory=dict)
+    custom_args: Metadata = msgspec.field(default_factory=dict)
 
 
 class SGSwitch(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -67,16 +87,18 @@ class SGMail(
 ):
     """The subset of SendGrid's v3 mail/send body Herald implements."""
 
-    personalizations: list[SGPersonalization]
+    personalizations: Annotated[list[SGPersonalization], msgspec.Meta(min_length=1)]
     sender: SGAddress
     reply_to: SGAddress | None = None
-    reply_to_list: list[SGAddress] = msgspec.field(default_factory=list)
-    subject: str = ""
+    reply_to_list: Recipients = msgspec.field(default_factory=list)
+    subject: HeaderText = ""
     content: list[SGContent] = msgspec.field(default_factory=list)
-    attachments: list[SGAttachment] = msgspec.field(default_factory=list)
-    headers: dict[str, str] = msgspec.field(default_factory=dict)
-    categories: list[str] = msgspec.field(default_factory=list)
-    custom_args: dict[str, str] = msgspec.field(default_factory=dict)
+    attachments: Annotated[list[SGAttachment], msgspec.Meta(max_length=MAX_ATTACHMENTS)] = (
+        msgspec.field(default_factory=list)
+    )
+    headers: Headers = msgspec.field(default_factory=dict)
+    categories: Tags = msgspec.field(default_factory=list)
+    custom_args: Metadata = msgspec.field(default_factory=dict)
     mail_settings: SGMailSettings | None = None
 
     @property

@@ -17,7 +17,6 @@ from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
 from herald_service.api.auth import provide_auth, require_api_key
-from herald_service.api.body_errors import collect_body_errors, received_body
 from herald_service.api.context import ApiContext
 from herald_service.api.ratelimit import enforce_quota
 from herald_service.errors import FieldError, HeraldError, InvalidRequest
@@ -68,23 +67,22 @@ def _sendgrid_errors(status: int, errors: list[SGError]) -> Response[Any]:
     )
 
 
+def _sg_error(error: FieldError) -> SGError:
+    if error.message == "unknown field":  # a SendGrid feature Herald does not implement
+        return SGError(f"{error.field} is not supported by Herald", error.field)
+    return SGError(error.message, error.field)
+
+
 def _herald_error(_: Request[Any, Any, Any], exc: HeraldError) -> Response[Any]:
     if exc.errors:
         return _sendgrid_errors(
-            400 if exc.status == 422 else exc.status,
-            [SGError(e.message, e.field) for e in exc.errors],
+            400 if exc.status == 422 else exc.status, [_sg_error(e) for e in exc.errors]
         )
     return _sendgrid_errors(exc.status, [SGError(exc.detail)])
 
 
-def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
-    field_errors = collect_body_errors(received_body(request), SGMail)
-    unsupported = "is not supported by Herald"
-    errors = [
-        SGError(f"{e.field} {unsupported}" if e.message == "unknown field" else e.message, e.field)
-        for e in field_errors
-    ] or [SGError(str(exc.detail))]
-    return _sendgrid_errors(400, errors)
+def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    return _sendgrid_errors(400, [SGError(str(exc.detail))])
 
 
 def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
