@@ -31,6 +31,7 @@ def field_error(exc: msgspec.ValidationError, prefix: str = "") -> FieldError:
     match = _PATH.match(str(exc))
     assert match is not None
     message, path = match.group("message"), match.group("path") or ""
+    path = path.split("[...]", 1)[0]  # msgspec's "some key of this object": name the object
     named = _NAMED.match(message)
     if named:
         path = f"{path}.{named.group('name')}"
