@@ -92,7 +92,10 @@ Metadata = Annotated[
     dict[MetadataKey, MetadataValue],
     msgspec.Meta(max_length=MAX_METADATA_KEYS, description="Up to 50 string pairs, kept as sent."),
 ]
-Tags = Annotated[list[Tag], msgspec.Meta(max_length=MAX_TAGS)]
+Tags = Annotated[
+    list[Tag],
+    msgspec.Meta(max_length=MAX_TAGS, extra_json_schema={"uniqueItems": True}),
+]
 Headers = Annotated[dict[HeaderName, HeaderValue], msgspec.Meta(max_length=MAX_CUSTOM_HEADERS)]
 
 Filename = Annotated[

@@ -38,6 +38,7 @@ IdempotencyHeader = Annotated[
         name="Idempotency-Key",
         required=False,
         description="Same key and body within 24 h: the original response, nothing sent twice.",
+        pattern=r"^[!-~]{1,255}(?![\s\S])",
     ),
 ]
 
