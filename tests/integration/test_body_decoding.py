@@ -167,3 +167,26 @@ async def test_decoder_errors_name_the_field_not_the_body(
         response = await send_raw(api, tenant, "POST", "/v1/messages", json.dumps(body).encode())
         assert response.status_code == status, (body, response.text)
         assert error_fields(response) == fields, (body, response.text)
+
+
+async def test_nul_in_free_text_is_refused_by_name(
+    herald: Herald,
+    api: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    """PostgreSQL cannot store NUL in text or JSON: a 422 naming the field, not a 500."""
+    tenant = await herald.create_tenant("sender.example")
+    cases: list[tuple[str, str, dict[str, Any], str]] = [
+        ("POST", "/v1/messages", {**MESSAGE, "metadata": {"k": "a\x00"}}, "metadata.k"),
+        (
+            "POST",
+            "/v1/webhooks",
+            {"url": "https://h.example/", "description": "\x00"},
+            "description",
+        ),
+        ("POST", "/v1/api-keys", {"scopes": ["send"], "name": "a\x00b"}, "name"),
+        ("POST", "/v1/suppressions", {"email": "a@r.example", "detail": "\x00"}, "detail"),
+    ]
+    for method, path, body, field in cases:
+        response = await send_raw(api, tenant, method, path, json.dumps(body).encode())
+        assert response.status_code == 422, (path, body, response.text)
+        assert error_fields(response) == [field], (path, body, response.text)

@@ -73,3 +73,23 @@ async def test_dkim_rotation_body_is_optional_in_the_document_and_the_server(
             f"/v1/domains/{tenant.domain_id}/dkim/rotate", json=body, headers=tenant.headers
         )
         assert again.status_code in (201, 409), again.text
+
+
+async def test_nul_in_a_path_or_query_parameter_is_a_400_naming_it(
+    herald: Herald,
+    api: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    """PostgreSQL refuses NUL in text: it must be refused before any lookup, by name."""
+    tenant = await herald.create_tenant("sender.example")
+    cases = [
+        ("/v1/webhooks/%00", {}, "webhook_id"),
+        ("/v1/messages/a%00b", {}, "message_id"),
+        ("/v1/suppressions/x%00@y.example", {}, "email"),
+        ("/v1/events", {"recipient": "a\x00"}, "recipient"),
+        ("/v1/messages", {"tag": "\x00"}, "tag"),
+        ("/v1/suppressions", {"cursor": "\x00"}, "cursor"),
+    ]
+    for path, params, field in cases:
+        response = await api.get(path, params=params, headers=tenant.headers)
+        assert response.status_code == 400, (path, params, response.text)
+        assert [e["field"] for e in response.json()["errors"]] == [field], response.text

@@ -16,7 +16,7 @@ from herald_service import __version__
 from herald_service.api.admission import AdmissionControl
 from herald_service.api.auth import provide_context
 from herald_service.api.context import api_context
-from herald_service.api.http_semantics import complete_allow_headers
+from herald_service.api.http_semantics import complete_allow_headers, refuse_nul_in_url
 from herald_service.api.json_body import HeraldRequest
 from herald_service.api.openapi_schemas import RequestStructSchemas
 from herald_service.api.problems import EXCEPTION_HANDLERS
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=route_handlers,  # type: ignore[arg-type]
         request_class=HeraldRequest,
+        before_request=refuse_nul_in_url,
         plugins=[RequestStructSchemas()],
         lifespan=[lifespan],
         middleware=[AdmissionControl(config.api_max_in_flight), RateLimitHeaders()],

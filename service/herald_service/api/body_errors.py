@@ -26,6 +26,11 @@ _CONSTRAINT = re.compile(r"^(?:Expected `[^`]+` (?!.*, got `)|Invalid enum value
 _RawObject = dict[str, msgspec.Raw]
 
 
+def _key(name: str) -> str:
+    """An object key as a field name: the empty key is shown as ``""``."""
+    return name or '""'
+
+
 def field_error(exc: msgspec.ValidationError, prefix: str = "") -> FieldError:
     """``exc`` as a field error: msgspec's ``$.a[0].b`` path becomes ``a[0].b``."""
     match = _PATH.match(str(exc))
@@ -34,7 +39,7 @@ def field_error(exc: msgspec.ValidationError, prefix: str = "") -> FieldError:
     path = path.split("[...]", 1)[0]  # msgspec's "some key of this object": name the object
     named = _NAMED.match(message)
     if named:
-        path = f"{path}.{named.group('name')}"
+        path = f"{path}.{_key(named.group('name'))}"
         message = next(v for k, v in _MESSAGES.items() if k in message)
     field = (prefix + path).lstrip(".")
     return FieldError(field or "body", message)
@@ -88,7 +93,7 @@ def _entry_errors(name: str, types: tuple[Any, Any], raw: msgspec.Raw) -> list[F
             msgspec.convert(key, key_type, strict=True)
             _decoder(value_type).decode(value)
         except msgspec.ValidationError as exc:
-            errors.append(FieldError(f"{name}.{key}", field_error(exc).message))
+            errors.append(FieldError(f"{name}.{_key(key)}", field_error(exc).message))
     return errors
 
 
@@ -126,7 +131,7 @@ def collect_body_errors(body: bytes, body_type: Any, first: msgspec.ValidationEr
     if struct_type is None or raw is None:
         return BodyErrors(None, [field_error(first)], {})
     fields = {f.encode_name: f for f in msgspec.structs.fields(struct_type)}
-    errors = [FieldError(str(key), "unknown field") for key in raw if key not in fields]
+    errors = [FieldError(_key(key), "unknown field") for key in raw if key not in fields]
     decoded: dict[str, Any] = {}
     for name, info in fields.items():
         if name not in raw:

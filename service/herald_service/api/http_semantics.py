@@ -1,17 +1,22 @@
-"""Two HTTP details Litestar 2 gets wrong, set right once for the whole app.
+"""HTTP details set right once for the whole app.
 
 - An optional body (``data: JSONBody[X | None] = None``) is documented as required.
 - The automatic ``OPTIONS`` answer lists only the methods of the first handler registered on
   a path (litestar-org/litestar#4169, fixed in Litestar 3): its ``Allow`` must name them all.
+- A NUL in a path or query parameter reached PostgreSQL (which refuses NUL in text) as a 500.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.openapi.spec import Operation, RequestBody
 from litestar.routes import HTTPRoute
+
+from herald_service.api.json_body import MalformedRequest
+from herald_service.errors import FieldError
 
 
 @dataclass
@@ -39,3 +44,17 @@ def complete_allow_headers(app: Litestar) -> None:
             for cell in handler.fn.__closure__ or ():
                 if isinstance(cell.cell_contents, HTTPRoute):
                     cell.cell_contents = route
+
+
+async def refuse_nul_in_url(request: Request[Any, Any, Any]) -> None:
+    """A path or query parameter containing NUL is a 400 naming it (before any lookup).
+
+    The common case costs two substring searches; names are looked up only on a hit.
+    """
+    if "\x00" not in request.scope["path"] and b"%00" not in request.scope["query_string"]:
+        return
+    named = [k for k, v in request.path_params.items() if "\x00" in str(v)]
+    named += [k or '""' for k, v in request.query_params.multi_items() if "\x00" in k + v]
+    errors = [FieldError(name, "NUL characters are not allowed") for name in dict.fromkeys(named)]
+    if errors:
+        raise MalformedRequest("the request has invalid fields: " + ", ".join(named), errors)

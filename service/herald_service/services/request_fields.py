@@ -21,6 +21,9 @@ END = r"(?![\s\S])"
 # C0 (without TAB), DEL, C1 and the Unicode line and paragraph separators.
 CONTROL = r"\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029"
 
+# PostgreSQL cannot store NUL in text or JSON: free text refuses it (at decode time, 422).
+NO_NUL = rf"^[^\x00]*{END}"
+
 MAX_ADDRESS_TEXT = 998
 MAX_RECIPIENTS = 1000
 MAX_NAME_LENGTH = 256
@@ -87,7 +90,7 @@ MetadataKey = Annotated[
     str,
     msgspec.Meta(min_length=1, max_length=MAX_METADATA_KEY, pattern=rf"^[A-Za-z0-9_.-]+{END}"),
 ]
-MetadataValue = Annotated[str, msgspec.Meta(max_length=MAX_METADATA_VALUE)]
+MetadataValue = Annotated[str, msgspec.Meta(max_length=MAX_METADATA_VALUE, pattern=NO_NUL)]
 Metadata = Annotated[
     dict[MetadataKey, MetadataValue],
     msgspec.Meta(max_length=MAX_METADATA_KEYS, description="Up to 50 string pairs, kept as sent."),
@@ -154,5 +157,6 @@ UnsubscribeUrl = Annotated[
         description="An https URL (RFC 8058 one-click needs HTTPS), without `<>`, `,` or spaces.",
     ),
 ]
-Url = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_URL)]
-Description = Annotated[str, msgspec.Meta(max_length=MAX_WEBHOOK_DESCRIPTION)]
+Url = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_URL, pattern=NO_NUL)]
+Description = Annotated[str, msgspec.Meta(max_length=MAX_WEBHOOK_DESCRIPTION, pattern=NO_NUL)]
+FreeText = Annotated[str, msgspec.Meta(pattern=NO_NUL)]

@@ -23,10 +23,10 @@ from herald_service.services.api_keys import (
     revoke_api_key,
     update_api_key,
 )
-from herald_service.services.request_fields import DomainName
+from herald_service.services.request_fields import NO_NUL, DomainName
 from herald_service.storage.models import ApiKey
 
-Name = Annotated[str, msgspec.Meta(max_length=200)]
+Name = Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL)]
 Scope = Literal["send", "read", "admin"]
 
 

@@ -14,7 +14,7 @@ from herald_service.api.auth import AuthenticatedController
 from herald_service.api.context import ApiContext
 from herald_service.api.problems import problem_responses
 from herald_service.services.api_keys import AuthContext
-from herald_service.services.request_fields import AddressText
+from herald_service.services.request_fields import AddressText, FreeText
 from herald_service.services.suppressions import (
     MAX_PAGE,
     REASONS,
@@ -51,7 +51,7 @@ class AddSuppressionRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=
 
     email: AddressText
     reason: Reason = "manual"
-    detail: str = ""
+    detail: FreeText = ""
 
 
 def suppression_out(row: Suppression) -> SuppressionOut:
