@@ -38,7 +38,8 @@ IdempotencyHeader = Annotated[
         name="Idempotency-Key",
         required=False,
         description="Same key and body within 24 h: the original response, nothing sent twice.",
-        pattern=r"^[!-~]{1,255}(?![\s\S])",
+        # Documented here, checked by the idempotency service (a 422 naming the header).
+        schema_extra={"pattern": r"^[!-~]{1,255}(?![\s\S])"},
     ),
 ]
 
