@@ -128,14 +128,15 @@ async def test_unauthorized_answers_are_identical(herald: Herald, api: AsyncTest
 async def test_key_validation_names_fields(herald: Herald, api: AsyncTestClient) -> None:  # type: ignore[type-arg]
     admin = await herald.create_tenant("sender.example")
     cases = [
-        ({"scopes": ["send", "root"]}, 422, "scopes"),
+        ({"scopes": ["send", "root"]}, 422, "scopes[1]"),
         ({"scopes": []}, 422, "scopes"),
         ({"scopes": ["send"], "domains": ["elsewhere.example"]}, 422, "domains[0]"),
         ({"scopes": ["send"], "domains": ["sender.example", "not a domain"]}, 422, "domains[1]"),
-        ({"scopes": ["send"], "quotas": {"burst": 0}}, 400, "quotas.burst"),
+        ({"scopes": ["send"], "quotas": {"burst": 0}}, 422, "quotas.burst"),
+        ({"scopes": ["send"], "quotas": {"burst": "5"}}, 400, "quotas.burst"),
         (
             {"scopes": ["send"], "quotas": {"requests_per_second": -1}},
-            400,
+            422,
             "quotas.requests_per_second",
         ),
         ({"scopes": ["send"], "secret": "mine"}, 400, "secret"),

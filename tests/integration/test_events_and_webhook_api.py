@@ -137,7 +137,7 @@ async def test_webhook_crud_scopes_and_isolation(
         f"/v1/webhooks/{hook['id']}", headers=tenant.headers, json={"event_types": ["x"]}
     )
     assert bad.status_code == 422
-    assert bad.json()["errors"][0]["field"] == "event_types"
+    assert bad.json()["errors"][0]["field"] == "event_types[0]"
     unknown = await api.post(
         "/v1/webhooks", headers=tenant.headers, json={"url": url, "colour": "red"}
     )

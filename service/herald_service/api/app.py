@@ -16,7 +16,10 @@ from herald_service import __version__
 from herald_service.api.admission import AdmissionControl
 from herald_service.api.auth import provide_context
 from herald_service.api.context import api_context
+from herald_service.api.http_semantics import complete_allow_headers
+from herald_service.api.json_body import HeraldRequest
 from herald_service.api.nul_guard import refuse_nul
+from herald_service.api.openapi_schemas import RequestStructSchemas
 from herald_service.api.problems import EXCEPTION_HANDLERS
 from herald_service.api.ratelimit import RateLimitHeaders
 from herald_service.api.routes.api_keys import ApiKeyController
@@ -59,8 +62,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     ]
     if config.delivery_mode == "capture":
         route_handlers.append(InboxController)
-    return Litestar(
+    app = Litestar(
         route_handlers=route_handlers,  # type: ignore[arg-type]
+        request_class=HeraldRequest,
+        plugins=[RequestStructSchemas()],
         lifespan=[lifespan],
         middleware=[AdmissionControl(config.api_max_in_flight), RateLimitHeaders()],
         dependencies={"herald": Provide(provide_context, sync_to_thread=False)},
@@ -86,6 +91,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         on_app_init=[_quiet_logging],
     )
+    complete_allow_headers(app)
+    return app
 
 
 def _quiet_logging(app_config: AppConfig) -> AppConfig:

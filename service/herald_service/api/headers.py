@@ -13,5 +13,7 @@ IdempotencyHeader = Annotated[
         required=False,
         description="Same key and body within 24 h: the original response, nothing sent "
         "twice. While the first request with the key is in progress: 409 with Retry-After.",
+        # Documented here, checked by the idempotency service (a 422 naming the header).
+        schema_extra={"pattern": r"^[!-~]{1,255}(?![\s\S])"},
     ),
 ]

@@ -11,7 +11,6 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
 
-from herald_service.api.body_errors import body_type_of, collect_body_errors, received_body
 from herald_service.errors import FieldError, HeraldError
 
 PROBLEM_JSON = "application/problem+json"
@@ -102,32 +101,25 @@ def handle_herald_error(_: Request[Any, Any, Any], exc: HeraldError) -> Response
     return problem_response(exc.status, exc.title, exc.detail, exc.errors, exc.headers or None)
 
 
-def handle_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
-    """Malformed JSON and type errors in the body, query or path: every bad field named."""
+def handle_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    """Type errors in the query, path or headers, or a missing body: every bad field named.
+
+    Bodies are decoded by :mod:`herald_service.api.json_body`, which raises its own errors.
+    """
     errors = _validation_errors(exc)
-    body_type = body_type_of(request.route_handler.opt)
-    if body_type is not None:
-        errors = collect_body_errors(received_body(request), body_type) or errors
     detail = str(exc.detail)
     if errors:
         detail = "the request has invalid fields: " + ", ".join(e.field for e in errors)
     return problem_response(400, "Malformed request", detail, errors)
 
 
-def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    """Framework errors (404 route, 405 method, 413 size, 400 undecodable body...)."""
+def handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """Framework errors (404 route, 405 method with its ``Allow``, 413 size...)."""
     headers = {k: str(v) for k, v in (exc.headers or {}).items()}
     title = {404: "Not found", 405: "Method not allowed", 413: "Payload too large"}.get(
         exc.status_code, "Request error"
     )
-    errors: list[FieldError] = []
-    body_type = (
-        body_type_of(request.route_handler.opt) if "route_handler" in request.scope else None
-    )
-    if exc.status_code == 400 and body_type is not None:
-        title = "Malformed request"
-        errors = collect_body_errors(received_body(request), body_type)
-    return problem_response(exc.status_code, title, str(exc.detail), errors, headers=headers)
+    return problem_response(exc.status_code, title, str(exc.detail), headers=headers)
 
 
 def handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

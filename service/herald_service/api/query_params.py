@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from litestar.params import FromQuery, QueryParameter
 
-Since = Annotated[datetime | None, QueryParameter(description="At or after (ISO 8601).")]
-Until = Annotated[datetime | None, QueryParameter(description="Before (ISO 8601).")]
+# Timestamps are parsed by ``pagination.timestamp``: strict RFC 3339 with a time zone, where
+# a lenient conversion would also read ``0.5`` as a Unix time.
+Since = Annotated[
+    str | None,
+    QueryParameter(format="date-time", description="At or after (RFC 3339, with a time zone)."),
+]
+Until = Annotated[
+    str | None,
+    QueryParameter(format="date-time", description="Before (RFC 3339, with a time zone)."),
+]
 Cursor = FromQuery[str | None]
 PageSize = Annotated[int, QueryParameter(ge=1, le=100, description="Page size (1-100).")]

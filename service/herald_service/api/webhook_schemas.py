@@ -3,35 +3,37 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
+from herald_service.core.states import EventType
+from herald_service.services.request_fields import Description, Url
 from herald_service.storage.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
 class CreateWebhookRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """``POST /v1/webhooks``: where to send events, and which ones (empty: all)."""
 
-    url: str
-    event_types: list[str] = msgspec.field(default_factory=list)
-    description: str = ""
+    url: Url
+    event_types: list[EventType] = msgspec.field(default_factory=list)
+    description: Description = ""
     enabled: bool = True
 
 
 class UpdateWebhookRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """``PATCH /v1/webhooks/{id}``: the fields given (not null) change."""
 
-    url: str | None = None
-    event_types: list[str] | None = None
-    description: str | None = None
+    url: Url | None = None
+    event_types: list[EventType] | None = None
+    description: Description | None = None
     enabled: bool | None = None
 
 
 class RotateSecretRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """``POST /v1/webhooks/{id}/rotate-secret``: how long the old secret keeps signing."""
 
-    overlap_seconds: float | None = None
+    overlap_seconds: Annotated[float, msgspec.Meta(ge=0, le=7 * 86400)] | None = None
 
 
 class WebhookOut(msgspec.Struct, kw_only=True, omit_defaults=True):

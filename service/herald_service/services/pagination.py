@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 from datetime import datetime
 
+import msgspec
+
 from herald_service.errors import FieldError, InvalidRequest
 
 
@@ -30,10 +32,19 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     return parsed, row_id
 
 
-def aware(name: str, value: datetime | None) -> datetime | None:
-    """``value`` if it has a time zone, else a 422 naming the parameter ``name``."""
-    if value is not None and value.tzinfo is None:
+def timestamp(name: str, value: str | None) -> datetime | None:
+    """``value`` as an RFC 3339 timestamp with a time zone, else a 422 naming ``name``."""
+    if value is None:
+        return None
+    try:
+        parsed = msgspec.convert(value, datetime, strict=True)
+    except msgspec.ValidationError as exc:
+        raise InvalidRequest(
+            f"{name} is not an RFC 3339 timestamp",
+            [FieldError(name, "an RFC 3339 timestamp such as 2024-05-01T12:00:00Z")],
+        ) from exc
+    if parsed.tzinfo is None:
         raise InvalidRequest(
             f"{name} needs a time zone", [FieldError(name, "give a time zone, e.g. ...Z")]
         )
-    return value
+    return parsed

@@ -7,35 +7,56 @@ Unknown fields are refused everywhere.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
+
+from herald_service.services.request_fields import (
+    MAX_ATTACHMENTS,
+    MAX_RECIPIENTS,
+    AddressText,
+    Base64,
+    ContentId,
+    DisplayName,
+    Disposition,
+    Filename,
+    Headers,
+    HeaderText,
+    MediaType,
+    Metadata,
+    Tags,
+    UnsubscribeUrl,
+)
 
 
 class EmailAddress(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """A mailbox with an optional display name."""
 
-    email: str
-    name: str = ""
+    email: AddressText
+    name: DisplayName = ""
 
 
-AddressField = str | EmailAddress
+AddressField = AddressText | EmailAddress
 """``"a@example.com"`` or ``{"email": "a@example.com", "name": "A"}``."""
+
+AddressList = AddressField | Annotated[list[AddressField], msgspec.Meta(max_length=MAX_RECIPIENTS)]
 
 
 class AttachmentIn(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     """A file to attach; ``content`` is base64. Inline parts need a ``content_id``."""
 
-    filename: str
-    content: str
-    content_type: str = ""
-    disposition: str = "attachment"
-    content_id: str = ""
+    filename: Filename
+    content: Base64
+    content_type: MediaType = ""
+    disposition: Disposition = "attachment"
+    content_id: ContentId = ""
 
 
 class Unsubscribe(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     """Targets for List-Unsubscribe; a URL also enables one-click (RFC 8058)."""
 
-    url: str = ""
-    mailto: str = ""
+    url: UnsubscribeUrl = ""
+    mailto: AddressText = ""
 
 
 class SendMessageRequest(
@@ -44,17 +65,19 @@ class SendMessageRequest(
     """``POST /v1/messages``: one message to up to 1000 recipients."""
 
     sender: AddressField
-    to: AddressField | list[AddressField] | None = None
-    cc: AddressField | list[AddressField] | None = None
-    bcc: AddressField | list[AddressField] | None = None
-    reply_to: AddressField | list[AddressField] | None = None
-    subject: str = ""
+    to: AddressList | None = None
+    cc: AddressList | None = None
+    bcc: AddressList | None = None
+    reply_to: AddressList | None = None
+    subject: HeaderText = ""
     text: str | None = None
     html: str | None = None
-    attachments: list[AttachmentIn] = msgspec.field(default_factory=list)
-    headers: dict[str, str] = msgspec.field(default_factory=dict)
-    tags: list[str] = msgspec.field(default_factory=list)
-    metadata: dict[str, str] = msgspec.field(default_factory=dict)
+    attachments: Annotated[list[AttachmentIn], msgspec.Meta(max_length=MAX_ATTACHMENTS)] = (
+        msgspec.field(default_factory=list)
+    )
+    headers: Headers = msgspec.field(default_factory=dict)
+    tags: Tags = msgspec.field(default_factory=list)
+    metadata: Metadata = msgspec.field(default_factory=dict)
     unsubscribe: Unsubscribe | None = None
     sandbox: bool = False
 

@@ -22,14 +22,23 @@ from herald_service.core.message import OutgoingMessage
 from herald_service.errors import FieldError, InvalidRequest
 from herald_service.mail.html_text import html_to_text
 from herald_service.services.intake import validate_send_request
-from herald_service.services.intake.addresses import MAX_RECIPIENTS, MAX_REPLY_TO
-from herald_service.services.intake.content import (
-    MAX_ATTACHMENTS,
-    MAX_CUSTOM_HEADERS,
-    MAX_METADATA_KEYS,
-    MAX_TAGS,
-)
+from herald_service.services.intake.addresses import MAX_REPLY_TO
 from herald_service.services.offload import off_loop
+from herald_service.services.request_fields import (
+    MAX_ATTACHMENTS,
+    MAX_RECIPIENTS,
+    AddressText,
+    Base64,
+    ContentId,
+    DisplayName,
+    Disposition,
+    Filename,
+    Headers,
+    HeaderText,
+    MediaType,
+    Metadata,
+    Tags,
+)
 from herald_service.services.send_request import (
     AttachmentIn,
     EmailAddress,
@@ -42,8 +51,14 @@ MAX_PERSONALIZATIONS = 1000
 class SGAddress(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """``{"email", "name"}``."""
 
-    email: str
-    name: str = ""
+    email: AddressText
+    name: DisplayName = ""
+
+
+Recipients = Annotated[
+    list[SGAddress],
+    Meta(max_length=MAX_RECIPIENTS, description="At most 1000 over the whole request."),
+]
 
 
 class SGContent(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -56,25 +71,11 @@ class SGContent(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 class SGAttachment(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     """A base64 attachment."""
 
-    content: str
-    filename: str
-    type: str = ""
-    disposition: str = "attachment"
-    content_id: str = ""
-
-
-Recipients = Annotated[
-    list[SGAddress],
-    Meta(max_length=MAX_RECIPIENTS, description="At most 1000 over the whole request."),
-]
-Headers = Annotated[
-    dict[str, str],
-    Meta(max_length=MAX_CUSTOM_HEADERS, description=f"At most {MAX_CUSTOM_HEADERS} headers."),
-]
-CustomArgs = Annotated[
-    dict[str, str],
-    Meta(max_length=MAX_METADATA_KEYS, description=f"At most {MAX_METADATA_KEYS} keys."),
-]
+    content: Base64
+    filename: Filename
+    type: MediaType = ""
+    disposition: Disposition = "attachment"
+    content_id: ContentId = ""
 
 
 class SGPersonalization(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -83,9 +84,9 @@ class SGPersonalization(msgspec.Struct, forbid_unknown_fields=True, frozen=True,
     to: Recipients = msgspec.field(default_factory=list)
     cc: Recipients = msgspec.field(default_factory=list)
     bcc: Recipients = msgspec.field(default_factory=list)
-    subject: str | None = None
+    subject: HeaderText | None = None
     headers: Headers = msgspec.field(default_factory=dict)
-    custom_args: CustomArgs = msgspec.field(default_factory=dict)
+    custom_args: Metadata = msgspec.field(default_factory=dict)
 
 
 class SGSwitch(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -122,16 +123,14 @@ class SGMail(
     reply_to_list: Annotated[list[SGAddress], Meta(max_length=MAX_REPLY_TO)] = msgspec.field(
         default_factory=list
     )
-    subject: str = ""
+    subject: HeaderText = ""
     content: list[SGContent] = msgspec.field(default_factory=list)
     attachments: Annotated[list[SGAttachment], Meta(max_length=MAX_ATTACHMENTS)] = msgspec.field(
         default_factory=list
     )
     headers: Headers = msgspec.field(default_factory=dict)
-    categories: Annotated[list[str], Meta(max_length=MAX_TAGS)] = msgspec.field(
-        default_factory=list
-    )
-    custom_args: CustomArgs = msgspec.field(default_factory=dict)
+    categories: Tags = msgspec.field(default_factory=list)
+    custom_args: Metadata = msgspec.field(default_factory=dict)
     mail_settings: SGMailSettings | None = None
 
     @property

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Literal, get_args
 
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +22,8 @@ from herald_service.services.pagination import decode_cursor, encode_cursor
 from herald_service.storage.models import Suppression
 from herald_service.storage.types import utcnow
 
-REASONS = ("bounce", "complaint", "unsubscribe", "manual")
+Reason = Literal["bounce", "complaint", "unsubscribe", "manual"]
+REASONS: tuple[str, ...] = get_args(Reason)
 MAX_PAGE = 1000
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from litestar import delete, get, patch, post
@@ -23,9 +23,11 @@ from herald_service.services.api_keys import (
     update_api_key,
 )
 from herald_service.services.key_grants import key_limits
+from herald_service.services.request_fields import NO_NUL, DomainName
 from herald_service.storage.models import ApiKey
 
-Name = Annotated[str, msgspec.Meta(max_length=200)]
+Name = Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL)]
+Scope = Literal["send", "read", "admin"]
 
 
 class KeyQuotas(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -47,9 +49,9 @@ class KeyQuotas(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class CreateApiKeyRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """``POST /v1/api-keys``."""
 
-    scopes: list[str]
+    scopes: Annotated[list[Scope], msgspec.Meta(min_length=1)]
     name: Name = ""
-    domains: Annotated[list[str], msgspec.Meta(max_length=100)] = msgspec.field(
+    domains: Annotated[list[DomainName], msgspec.Meta(max_length=100)] = msgspec.field(
         default_factory=list
     )
     quotas: KeyQuotas | None = None

@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody
 
 from herald_service.api.auth import AuthenticatedController
 from herald_service.api.context import ApiContext
+from herald_service.api.http_semantics import OptionalBodyOperation
 from herald_service.api.problems import problem_responses
 from herald_service.services.api_keys import AuthContext
 from herald_service.services.domain_checks import verify_domain
@@ -27,6 +28,7 @@ from herald_service.services.domains import (
     list_domains,
     rotate_dkim_keys,
 )
+from herald_service.services.request_fields import DkimSelector, DomainName
 from herald_service.settings import Settings
 from herald_service.storage.models import Domain
 from herald_service.storage.types import utcnow
@@ -35,15 +37,15 @@ from herald_service.storage.types import utcnow
 class CreateDomainRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """``POST /v1/domains``."""
 
-    name: str
-    dkim_selector: str | None = None
+    name: DomainName
+    dkim_selector: DkimSelector | None = None
     allow_subdomains: bool = False
 
 
 class RotateDkimRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """``POST /v1/domains/{id}/dkim/rotate`` (the body is optional)."""
 
-    dkim_selector: str | None = None
+    dkim_selector: DkimSelector | None = None
 
 
 class DkimKeyOut(msgspec.Struct):
@@ -213,6 +215,7 @@ class DomainController(AuthenticatedController):
         status_code=201,
         opt={"scope": "admin"},
         summary="Rotate the domain's DKIM keys",
+        operation_class=OptionalBodyOperation,
         responses=problem_responses(400, 401, 403, 404, 409, 422),
     )
     async def rotate(

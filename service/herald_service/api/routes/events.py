@@ -17,7 +17,7 @@ from herald_service.errors import FieldError, InvalidRequest
 from herald_service.services import event_log
 from herald_service.services.api_keys import AuthContext
 from herald_service.services.event_log import EventFilter
-from herald_service.services.pagination import aware
+from herald_service.services.pagination import timestamp
 from herald_service.services.webhooks import EVENT_TYPES
 
 
@@ -62,8 +62,8 @@ class EventController(AuthenticatedController):
             message_id=message_id,
             recipient=recipient,
             tag=tag,
-            since=aware("since", since),
-            until=aware("until", until),
+            since=timestamp("since", since),
+            until=timestamp("until", until),
         )
         async with herald.sessions() as session:
             views, next_cursor = await event_log.list_events(

@@ -28,7 +28,7 @@ from herald_service.core.states import RecipientStatus, summarize
 from herald_service.services.api_keys import AuthContext
 from herald_service.services.message_search import MessageFilter, search_messages
 from herald_service.services.messages import get_message, message_events
-from herald_service.services.pagination import aware
+from herald_service.services.pagination import timestamp
 from herald_service.services.send_request import SendMessageRequest
 from herald_service.storage.models import Event, Message
 
@@ -42,7 +42,7 @@ class MessageController(AuthenticatedController):
     @post(
         "/",
         status_code=202,
-        opt={"scope": "send", "body_type": SendMessageRequest, "quota": "deferred"},
+        opt={"scope": "send", "quota": "deferred"},
         summary="Send a message",
         response_description="Accepted: stored durably and queued for delivery",
         responses=problem_responses(400, 401, 403, 409, 413, 422, 429),
@@ -103,8 +103,8 @@ class MessageController(AuthenticatedController):
             status=status.value if status else None,
             sender=sender,
             tag=tag,
-            since=aware("since", since),
-            until=aware("until", until),
+            since=timestamp("since", since),
+            until=timestamp("until", until),
         )
         async with herald.sessions() as session:
             messages, next_cursor = await search_messages(

@@ -17,12 +17,11 @@ from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
 from herald_service.api.auth import provide_auth, require_api_key
-from herald_service.api.body_errors import collect_body_errors, received_body
 from herald_service.api.context import ApiContext
 from herald_service.api.headers import IdempotencyHeader
 from herald_service.api.ratelimit import quota_charge
 from herald_service.core.message import OutgoingMessage
-from herald_service.errors import HeraldError
+from herald_service.errors import FieldError, HeraldError
 from herald_service.services.api_keys import AuthContext
 from herald_service.services.messages import StoredMessage
 from herald_service.services.sendgrid import SGMail, validate_mail
@@ -76,20 +75,20 @@ def _sendgrid_errors(
     )
 
 
+def _sg_error(error: FieldError) -> SGError:
+    if error.message == "unknown field":  # a SendGrid feature Herald does not implement
+        return SGError(f"{error.field} is not supported by Herald", error.field)
+    return SGError(error.message, _FROM if error.field == "from" else error.field)
+
+
 def _herald_error(_: Request[Any, Any, Any], exc: HeraldError) -> Response[Any]:
     status = 400 if exc.status == 422 else exc.status
-    errors = [SGError(e.message, _FROM if e.field == "from" else e.field) for e in exc.errors]
+    errors = [_sg_error(e) for e in exc.errors]
     return _sendgrid_errors(status, errors or [SGError(exc.detail)], exc.headers)
 
 
-def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
-    field_errors = collect_body_errors(received_body(request), SGMail)
-    unsupported = "is not supported by Herald"
-    errors = [
-        SGError(f"{e.field} {unsupported}" if e.message == "unknown field" else e.message, e.field)
-        for e in field_errors
-    ] or [SGError(str(exc.detail))]
-    return _sendgrid_errors(400, errors)
+def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    return _sendgrid_errors(400, [SGError(str(exc.detail))])
 
 
 def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:

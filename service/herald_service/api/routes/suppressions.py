@@ -8,14 +8,17 @@ from typing import Annotated
 import msgspec
 from litestar import delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from herald_service.api.auth import AuthenticatedController
 from herald_service.api.context import ApiContext
 from herald_service.api.problems import problem_responses
 from herald_service.services.api_keys import AuthContext
+from herald_service.services.request_fields import AddressText, FreeText
 from herald_service.services.suppressions import (
     MAX_PAGE,
+    REASONS,
+    Reason,
     add_suppression,
     checked_email,
     checked_reason,
@@ -46,9 +49,9 @@ class SuppressionPage(msgspec.Struct):
 class AddSuppressionRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """``POST /v1/suppressions``: suppress one address (``reason`` defaults to ``manual``)."""
 
-    email: str
-    reason: str = "manual"
-    detail: str = ""
+    email: AddressText
+    reason: Reason = "manual"
+    detail: FreeText = ""
 
 
 def suppression_out(row: Suppression) -> SuppressionOut:
@@ -78,7 +81,10 @@ class SuppressionController(AuthenticatedController):
         self,
         auth: NamedDependency[AuthContext],
         herald: NamedDependency[ApiContext],
-        reason: FromQuery[str | None] = None,
+        reason: Annotated[
+            str | None,
+            QueryParameter(description="Only this reason.", schema_extra={"enum": list(REASONS)}),
+        ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 100,
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
     ) -> SuppressionPage:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from litestar import delete, get, patch, post
 from litestar.di import NamedDependency
@@ -10,6 +10,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from herald_service.api.auth import AuthenticatedController
 from herald_service.api.context import ApiContext
+from herald_service.api.http_semantics import OptionalBodyOperation
 from herald_service.api.problems import problem_responses
 from herald_service.api.query_params import Cursor, PageSize
 from herald_service.api.webhook_schemas import (
@@ -138,6 +139,7 @@ class WebhookController(AuthenticatedController):
         "/{webhook_id:str}/rotate-secret",
         status_code=200,
         summary="Rotate the signing secret",
+        operation_class=OptionalBodyOperation,
         responses=problem_responses(400, 401, 403, 404, 422),
     )
     async def rotate_webhook_secret(
@@ -187,7 +189,8 @@ class WebhookController(AuthenticatedController):
         auth: NamedDependency[AuthContext],
         herald: NamedDependency[ApiContext],
         status: Annotated[
-            str | None, QueryParameter(description="pending, succeeded or failed")
+            Literal["pending", "succeeded", "failed"] | None,
+            QueryParameter(description="Only deliveries in this state."),
         ] = None,
         cursor: Cursor = None,
         limit: PageSize = 50,
