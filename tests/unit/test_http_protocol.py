@@ -17,7 +17,7 @@ import uvicorn
 from litestar import Litestar, Request, get, post
 
 from herald_service.api.admission import READ_AHEAD_BYTES, AdmissionControl
-from herald_service.api.http_protocol import HeraldHttpProtocol
+from herald_service.api.http_protocol import MAX_HEADER_BYTES, HeraldHttpProtocol
 
 HEADER_TIMEOUT = 0.4
 BODY_TIMEOUT = 0.4
@@ -205,3 +205,22 @@ async def test_requests_arriving_whole_are_served_on_one_connection(server: Serv
     writer.close()
     assert server.handled == [0, 10, 3 * READ_AHEAD_BYTES]
     assert (server.admission.reading, server.admission.in_flight) == (0, 0)
+
+
+async def test_headers_beyond_the_limit_get_431_before_they_are_all_in(server: Server) -> None:
+    """httptools would buffer headers of any size; the protocol stops at the limit."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    answer = asyncio.create_task(reader.readuntil(b"\r\n\r\n"))
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: t\r\n")
+    line = b"X-Padding: " + b"p" * 1000 + b"\r\n"
+    for _ in range(4 * MAX_HEADER_BYTES // len(line)):
+        if answer.done():
+            break
+        writer.write(line)
+        await asyncio.sleep(0.001)
+    else:
+        writer.write(b"\r\n")  # all of it sent: without a limit it would be served
+    head = await asyncio.wait_for(answer, 5)
+    writer.close()
+    assert head.startswith(b"HTTP/1.1 431 Request Header Fields Too Large\r\n"), head
+    assert b"connection: close" in head

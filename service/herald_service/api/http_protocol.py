@@ -18,6 +18,10 @@ nginx's ``client_header_timeout`` and Apache's ``mod_reqtimeout`` do:
 A timer is armed only when a read leaves a request incomplete (and once per new
 connection), so a request that arrives in one read, as nearly every API call does, costs
 none. 0 disables a timeout.
+
+httptools itself takes request headers of any size; past :data:`MAX_HEADER_BYTES` (as
+nginx's ``large_client_header_buffers``) the request gets ``431`` and the connection is
+closed, so one fast client cannot make the process buffer megabytes of headers.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import math
 import resource
+from http import HTTPStatus
 from typing import Any
 
 import msgspec
@@ -35,6 +40,9 @@ from uvicorn.server import ServerState
 from herald_service.api.problems import PROBLEM_JSON, PROBLEM_TYPE_BASE, Problem
 from herald_service.settings import get_settings
 
+# Request line and headers of one request, counted to within one read (64 KiB-256 KiB).
+MAX_HEADER_BYTES = 64 * 1024
+
 # Where the connection is in reading its current request.
 _IDLE = 0  # between requests: nothing is owed (uvicorn's keep-alive timeout applies)
 _OPENED = 1  # a new connection that has sent nothing yet
@@ -42,17 +50,15 @@ _HEADERS = 2  # part of the request line or headers has arrived
 _BODY = 3  # the headers are complete, the body is not
 
 
-def _timeout_response(default_headers: list[tuple[bytes, bytes]], detail: str) -> bytes:
-    """A complete ``408`` problem-details response that closes the connection."""
+def _closing_problem(
+    default_headers: list[tuple[bytes, bytes]], status: HTTPStatus, title: str, detail: str
+) -> bytes:
+    """A complete problem-details response that closes the connection."""
+    slug = title.lower().replace(" ", "-")
     body = msgspec.json.encode(
-        Problem(
-            type=PROBLEM_TYPE_BASE + "request-timeout",
-            title="Request timeout",
-            status=408,
-            detail=detail,
-        )
+        Problem(type=PROBLEM_TYPE_BASE + slug, title=title, status=status, detail=detail)
     )
-    lines = [b"HTTP/1.1 408 Request Timeout"]
+    lines = [f"HTTP/1.1 {status.value} {status.phrase}".encode()]
     lines += [name + b": " + value for name, value in default_headers]
     lines += [
         b"content-type: " + PROBLEM_JSON.encode(),
@@ -82,6 +88,8 @@ class HeraldHttpProtocol(HttpToolsProtocol):
         self._body_received = 0
         self._last_read = 0.0
         self._read_timer: asyncio.TimerHandle | None = None
+        self._header_bytes = 0
+        self._message_began = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Start the header clock: the first request is owed from now."""
@@ -99,14 +107,24 @@ class HeraldHttpProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         """Parse as uvicorn does; if that leaves a request incomplete, watch the clock."""
+        self._message_began = False
         super().data_received(data)
-        if self._phase:
+        if self._phase and not self.transport.is_closing():
+            if self._phase == _HEADERS and not self._message_began:
+                # A read that began the request may hold the end of the one before: it
+                # is not counted, so the count is short by at most one read.
+                self._header_bytes += len(data)
+                if self._header_bytes > MAX_HEADER_BYTES:
+                    self._refuse_headers()
+                    return
             self._last_read = self.loop.time()
-            if self._read_timer is None and not self.transport.is_closing():
+            if self._read_timer is None:
                 self._arm(self._remaining())
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self._message_began = True
+        self._header_bytes = 0
         if self._phase == _OPENED:
             self._phase = _HEADERS  # the first request's clock started with the connection
         else:
@@ -190,12 +208,32 @@ class HeraldHttpProtocol(HttpToolsProtocol):
                 if self.body_min_rate:
                     detail += f" or came slower than {self.body_min_rate} bytes/s"
                 detail += "."
-            self.transport.write(_timeout_response(self.server_state.default_headers, detail))
+            self.transport.write(
+                _closing_problem(
+                    self.server_state.default_headers,
+                    HTTPStatus.REQUEST_TIMEOUT,
+                    "Request timeout",
+                    detail,
+                )
+            )
         if cycle is not None:
             # The application sees the client gone and anything it still sends is dropped.
             cycle.keep_alive = False
             cycle.disconnected = True
             cycle.message_event.set()
+        self.transport.close()
+
+    def _refuse_headers(self) -> None:
+        self._phase = _IDLE
+        detail = f"The request line and headers exceed {MAX_HEADER_BYTES} bytes."
+        self.transport.write(
+            _closing_problem(
+                self.server_state.default_headers,
+                HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "Request headers too large",
+                detail,
+            )
+        )
         self.transport.close()
 
 
