@@ -60,14 +60,19 @@ def api(host: str, port: int, workers: int) -> None:
     """Serve the HTTP API."""
     import uvicorn
 
+    from herald_service.api.http_protocol import HeraldHttpProtocol, raise_open_file_limit
+
     get_settings().require_secret_key()
+    raise_open_file_limit()  # idle and slow connections each hold a file descriptor
     uvicorn.run(
         "herald_service.api.app:create_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        http="httptools",  # the C HTTP parser: a fraction of h11's CPU per request
+        # uvicorn's httptools protocol (the C parser: a fraction of h11's CPU per
+        # request) with header and body read timeouts against slow clients.
+        http=HeraldHttpProtocol,
         loop="uvloop",
         log_level="warning",
         access_log=False,

@@ -75,6 +75,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_request_bytes: int = 30 * 1024 * 1024
     # Requests one API process works on at once; beyond, 503 + Retry-After (0: no limit).
     api_max_in_flight: int = 512
+    # A connection must deliver its request headers within this time (else it is closed),
+    # and a request body within ``api_body_timeout`` plus one second per
+    # ``api_body_min_rate`` bytes received (else 408), as Apache's mod_reqtimeout does.
+    api_header_timeout: float = 10.0
+    api_body_timeout: float = 20.0
+    api_body_min_rate: int = 8192
     log_level: str = "INFO"
     log_format: Literal["console", "json"] = "console"
     # Per-key quotas (a key may override the first three); 0 disables a limit.
@@ -139,6 +145,8 @@ _CONVERTERS = {
     "auth_failure_floor": parse_duration,
     "key_usage_flush_interval": parse_duration,
     "delivery_lease": parse_duration,
+    "api_header_timeout": parse_duration,
+    "api_body_timeout": parse_duration,
 }
 
 

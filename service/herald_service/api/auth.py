@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from litestar import Controller, Request
@@ -9,6 +10,7 @@ from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency, Provide
 from litestar.handlers import BaseRouteHandler
 
+from herald_service.api.admission import leave_budget
 from herald_service.api.context import ApiContext
 from herald_service.api.ratelimit import AUTH, enforce_quota
 from herald_service.errors import Forbidden
@@ -25,7 +27,9 @@ async def require_api_key(
     scheme, _, token = header.partition(" ")
     presented = token.strip() if scheme.lower() == "bearer" else ""
     context: ApiContext = connection.app.state.herald
-    auth = await context.authenticator.authenticate(presented or None)
+    auth = await context.authenticator.authenticate(
+        presented or None, on_refused=partial(leave_budget, connection.scope)
+    )
     connection.state[AUTH] = auth
     if handler.opt.get("quota") != "deferred":
         await enforce_quota(connection, auth)

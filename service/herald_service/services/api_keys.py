@@ -238,8 +238,14 @@ class Authenticator:
         self._argon2_slots = asyncio.Semaphore(os.cpu_count() or 2)
         self._argon2_seconds = 0.0  # moving average of recent verifications
 
-    async def authenticate(self, token: str | None) -> AuthContext:
-        """The caller's context, or :class:`Unauthorized` for any missing or bad token."""
+    async def authenticate(
+        self, token: str | None, on_refused: Callable[[], object] | None = None
+    ) -> AuthContext:
+        """The caller's context, or :class:`Unauthorized` for any missing or bad token.
+
+        ``on_refused`` is called when the token is refused, before the wait for the
+        refusal floor (the API takes the request out of its in-flight budget then).
+        """
         started = time.monotonic()
         digest = keyed_digest(self._pepper, token) if token else b""
         entry = self._cache.get(digest)
@@ -255,6 +261,8 @@ class Authenticator:
             try:
                 context = await asyncio.shield(pending)
             except Unauthorized:
+                if on_refused is not None:
+                    on_refused()
                 target = max(self._failure_floor, 1.25 * self._argon2_seconds)
                 await asyncio.sleep(target - (time.monotonic() - started))
                 raise
