@@ -47,12 +47,13 @@ STATEFUL = {"use_after_free", "ensure_resource_availability"}
 # sending domain verified in this account, a webhook URL resolving to a public address,
 # header names Herald writes itself, executable attachment types, cross-field rules (at
 # least one recipient and some content; inline parts need html), and opaque cursors.
-_ADDRESS = r"(from|to|cc|bcc|reply_to)(\[\d+\])?(\.email)?"
+_ADDRESS = r"(from|to|cc|bcc|reply_to)(\[\d+\])?(\.email|\.name)?"
 BEYOND_SCHEMA: dict[str, str] = {
     "POST /v1/messages": rf"{_ADDRESS}|text|attachments(\[\d+\]\.(filename|content_id))?"
     r"|headers\..+|unsubscribe(\.url|\.mailto)?",
-    "POST /v3/mail/send": r"from(\.email)?|reply_to(_list)?(\[\d+\])?(\.email)?|content"
-    r"|personalizations(\[\d+\]\.(to|cc|bcc)(\[\d+\])?(\.email)?)?"
+    "POST /v3/mail/send": r"from(\.email|\.name)?|reply_to(_list)?(\[\d+\])?(\.email|\.name)?"
+    r"|content(\[\d+\]\.value)?"
+    r"|personalizations(\[\d+\]\.(to|cc|bcc)(\[\d+\])?(\.email|\.name)?)?"
     r"|attachments(\[\d+\]\.(filename|content_id))?|(personalizations\[\d+\]\.)?headers\..+",
     "POST /v1/domains": r"name",
     "POST /v1/api-keys": r"domains(\[\d+\])?",
@@ -94,7 +95,11 @@ def positive_data_acceptance_within_schema(ctx: Any, response: Any, case: Any) -
     except Failure:
         if _refused_beyond_schema(case, response):
             return None
-        raise
+        raise Failure(  # with the answer, so a refusal can be told from a defect
+            operation=case.operation.label,
+            title="Schema-valid request rejected",
+            message=f"{response.status_code}: {response.text[:1000]}",
+        ) from None
 
 
 def once_per_operation(check: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -30,7 +31,8 @@ async def test_long_lists_are_refused_with_one_error_each(
         response = await api.post("/v1/messages", headers=tenant.headers, json=OK | change)
         assert response.status_code == 422, (field, response.text)
         errors = response.json()["errors"]
-        assert [e["field"] for e in errors] == [field], (field, errors[:3])
+        assert len(errors) == 1, (field, errors[:3])
+        assert re.fullmatch(rf"{field}(\[\d+\])?", errors[0]["field"]), (field, errors)
 
 
 async def test_dev_inbox_pages_are_bounded(herald: Herald) -> None:
