@@ -83,7 +83,9 @@ def parse_name_addr(value: str) -> tuple[str, str] | None:
         return None
     try:
         header = default_policy.header_factory("to", value)
-    except (email_errors.HeaderParseError, IndexError, ValueError):
+    except (email_errors.HeaderParseError, IndexError, ValueError, AttributeError):
+        # AttributeError: the standard library's parser trips over some malformed groups
+        # (a Group where it expects a Mailbox); such a string is no single mailbox anyway.
         return None
     groups = header.groups
     if header.defects or len(groups) != 1 or groups[0].display_name is not None:
