@@ -26,10 +26,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from herald_service.accounts.service import create_account
+from herald_service.keys.service import Authenticator, create_api_key
+from herald_service.keys.usage import KeyUsage
 from herald_service.security.hashing import hash_secret, verify_secret
-from herald_service.services.accounts import create_account
-from herald_service.services.api_keys import Authenticator, create_api_key
-from herald_service.services.key_usage import KeyUsage
 from herald_service.storage.database import async_session_factory, make_async_engine, make_engine
 from herald_service.storage.migrate import upgrade
 

@@ -36,9 +36,9 @@ from sqlalchemy import insert
 from herald_queue.delivery import deliver_message
 from herald_queue.runtime import WorkerRuntime
 from herald_queue.smtp import Destination, SmtpPool
+from herald_service.accounts.service import create_account
 from herald_service.core.ids import new_id
-from herald_service.services.accounts import create_account
-from herald_service.services.domains import add_domain
+from herald_service.domains.service import add_domain
 from herald_service.settings import Settings
 from herald_service.storage.database import async_session_factory, make_async_engine, make_engine
 from herald_service.storage.migrate import upgrade

@@ -21,9 +21,9 @@ import redis
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from herald_service.services.accounts import create_account
-from herald_service.services.api_keys import create_api_key
-from herald_service.services.domains import add_domain, dns_records
+from herald_service.accounts.service import create_account
+from herald_service.domains.service import add_domain, dns_records
+from herald_service.keys.service import create_api_key
 from herald_service.settings import load_settings
 from herald_service.storage.database import async_session_factory, make_async_engine, make_engine
 from herald_service.storage.migrate import upgrade

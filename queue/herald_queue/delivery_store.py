@@ -26,13 +26,13 @@ from herald_queue.smtp import Reply
 from herald_service.core.backoff import retry_delay
 from herald_service.core.smtp_replies import Outcome, classify
 from herald_service.core.states import EventType, RecipientStatus
-from herald_service.services.events import add_events, event_rows, new_event
-from herald_service.services.suppressions import add_suppression, normalize
+from herald_service.events.service import add_events, event_rows, new_event
 from herald_service.settings import Settings
 from herald_service.storage.bulk_insert import TableRows, insert_rows
 from herald_service.storage.models import DeliveryAttempt, Domain, Message, Recipient, Suppression
 from herald_service.storage.models.base import Base
 from herald_service.storage.types import utcnow
+from herald_service.suppressions.service import add_suppression, normalize
 
 _RECIPIENTS = Base.metadata.tables[Recipient.__tablename__]
 _MESSAGES = Base.metadata.tables[Message.__tablename__]

@@ -13,7 +13,7 @@ import logging
 import threading
 
 from herald_service.dns import make_resolver
-from herald_service.services.domain_checks import recheck_due_domains
+from herald_service.domains.checks import recheck_due_domains
 from herald_service.settings import Settings
 from herald_service.storage.database import async_session_factory, make_async_engine
 from herald_service.storage.types import utcnow

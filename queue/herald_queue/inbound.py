@@ -16,9 +16,9 @@ from aiosmtpd.smtp import Envelope, Session
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from herald_service.mail.return_path import parse_verp
-from herald_service.services.feedback import apply_inbound_report
 from herald_service.settings import Settings
 from herald_service.storage.database import async_session_factory, make_async_engine
+from herald_service.suppressions.feedback import apply_inbound_report
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ conditional UPDATE makes each due row go to exactly one sweep.
 
 This is what makes the API's enqueue safe to lose: the API answers ``202`` once a message
 is committed, with ``next_attempt_at = now + ENQUEUE_GRACE``, and writes its job in the
-background afterwards (``herald_service/services/enqueue_batcher.py``). If that write never
+background afterwards (``herald_service/messages/enqueue_batcher.py``). If that write never
 happens (the API crashed, Redis refused it) or the job is lost with Redis, the message is
 due here once the grace period has passed.
 """

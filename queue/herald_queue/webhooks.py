@@ -26,9 +26,8 @@ from herald_service.core.addresses import parse_networks
 from herald_service.core.backoff import retry_delay
 from herald_service.core.webhooks import is_success, signature_header
 from herald_service.dns import make_resolver
+from herald_service.events.service import event_view
 from herald_service.security.ssrf import UnsafeTarget, resolve_target
-from herald_service.services.events import event_view
-from herald_service.services.webhooks import signing_secrets
 from herald_service.storage.models import (
     Event,
     Message,
@@ -37,6 +36,7 @@ from herald_service.storage.models import (
     WebhookEndpoint,
 )
 from herald_service.storage.types import utcnow
+from herald_service.webhooks.service import signing_secrets
 
 MAX_RETRY_AFTER = 24 * 3600.0
 RESPONSE_BODY_LIMIT = 1024

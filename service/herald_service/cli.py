@@ -165,7 +165,7 @@ def accounts() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def accounts_create(name: str, as_json: bool) -> None:
     """Create an account."""
-    from herald_service.services.accounts import create_account
+    from herald_service.accounts.service import create_account
 
     account = _with_session(get_settings(), lambda s: create_account(s, name))
     _emit(as_json, {"id": account.id, "name": account.name}, f"created account {account.id}")
@@ -177,7 +177,7 @@ def keys() -> None:
 
 
 def _key_payload(key: Any) -> dict[str, Any]:
-    from herald_service.api.routes.api_keys import api_key_out
+    from herald_service.keys.controllers import api_key_out
 
     payload: dict[str, Any] = msgspec.to_builtins(api_key_out(key))
     return payload | {"account_id": key.account_id}
@@ -203,7 +203,7 @@ def keys_create(
     as_json: bool,
 ) -> None:
     """Create an API key; the key is printed once and never shown again."""
-    from herald_service.services.api_keys import KeyLimits, create_api_key
+    from herald_service.keys.service import KeyLimits, create_api_key
 
     limits = KeyLimits(requests_per_second=rate, burst=burst, daily_recipients=daily_recipients)
     key, token = _with_session(
@@ -226,7 +226,7 @@ def keys_create(
 @click.option("--json", "as_json", is_flag=True)
 def keys_list(account_id: str, as_json: bool) -> None:
     """List an account's keys (never their secrets)."""
-    from herald_service.services.api_keys import list_api_keys
+    from herald_service.keys.service import list_api_keys
 
     rows = _with_session(get_settings(), lambda s: list_api_keys(s, account_id))
     lines = [
@@ -242,7 +242,7 @@ def keys_list(account_id: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def keys_revoke(account_id: str, key_id: str, as_json: bool) -> None:
     """Revoke a key; every API process refuses it within five seconds."""
-    from herald_service.services.api_keys import revoke_api_key
+    from herald_service.keys.service import revoke_api_key
 
     key = _with_session(get_settings(), lambda s: revoke_api_key(s, account_id, key_id))
     _emit(as_json, _key_payload(key), f"revoked {key.id}")
@@ -254,7 +254,7 @@ def domains() -> None:
 
 
 def _domain_payload(domain: Any, settings: Settings) -> dict[str, Any]:
-    from herald_service.api.routes.domains import domain_out
+    from herald_service.domains.controllers import domain_out
 
     payload: dict[str, Any] = msgspec.to_builtins(domain_out(domain, settings))
     return payload
@@ -280,7 +280,7 @@ def domains_add(
     account_id: str, name: str, selector: str | None, allow_subdomains: bool, as_json: bool
 ) -> None:
     """Add a sending domain and print the DNS records to publish."""
-    from herald_service.services.domains import add_domain
+    from herald_service.domains.service import add_domain
 
     settings = get_settings()
 
@@ -306,8 +306,8 @@ def domains_add(
 def domains_verify(account_id: str, domain_id: str, as_json: bool) -> None:
     """Look the domain's DNS records up now and print each record's status."""
     from herald_service.dns import make_resolver
-    from herald_service.services.domain_checks import verify_domain
-    from herald_service.services.domains import get_domain
+    from herald_service.domains.checks import verify_domain
+    from herald_service.domains.service import get_domain
     from herald_service.storage.types import utcnow
 
     settings = get_settings()
@@ -329,7 +329,7 @@ def domains_verify(account_id: str, domain_id: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def domains_rotate(account_id: str, domain_id: str, selector: str | None, as_json: bool) -> None:
     """Create new DKIM keys (pending until their records verify) and print the records."""
-    from herald_service.services.domains import rotate_dkim_keys
+    from herald_service.domains.service import rotate_dkim_keys
 
     settings = get_settings()
 

@@ -92,9 +92,9 @@ def _ensure_redis(url: str) -> subprocess.Popen[bytes] | None:
 
 async def _bootstrap(env: dict[str, str]) -> dict[str, str]:
     """The dev account, its verified domain and a fresh API key."""
-    from herald_service.services.accounts import create_account
-    from herald_service.services.api_keys import create_api_key
-    from herald_service.services.domains import add_domain
+    from herald_service.accounts.service import create_account
+    from herald_service.domains.service import add_domain
+    from herald_service.keys.service import create_api_key
 
     settings = load_settings(env)
     engine = make_async_engine(settings.database_url)

@@ -154,7 +154,7 @@ async def test_key_restricted_to_named_sending_domains(
 ) -> None:  # type: ignore[type-arg]
     tenant = await herald.create_tenant("sender.example")
     async with context(api).sessions.begin() as session:
-        from herald_service.services.domains import add_domain
+        from herald_service.domains.service import add_domain
 
         await add_domain(session, herald.settings, tenant.account_id, "news.example", verified=True)
     restricted = await create_key(api, tenant, scopes=["send"], domains=["Sender.Example"])

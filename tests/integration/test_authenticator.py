@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from herald_service.accounts.service import create_account
 from herald_service.errors import Unauthorized
+from herald_service.keys import service as api_keys
+from herald_service.keys.service import Authenticator, create_api_key
 from herald_service.security import hashing
-from herald_service.services import api_keys
-from herald_service.services.accounts import create_account
-from herald_service.services.api_keys import Authenticator, create_api_key
 from herald_service.storage.database import async_session_factory, make_async_engine
 from support.clock import FakeClock
 from support.tokens import with_unknown_key_id, with_wrong_secret

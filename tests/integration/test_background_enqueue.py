@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from herald_queue.sweeper import sweep_once
 from herald_service.api.app import create_app
 from herald_service.jobs import DeliveryQueue, job_message_ids, redis_connection
-from herald_service.services.enqueue_batcher import EnqueueBatcher
-from herald_service.services.messages import ENQUEUE_GRACE
+from herald_service.messages.enqueue_batcher import EnqueueBatcher
+from herald_service.messages.store import ENQUEUE_GRACE
 from herald_service.storage.database import session_factory
 from herald_service.storage.types import utcnow
 from simnet.fixtures import SMTPServerFactory

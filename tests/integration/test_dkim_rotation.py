@@ -9,9 +9,9 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
+from herald_service.domains.checks import verify_domain
+from herald_service.domains.service import get_domain
 from herald_service.mail.dkim_keys import generate_rsa, txt_record_value
-from herald_service.services.domain_checks import verify_domain
-from herald_service.services.domains import get_domain
 from herald_service.storage.types import utcnow
 from simnet.fixtures import SMTPServerFactory
 from support.dkim_check import verify_all

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from herald_queue.domain_checker import DomainChecker
 from herald_service.dns import make_resolver
-from herald_service.services.domain_checks import recheck_due_domains
-from herald_service.services.domains import dns_records
+from herald_service.domains.checks import recheck_due_domains
+from herald_service.domains.service import dns_records
 from herald_service.storage.models import Domain
 from herald_service.storage.types import utcnow
 from support.domains import publish

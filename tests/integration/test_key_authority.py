@@ -7,7 +7,7 @@ from typing import Any
 from litestar.testing import AsyncTestClient
 
 from herald_service.api.context import ApiContext
-from herald_service.services.domains import add_domain
+from herald_service.domains.service import add_domain
 from support.harness import Herald, Tenant
 
 SEND = {"from": "app@sender.example", "to": "bob@receiver.example", "subject": "Hi", "text": "x"}

@@ -10,13 +10,13 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from herald_service.core.ids import new_id
+from herald_service.domains.sending import SendingDomainCache
+from herald_service.domains.service import SigningKeyCache
 from herald_service.errors import InvalidRequest
-from herald_service.services.domains import SigningKeyCache
-from herald_service.services.sending_domains import SendingDomainCache
-from herald_service.services.webhook_endpoints import WebhookEndpointCache
 from herald_service.storage.database import async_session_factory, make_async_engine
 from herald_service.storage.models import Domain, WebhookEndpoint
 from herald_service.storage.types import utcnow
+from herald_service.webhooks.endpoints import WebhookEndpointCache
 from support.clock import FakeClock
 from support.harness import Herald
 

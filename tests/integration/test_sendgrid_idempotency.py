@@ -10,9 +10,9 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
 from herald_service.api.context import ApiContext
-from herald_service.services import idempotency
-from herald_service.services.send_request import SendMessageRequest
-from herald_service.services.sendgrid import SGMail
+from herald_service.messages import idempotency
+from herald_service.messages.send_request import SendMessageRequest
+from herald_service.messages.sendgrid.service import SGMail
 from herald_service.storage.models import Message
 from support.harness import Herald
 

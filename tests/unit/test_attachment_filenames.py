@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from herald_service.services.intake.filenames import effective_extensions, filename_problem
+from herald_service.messages.intake.filenames import effective_extensions, filename_problem
 
 EXECUTABLE = "executable attachment types are not allowed"
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from herald_service.dns import Answer
+from herald_service.domains.checks import check_dkim, check_dmarc, check_mx, check_spf
+from herald_service.domains.records import spf_value
+from herald_service.domains.service import normalize_domain_name
 from herald_service.errors import InvalidRequest
 from herald_service.mail.dkim_keys import generate_rsa, split_txt, txt_record_value
-from herald_service.services.domain_checks import check_dkim, check_dmarc, check_mx, check_spf
-from herald_service.services.domain_records import spf_value
-from herald_service.services.domains import normalize_domain_name
 from herald_service.settings import Settings
 from herald_service.storage.models import DkimKey
 

@@ -10,8 +10,8 @@ import msgspec
 import pytest
 from redis.asyncio import Redis
 
-from herald_service.services.api_keys import AuthContext, KeyLimits
-from herald_service.services.quotas import QuotaDecision, QuotaGate, quota_redis
+from herald_service.keys.quotas import QuotaDecision, QuotaGate, quota_redis
+from herald_service.keys.service import AuthContext, KeyLimits
 from herald_service.settings import Settings, load_settings
 from support.clock import FakeClock
 from support.processes import free_port

@@ -7,9 +7,9 @@ from typing import Any
 import msgspec
 import pytest
 
+from herald_service import request_fields
 from herald_service.api.app import create_app
-from herald_service.services import request_fields
-from herald_service.services.intake import addresses, content
+from herald_service.messages.intake import addresses, content
 from herald_service.settings import load_settings
 
 

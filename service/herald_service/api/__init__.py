@@ -1,1 +1,2 @@
-"""The HTTP API (Litestar): thin controllers over :mod:`herald_service.services`."""
+"""The HTTP platform (Litestar): the app factory, authentication, admission control, body
+decoding and problem details. Feature controllers live in their slices."""

@@ -22,18 +22,18 @@ from herald_service.api.nul_guard import refuse_nul
 from herald_service.api.openapi_schemas import RequestStructSchemas
 from herald_service.api.problems import EXCEPTION_HANDLERS
 from herald_service.api.ratelimit import RateLimitHeaders
-from herald_service.api.routes.api_keys import ApiKeyController
-from herald_service.api.routes.domains import DomainController
-from herald_service.api.routes.events import EventController
-from herald_service.api.routes.health import healthz, readyz
-from herald_service.api.routes.inbox import InboxController
-from herald_service.api.routes.messages import MessageController
-from herald_service.api.routes.metrics import metrics
-from herald_service.api.routes.sendgrid import sendgrid_mail_send
-from herald_service.api.routes.suppressions import SuppressionController
-from herald_service.api.routes.webhooks import WebhookController
+from herald_service.domains.controllers import DomainController
+from herald_service.events.controllers import EventController
 from herald_service.gc_tuning import frozen_startup_objects, tune_gc
+from herald_service.inbox.controllers import InboxController
+from herald_service.keys.controllers import ApiKeyController
+from herald_service.messages.controllers import MessageController
+from herald_service.messages.sendgrid.controllers import sendgrid_mail_send
+from herald_service.operations.health import healthz, readyz
+from herald_service.operations.metrics import metrics
 from herald_service.settings import Settings, get_settings
+from herald_service.suppressions.controllers import SuppressionController
+from herald_service.webhooks.controllers import WebhookController
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

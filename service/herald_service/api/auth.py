@@ -14,7 +14,7 @@ from herald_service.api.admission import leave_budget
 from herald_service.api.context import ApiContext
 from herald_service.api.ratelimit import AUTH, enforce_quota
 from herald_service.errors import Forbidden
-from herald_service.services.api_keys import AuthContext
+from herald_service.keys.service import AuthContext
 
 
 async def require_api_key(

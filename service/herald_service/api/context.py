@@ -11,17 +11,17 @@ import dns.asyncresolver
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from herald_service.dns import make_resolver
+from herald_service.domains.sending import SendingDomainCache
+from herald_service.domains.service import SigningKeyCache
 from herald_service.jobs import DeliveryQueue, redis_connection
+from herald_service.keys.quotas import QuotaGate, quota_redis
+from herald_service.keys.service import Authenticator
+from herald_service.keys.usage import KeyUsage
+from herald_service.messages.service import Sender
 from herald_service.security.secretbox import derive_key
-from herald_service.services.api_keys import Authenticator
-from herald_service.services.domains import SigningKeyCache
-from herald_service.services.key_usage import KeyUsage
-from herald_service.services.quotas import QuotaGate, quota_redis
-from herald_service.services.sending import Sender
-from herald_service.services.sending_domains import SendingDomainCache
-from herald_service.services.webhook_endpoints import WebhookEndpointCache
 from herald_service.settings import Settings
 from herald_service.storage.database import async_session_factory, make_async_engine
+from herald_service.webhooks.endpoints import WebhookEndpointCache
 
 
 class ApiContext:

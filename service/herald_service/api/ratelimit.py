@@ -28,9 +28,9 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from herald_service.core.message import OutgoingMessage
 from herald_service.errors import FieldError, InvalidRequest, QuotaExceeded
-from herald_service.services.api_keys import AuthContext
-from herald_service.services.quotas import QuotaDecision, QuotaGate
-from herald_service.services.sending import Charge, Undo
+from herald_service.keys.quotas import QuotaDecision, QuotaGate
+from herald_service.keys.service import AuthContext
+from herald_service.messages.service import Charge, Undo
 
 DECISION = "herald_quota"
 AUTH = "auth"

@@ -1,0 +1,239 @@
+"""``/v1/domains``: sending domains, their DNS records, verification and DKIM rotation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+from litestar import delete, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from herald_service.api.auth import AuthenticatedController
+from herald_service.api.context import ApiContext
+from herald_service.api.http_semantics import OptionalBodyOperation
+from herald_service.api.problems import problem_responses
+from herald_service.domains.checks import verify_domain
+from herald_service.domains.records import (
+    DmarcStage,
+    DnsRecord,
+    dmarc_progression,
+    dns_records,
+)
+from herald_service.domains.service import (
+    add_domain,
+    delete_domain,
+    get_domain,
+    list_domains,
+    rotate_dkim_keys,
+)
+from herald_service.keys.service import AuthContext
+from herald_service.request_fields import DkimSelector, DomainName
+from herald_service.settings import Settings
+from herald_service.storage.models import Domain
+from herald_service.storage.types import utcnow
+
+
+class CreateDomainRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``POST /v1/domains``."""
+
+    name: DomainName
+    dkim_selector: DkimSelector | None = None
+    allow_subdomains: bool = False
+
+
+class RotateDkimRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``POST /v1/domains/{id}/dkim/rotate`` (the body is optional)."""
+
+    dkim_selector: DkimSelector | None = None
+
+
+class DkimKeyOut(msgspec.Struct):
+    """A DKIM key's public facts (never its private half)."""
+
+    selector: str
+    algorithm: str
+    status: str
+    created_at: datetime
+    activated_at: datetime | None = None
+    retire_at: datetime | None = None
+
+
+class DomainOut(msgspec.Struct):
+    """A sending domain with the records to publish and their verification status."""
+
+    id: str
+    name: str
+    status: str
+    allow_subdomains: bool
+    return_path_host: str
+    created_at: datetime
+    records: list[DnsRecord]
+    dkim_keys: list[DkimKeyOut]
+    dmarc_progression: list[DmarcStage]
+    verified_at: datetime | None = None
+    last_checked_at: datetime | None = None
+
+
+class DomainList(msgspec.Struct):
+    """The account's domains."""
+
+    data: list[DomainOut]
+
+
+def domain_out(domain: Domain, settings: Settings) -> DomainOut:
+    """The public view of a domain."""
+    return DomainOut(
+        id=domain.id,
+        name=domain.name,
+        status=domain.status,
+        allow_subdomains=domain.allow_subdomains,
+        return_path_host=domain.return_path_host,
+        created_at=domain.created_at,
+        verified_at=domain.verified_at,
+        last_checked_at=domain.last_checked_at,
+        records=dns_records(domain, settings),
+        dkim_keys=[
+            DkimKeyOut(
+                selector=k.selector,
+                algorithm=k.algorithm,
+                status=k.status,
+                created_at=k.created_at,
+                activated_at=k.activated_at,
+                retire_at=k.retire_at,
+            )
+            for k in domain.dkim_keys
+        ],
+        dmarc_progression=dmarc_progression(domain, settings),
+    )
+
+
+class DomainController(AuthenticatedController):
+    """Add sending domains, publish their records, verify them and rotate DKIM keys."""
+
+    path = "/v1/domains"
+    tags = ["domains"]
+
+    @post(
+        "/",
+        status_code=201,
+        opt={"scope": "admin"},
+        summary="Add a sending domain",
+        response_description="The domain with the DNS records to publish",
+        responses=problem_responses(400, 401, 403, 409, 422),
+    )
+    async def create(
+        self,
+        data: JSONBody[CreateDomainRequest],
+        auth: NamedDependency[AuthContext],
+        herald: NamedDependency[ApiContext],
+    ) -> DomainOut:
+        """Create the domain with an RSA-2048 and an Ed25519 DKIM key."""
+        async with herald.sessions.begin() as session:
+            domain = await add_domain(
+                session,
+                herald.settings,
+                auth.account_id,
+                data.name,
+                dkim_selector=data.dkim_selector,
+                allow_subdomains=data.allow_subdomains,
+            )
+            return domain_out(domain, herald.settings)
+
+    @get(
+        "/",
+        opt={"scope": "read"},
+        summary="List sending domains",
+        responses=problem_responses(401, 403),
+    )
+    async def list(
+        self, auth: NamedDependency[AuthContext], herald: NamedDependency[ApiContext]
+    ) -> DomainList:
+        """Every domain of the account, oldest first."""
+        async with herald.sessions() as session:
+            domains = await list_domains(session, auth.account_id)
+            return DomainList([domain_out(d, herald.settings) for d in domains])
+
+    @get(
+        "/{domain_id:str}",
+        opt={"scope": "read"},
+        summary="Get a sending domain",
+        responses=problem_responses(401, 403, 404),
+    )
+    async def get(
+        self,
+        domain_id: FromPath[str],
+        auth: NamedDependency[AuthContext],
+        herald: NamedDependency[ApiContext],
+    ) -> DomainOut:
+        """The domain, its records and the result of the last verification."""
+        async with herald.sessions() as session:
+            domain = await get_domain(session, auth.account_id, domain_id)
+            return domain_out(domain, herald.settings)
+
+    @delete(
+        "/{domain_id:str}",
+        status_code=204,
+        opt={"scope": "admin"},
+        summary="Delete a sending domain",
+        responses=problem_responses(401, 403, 404),
+    )
+    async def remove(
+        self,
+        domain_id: FromPath[str],
+        auth: NamedDependency[AuthContext],
+        herald: NamedDependency[ApiContext],
+    ) -> None:
+        """Stop sending from the domain and erase its private keys."""
+        async with herald.sessions.begin() as session:
+            await delete_domain(session, auth.account_id, domain_id)
+        herald.sending_domains.forget(auth.account_id)
+
+    @post(
+        "/{domain_id:str}/verify",
+        status_code=200,
+        opt={"scope": "admin"},
+        summary="Verify a domain's DNS records now",
+        responses=problem_responses(401, 403, 404),
+    )
+    async def verify(
+        self,
+        domain_id: FromPath[str],
+        auth: NamedDependency[AuthContext],
+        herald: NamedDependency[ApiContext],
+    ) -> DomainOut:
+        """Look every record up; per record ``verified``, ``missing`` or ``mismatch``."""
+        async with herald.sessions.begin() as session:
+            domain = await get_domain(session, auth.account_id, domain_id)
+            await verify_domain(session, herald.settings, herald.resolver, domain, utcnow())
+            verified = domain_out(domain, herald.settings)
+        herald.sending_domains.forget(auth.account_id)
+        return verified
+
+    @post(
+        "/{domain_id:str}/dkim/rotate",
+        status_code=201,
+        opt={"scope": "admin"},
+        summary="Rotate the domain's DKIM keys",
+        operation_class=OptionalBodyOperation,
+        responses=problem_responses(400, 401, 403, 404, 409, 422),
+    )
+    async def rotate(
+        self,
+        domain_id: FromPath[str],
+        auth: NamedDependency[AuthContext],
+        herald: NamedDependency[ApiContext],
+        data: JSONBody[RotateDkimRequest | None] = None,
+    ) -> DomainOut:
+        """New keys under a new selector, ``pending`` until their records verify."""
+        async with herald.sessions.begin() as session:
+            domain = await rotate_dkim_keys(
+                session,
+                herald.settings,
+                auth.account_id,
+                domain_id,
+                data.dkim_selector if data else None,
+            )
+            rotated = domain_out(domain, herald.settings)
+        herald.sending_domains.forget(auth.account_id)
+        return rotated

@@ -1,0 +1,213 @@
+"""``/v1/messages``: send a message and read its status and source."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from herald_service.api.auth import AuthenticatedController
+from herald_service.api.context import ApiContext
+from herald_service.api.headers import IdempotencyHeader
+from herald_service.api.problems import problem_responses
+from herald_service.api.query_params import Cursor, PageSize, Since, Until
+from herald_service.api.ratelimit import quota_charge
+from herald_service.core.states import RecipientStatus, summarize
+from herald_service.keys.service import AuthContext
+from herald_service.messages.schemas import (
+    AttemptOut,
+    EventOut,
+    MessageAccepted,
+    MessageList,
+    MessageOut,
+    MessageSummary,
+    RecipientOut,
+    RecipientSummary,
+)
+from herald_service.messages.search import MessageFilter, search_messages
+from herald_service.messages.send_request import SendMessageRequest
+from herald_service.messages.store import get_message, message_events
+from herald_service.pagination import timestamp
+from herald_service.storage.models import Event, Message
+
+
+class MessageController(AuthenticatedController):
+    """Send messages and follow their delivery."""
+
+    path = "/v1/messages"
+    tags = ["messages"]
+
+    @post(
+        "/",
+        status_code=202,
+        opt={"scope": "send", "quota": "deferred"},
+        summary="Send a message",
+        response_description="Accepted: stored durably and queued for delivery",
+        responses=problem_responses(400, 401, 403, 409, 413, 422, 429),
+    )
+    async def send(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[SendMessageRequest],
+        auth: NamedDependency[AuthContext],
+        herald: NamedDependency[ApiContext],
+        idempotency_key: IdempotencyHeader = None,
+    ) -> Response[MessageAccepted]:
+        """Validate, sign and queue a message; answers 202 once it is stored durably."""
+        outcome = await herald.sender.send(
+            auth.account_id,
+            data,
+            idempotency_key,
+            allowed_domains=auth.allowed_domains,
+            charge=quota_charge(request, auth),
+        )
+        headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+        return Response(
+            content=outcome.body,  # type: ignore[arg-type]
+            status_code=outcome.status_code,
+            media_type="application/json",
+            headers=headers,
+        )
+
+    @get(
+        "/",
+        opt={"scope": "read"},
+        summary="Search messages",
+        responses=problem_responses(400, 401, 403, 422, 429),
+    )
+    async def search(
+        self,
+        auth: NamedDependency[AuthContext],
+        herald: NamedDependency[ApiContext],
+        recipient: Annotated[
+            str | None, QueryParameter(description="A recipient's address (any case).")
+        ] = None,
+        status: Annotated[
+            RecipientStatus | None,
+            QueryParameter(description="Messages with at least one recipient in this state."),
+        ] = None,
+        sender: Annotated[
+            str | None, QueryParameter(name="from", description="From address.")
+        ] = None,
+        tag: FromQuery[str | None] = None,
+        since: Since = None,
+        until: Until = None,
+        cursor: Cursor = None,
+        limit: PageSize = 50,
+    ) -> MessageList:
+        """The account's messages newest first; pass ``next_cursor`` back as ``cursor``."""
+        filters = MessageFilter(
+            recipient=recipient,
+            status=status.value if status else None,
+            sender=sender,
+            tag=tag,
+            since=timestamp("since", since),
+            until=timestamp("until", until),
+        )
+        async with herald.sessions() as session:
+            messages, next_cursor = await search_messages(
+                session, auth.account_id, filters, cursor=cursor, limit=limit
+            )
+        return MessageList(
+            data=[
+                MessageSummary(
+                    id=m.id,
+                    status=summarize(r.status for r in m.recipients),
+                    sender=m.from_email,
+                    subject=m.subject,
+                    tags=list(m.tags),
+                    metadata=dict(m.metadata_),
+                    sandbox=m.sandbox,
+                    created_at=m.created_at,
+                    recipients=[RecipientSummary(r.email, r.status) for r in m.recipients],
+                )
+                for m in messages
+            ],
+            next_cursor=next_cursor,
+        )
+
+    @get(
+        "/{message_id:str}",
+        opt={"scope": "read"},
+        summary="Get a message",
+        responses=problem_responses(400, 401, 403, 404, 429),
+    )
+    async def retrieve(
+        self,
+        message_id: FromPath[str],
+        auth: NamedDependency[AuthContext],
+        herald: NamedDependency[ApiContext],
+    ) -> MessageOut:
+        """The message with each recipient's status, attempts and the event timeline."""
+        async with herald.sessions() as session:
+            message = await get_message(session, auth.account_id, message_id)
+            events = await message_events(session, message.id)
+        return message_out(message, events)
+
+    @get(
+        "/{message_id:str}/raw",
+        opt={"scope": "read"},
+        summary="Get a message's source",
+        media_type="message/rfc822",
+        responses=problem_responses(400, 401, 403, 404, 429),
+    )
+    async def raw(
+        self,
+        message_id: FromPath[str],
+        auth: NamedDependency[AuthContext],
+        herald: NamedDependency[ApiContext],
+    ) -> Response[bytes]:
+        """The exact signed bytes that are (or, in sandbox mode, would be) delivered."""
+        async with herald.sessions() as session:
+            message = await get_message(session, auth.account_id, message_id)
+        return Response(
+            content=message.raw,
+            media_type="message/rfc822",
+            headers={"Content-Disposition": f'attachment; filename="{message.id}.eml"'},
+        )
+
+
+def message_out(message: Message, events: list[Event]) -> MessageOut:
+    """The public view of a stored message."""
+    return MessageOut(
+        id=message.id,
+        status=summarize(r.status for r in message.recipients),
+        sender=message.from_email,
+        subject=message.subject,
+        message_id=message.message_id_header,
+        tags=list(message.tags),
+        metadata=dict(message.metadata_),
+        sandbox=message.sandbox,
+        created_at=message.created_at,
+        recipients=[
+            RecipientOut(
+                email=r.email,
+                kind=r.kind,
+                status=r.status,
+                next_attempt_at=r.next_attempt_at if r.status == "deferred" else None,
+                attempts=[
+                    AttemptOut(
+                        at=a.at,
+                        mx=a.mx,
+                        code=a.code,
+                        enhanced_code=a.enhanced_code,
+                        response=a.response,
+                        outcome=a.outcome,
+                        tls=a.tls,
+                        tls_verified=a.tls_verified,
+                    )
+                    for a in r.attempts
+                ],
+            )
+            for r in message.recipients
+        ],
+        events=[
+            EventOut(id=e.id, type=e.type, at=e.at, recipient=e.recipient, data=e.data)
+            for e in events
+        ],
+    )
+
+
+__all__ = ["MessageController", "message_out"]

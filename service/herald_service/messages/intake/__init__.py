@@ -1,0 +1,66 @@
+"""Turn a :class:`SendMessageRequest` into an :class:`OutgoingMessage`, or refuse it.
+
+Every rule records its error and validation goes on, so one 422 names every bad field.
+"""
+
+from __future__ import annotations
+
+from herald_service.core.message import OutgoingMessage
+from herald_service.mail.html_text import html_to_text
+from herald_service.messages.intake.addresses import (
+    check_address,
+    check_recipients,
+    check_reply_to,
+)
+from herald_service.messages.intake.collector import Collector
+from herald_service.messages.intake.content import (
+    check_attachments,
+    check_body_text,
+    check_custom_headers,
+    check_header_text,
+    check_metadata,
+    check_tags,
+    unsubscribe_headers,
+)
+from herald_service.messages.send_request import SendMessageRequest, address_list
+
+__all__ = ["Collector", "validate_send_request"]
+
+
+def validate_send_request(request: SendMessageRequest) -> OutgoingMessage:
+    """The validated message, or :class:`InvalidRequest` listing every problem."""
+    errors = Collector()
+    sender = check_address(errors, "from", address_list(request.sender)[0])
+    to, cc, bcc = check_recipients(
+        errors, address_list(request.to), address_list(request.cc), address_list(request.bcc)
+    )
+    reply_to = check_reply_to(errors, address_list(request.reply_to))
+    check_header_text(errors, "subject", request.subject)
+    attachments = check_attachments(errors, request.attachments)
+    headers = check_custom_headers(errors, request.headers)
+    headers += unsubscribe_headers(errors, request.unsubscribe)
+    check_tags(errors, request.tags)
+    check_metadata(errors, request.metadata)
+    check_body_text(errors, "text", request.text)
+    check_body_text(errors, "html", request.html)
+    if not request.text and not request.html and not attachments:
+        errors.add("text", "the message is empty: give text, html or an attachment")
+    if request.html is None and any(a.disposition == "inline" for a in attachments):
+        errors.add("attachments", "inline attachments need html that refers to them")
+    errors.raise_if_any()
+    assert sender is not None
+    return OutgoingMessage(
+        sender=sender,
+        to=to,
+        cc=cc,
+        bcc=bcc,
+        reply_to=reply_to,
+        subject=request.subject,
+        text=request.text or (html_to_text(request.html) if request.html else None),
+        html=request.html or None,
+        attachments=attachments,
+        headers=headers,
+        tags=tuple(request.tags),
+        metadata=dict(request.metadata),
+        sandbox=request.sandbox,
+    )

@@ -1,0 +1,286 @@
+"""The send use case: validate, build, sign, store durably, enqueue (with idempotency).
+
+A send is answered once its rows are committed; the delivery jobs are written to Redis in
+the background (:class:`~herald_service.messages.enqueue_batcher.EnqueueBatcher`). That is
+safe because the database, not Redis, decides: a committed message the queue never got is
+enqueued by the worker's sweeper once its ``ENQUEUE_GRACE`` has passed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from herald_service.core.message import OutgoingMessage
+from herald_service.core.states import RecipientStatus, summarize
+from herald_service.domains.sending import (
+    SendingDomain,
+    SendingDomainCache,
+    ensure_sender_allowed,
+)
+from herald_service.events.service import EndpointSource
+from herald_service.jobs import DeliveryQueue
+from herald_service.messages import idempotency
+from herald_service.messages.enqueue_batcher import EnqueueBatcher
+from herald_service.messages.intake import validate_send_request
+from herald_service.messages.offload import off_loop
+from herald_service.messages.send_request import SendMessageRequest, request_size
+from herald_service.messages.store import (
+    PreparedMessage,
+    StoredMessage,
+    prepare_message,
+    store_messages,
+)
+from herald_service.metrics import MESSAGES_ACCEPTED, RECIPIENTS_ACCEPTED
+from herald_service.storage.batched_writes import BatchedWriter
+from herald_service.suppressions.at_send import drop_suppressed
+
+Undo = Callable[[], Awaitable[None]]
+Charge = Callable[[Sequence[OutgoingMessage]], Awaitable[Undo | None]]
+"""Charges quotas for messages about to be stored; returns how to give that back."""
+_Job = tuple[OutgoingMessage, SendingDomain]
+
+
+class AcceptedRecipient(msgspec.Struct, frozen=True):
+    """A recipient of an accepted message and where it stands (``suppressed``: dropped)."""
+
+    email: str
+    status: str
+
+
+class Accepted(msgspec.Struct, frozen=True):
+    """What a caller learns about an accepted message."""
+
+    id: str
+    status: str
+    recipients: list[AcceptedRecipient]
+
+
+class SendOutcome(msgspec.Struct, frozen=True):
+    """The answer to a send: fresh, or replayed from an earlier identical request."""
+
+    status_code: int
+    body: bytes
+    replayed: bool = False
+
+
+Answer = Callable[[list[StoredMessage]], SendOutcome]
+"""The answer to a request whose messages are these."""
+
+
+class IdempotencyKey(msgspec.Struct, frozen=True):
+    """An ``Idempotency-Key`` and the fingerprint of the request that came with it."""
+
+    key: str
+    fingerprint: str
+
+    @staticmethod
+    def of(key: str | None, path: str, body: object) -> IdempotencyKey | None:
+        """The checked key (422 if malformed) for a POST of ``body`` to ``path``."""
+        if key is None:
+            return None
+        checked = idempotency.check_key(key)
+        return IdempotencyKey(checked, idempotency.request_fingerprint("POST", path, body))
+
+
+class Sender:
+    """Accepts messages on behalf of an account."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        domains: SendingDomainCache,
+        queue: DeliveryQueue,
+        hostname: str,
+        endpoints: EndpointSource | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._domains = domains
+        self._endpoints = endpoints
+        self._enqueuer = EnqueueBatcher(queue)
+        self._hostname = hostname
+        engine: AsyncEngine = sessions.kw["bind"]
+        single_writer = engine.dialect.name == "sqlite"
+        self._writer: BatchedWriter[AsyncConnection, PreparedMessage, StoredMessage]
+        self._writer = BatchedWriter(
+            _connections_for_one_statement(engine), self._store, parallel=1 if single_writer else 2
+        )
+
+    async def _store(
+        self, connection: AsyncConnection, prepared: list[PreparedMessage]
+    ) -> list[StoredMessage]:
+        kept = await drop_suppressed(connection, prepared)
+        await store_messages(connection, kept, self._endpoints)
+        return [p.stored for p in kept]
+
+    async def submit(
+        self,
+        account_id: str,
+        validate: Callable[[], Awaitable[list[OutgoingMessage]]],
+        answer: Answer,
+        *,
+        idempotency_key: IdempotencyKey | None = None,
+        allowed_domains: Collection[str] = (),
+        charge: Charge | None = None,
+    ) -> SendOutcome:
+        """Accept the messages ``validate`` gives, all or none, and ``answer`` for them.
+
+        In order: validation, the key's domain restriction and the From domains (every
+        refusal so far costs no quota), ``charge`` (quotas), then building, signing and
+        storing; if storing fails, the undo ``charge`` returned gives the recipients back.
+        With ``idempotency_key`` the answer is stored with the messages, and a repeated
+        request gets it again without anything being run (nor charged) twice.
+        """
+        key = idempotency_key
+        if key is not None:
+            replay = await idempotency.claim(self._sessions, account_id, key.key, key.fingerprint)
+            if replay is not None:
+                return SendOutcome(replay.status_code, replay.body, replayed=True)
+        try:
+            messages = await validate()
+            domains = await self._resolve(account_id, messages, allowed_domains)
+            undo = await charge(messages) if charge is not None else None
+            try:
+                prepared = await self._prepare(account_id, messages, domains)
+                return await self._commit(account_id, prepared, answer, key)
+            except Exception:
+                if undo is not None:
+                    await undo()
+                raise
+        except BaseException:
+            if key is not None:
+                await idempotency.release(self._sessions, account_id, key.key)
+            raise
+
+    async def _resolve(
+        self, account_id: str, messages: Sequence[OutgoingMessage], allowed: Collection[str]
+    ) -> list[SendingDomain]:
+        """Each message's sending domain (403 or 422 naming ``from`` when it may not send)."""
+        by_name: dict[str, SendingDomain] = {}
+        for outgoing in messages:
+            name = outgoing.sender.domain
+            if name not in by_name:
+                ensure_sender_allowed(allowed, name)
+                by_name[name] = await self._domains.resolve_with(self._sessions, account_id, name)
+        return [by_name[m.sender.domain] for m in messages]
+
+    async def _prepare(
+        self, account_id: str, messages: Sequence[OutgoingMessage], domains: list[SendingDomain]
+    ) -> list[PreparedMessage]:
+        """Build and sign (off the event loop when there is much of it)."""
+
+        def prepare(jobs: Sequence[_Job]) -> list[PreparedMessage]:
+            return [prepare_message(account_id, m, d, self._hostname) for m, d in jobs]
+
+        jobs = list(zip(messages, domains, strict=True))
+        return await off_loop(prepare, jobs, sum(map(content_size, messages)))
+
+    async def _commit(
+        self,
+        account_id: str,
+        prepared: list[PreparedMessage],
+        answer: Answer,
+        key: IdempotencyKey | None,
+    ) -> SendOutcome:
+        """Store durably; once committed, hand the messages not sandboxed to the
+        background enqueue (this does not wait for Redis).
+
+        Without an idempotency key the rows go through a :class:`BatchedWriter`, sharing a
+        transaction with concurrent requests; with one, they get a transaction of their
+        own, which also stores the answer under the key.
+        """
+        if key is None:
+            stored = await self._writer.submit_many(prepared)
+            outcome = answer(stored)
+        else:
+            async with self._sessions.begin() as session:
+                stored = await self._store(await session.connection(), prepared)
+                outcome = answer(stored)
+                await idempotency.complete(
+                    session, account_id, key.key, outcome.status_code, outcome.body
+                )
+        for message in stored:
+            MESSAGES_ACCEPTED.labels(str(message.sandbox).lower()).inc()
+            RECIPIENTS_ACCEPTED.inc(len(message.recipient_statuses))
+        self._enqueuer.submit([m.id for m in stored if not m.sandbox and _deliverable(m)])
+        return outcome
+
+    async def flush_enqueues(self) -> None:
+        """Return once every message accepted so far has been handed to the delivery queue
+        (or its enqueue failed and was logged: the sweeper enqueues it)."""
+        await self._enqueuer.flush()
+
+    async def close(self) -> None:
+        """Finish the writes and enqueues under way (once the API stops taking requests)."""
+        await self._writer.close()
+        await self._enqueuer.close()
+
+    async def send(
+        self,
+        account_id: str,
+        request: SendMessageRequest,
+        idempotency_key: str | None = None,
+        *,
+        allowed_domains: Collection[str] = (),
+        charge: Charge | None = None,
+    ) -> SendOutcome:
+        """Validate and accept one message (``POST /v1/messages``), as :meth:`submit` does."""
+
+        async def validated() -> list[OutgoingMessage]:
+            return await off_loop(_validate_all, [request], request_size(request))
+
+        return await self.submit(
+            account_id,
+            validated,
+            lambda stored: SendOutcome(202, accepted_body(stored[0])),
+            idempotency_key=IdempotencyKey.of(idempotency_key, "/v1/messages", request),
+            allowed_domains=allowed_domains,
+            charge=charge,
+        )
+
+
+def content_size(message: OutgoingMessage) -> int:
+    """About how many bytes of content ``message`` carries (to tell big work from small)."""
+    text = len(message.text or "") + len(message.html or "")
+    return text + sum(len(a.content) for a in message.attachments)
+
+
+def _validate_all(requests: Sequence[SendMessageRequest]) -> list[OutgoingMessage]:
+    return [validate_send_request(r) for r in requests]
+
+
+def _connections_for_one_statement(
+    engine: AsyncEngine,
+) -> Callable[[], AbstractAsyncContextManager[AsyncConnection]]:
+    """Connections for :func:`store_messages`: on PostgreSQL in autocommit mode, since its
+    single statement is atomic by itself (which saves the BEGIN and COMMIT round trips);
+    elsewhere in a transaction."""
+    if engine.dialect.name != "postgresql":
+        return engine.begin
+
+    @asynccontextmanager
+    async def autocommit() -> AsyncIterator[AsyncConnection]:
+        async with engine.connect() as connection:
+            yield await connection.execution_options(isolation_level="AUTOCOMMIT")
+
+    return autocommit
+
+
+def _deliverable(message: StoredMessage) -> bool:
+    """Whether a recipient is left to deliver (not all were suppressed at acceptance)."""
+    return RecipientStatus.QUEUED.value in message.recipient_statuses
+
+
+def accepted_body(message: StoredMessage) -> bytes:
+    """``{"id", "status", "recipients"}`` of an accepted message, as JSON."""
+    status = summarize(message.recipient_statuses)
+    recipients = [
+        AcceptedRecipient(email, recipient_status)
+        for email, recipient_status in zip(
+            message.recipient_emails, message.recipient_statuses, strict=True
+        )
+    ]
+    return msgspec.json.encode(Accepted(id=message.id, status=status, recipients=recipients))

@@ -1,0 +1,154 @@
+"""Accept a message (build, sign, persist) and read messages back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from msgspec import Struct
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from herald_service.core.ids import new_id
+from herald_service.core.message import OutgoingMessage
+from herald_service.core.mime import build_mime, new_message_id
+from herald_service.core.states import EventType, RecipientStatus
+from herald_service.domains.sending import (
+    SendingDomain,
+)
+from herald_service.errors import NotFound
+from herald_service.events.service import EndpointSource, NewEvent, event_rows, new_event
+from herald_service.mail.dkim_signing import sign
+from herald_service.storage.bulk_insert import TableRows, insert_rows
+from herald_service.storage.models import Event, Message, Recipient
+from herald_service.storage.models.base import Base
+from herald_service.storage.types import utcnow
+
+# The API enqueues a committed message in the background after the 202; if that job never
+# reaches a worker (crash, Redis refused it, lost with Redis), the sweeper enqueues the
+# message once this grace period has passed.
+ENQUEUE_GRACE = timedelta(seconds=30)
+
+_MESSAGES = Base.metadata.tables[Message.__tablename__]
+_RECIPIENTS = Base.metadata.tables[Recipient.__tablename__]
+
+
+class StoredMessage(Struct, frozen=True):
+    """What the send path learns of a message it stored: each recipient's address (as
+    stored) and status, in envelope order."""
+
+    id: str
+    sandbox: bool
+    recipient_statuses: tuple[str, ...]
+    recipient_emails: tuple[str, ...] = ()
+
+
+class PreparedMessage(Struct, frozen=True):
+    """A built and signed message with the rows that store it, not yet written."""
+
+    stored: StoredMessage
+    message_row: dict[str, Any]
+    recipient_rows: list[dict[str, Any]]
+    events: list[NewEvent]
+
+
+def prepare_message(
+    account_id: str, outgoing: OutgoingMessage, domain: SendingDomain, hostname: str
+) -> PreparedMessage:
+    """Build and DKIM-sign ``outgoing`` and lay out its message, recipient and event rows.
+
+    Pure CPU work, no database: many of these can then be stored together by
+    :func:`store_messages`.
+    """
+    message_id_header = new_message_id(hostname)
+    raw = sign(build_mime(outgoing, message_id=message_id_header), domain.keys)
+    now = utcnow()
+    status = RecipientStatus.CAPTURED if outgoing.sandbox else RecipientStatus.QUEUED
+    message_id = new_id("msg")
+    envelope = outgoing.envelope_recipients()
+    next_attempt_at = None if outgoing.sandbox else now + ENQUEUE_GRACE
+    return PreparedMessage(
+        stored=StoredMessage(
+            id=message_id,
+            sandbox=outgoing.sandbox,
+            recipient_statuses=tuple(status.value for _ in envelope),
+            recipient_emails=tuple(address.email for _, address in envelope),
+        ),
+        message_row={
+            "id": message_id,
+            "account_id": account_id,
+            "domain_id": domain.id,
+            "from_email": outgoing.sender.email,
+            "subject": outgoing.subject,
+            "message_id_header": message_id_header,
+            "raw": raw,
+            "tags": list(outgoing.tags),
+            "metadata": dict(outgoing.metadata),
+            "sandbox": outgoing.sandbox,
+            "created_at": now,
+        },
+        recipient_rows=[
+            {
+                "message_id": message_id,
+                "email": address.email,
+                "domain": address.domain,
+                "kind": kind,
+                "status": status.value,
+                "attempt_count": 0,
+                "next_attempt_at": next_attempt_at,
+                "lease_token": None,
+                "updated_at": now,
+            }
+            for kind, address in envelope
+        ],
+        events=[
+            new_event(
+                account_id=account_id,
+                message_id=message_id,
+                type=EventType.ACCEPTED,
+                recipient=address.email,
+                data={"sandbox": outgoing.sandbox},
+                at=now,
+            )
+            for _, address in envelope
+        ],
+    )
+
+
+async def store_messages(
+    connection: AsyncConnection,
+    prepared: Sequence[PreparedMessage],
+    endpoints: EndpointSource | None = None,
+) -> None:
+    """Write prepared messages with their recipients, events and webhook deliveries.
+
+    On PostgreSQL that is one statement (see :mod:`herald_service.storage.bulk_insert`),
+    atomic by itself, so ``connection`` may be in autocommit mode; elsewhere it must be in
+    a transaction.
+    """
+    if not prepared:
+        return
+    events = [event for p in prepared for event in p.events]
+    await insert_rows(
+        connection,
+        TableRows(_MESSAGES, [p.message_row for p in prepared]),
+        TableRows(_RECIPIENTS, [row for p in prepared for row in p.recipient_rows]),
+        *await event_rows(connection, events, endpoints),
+    )
+
+
+async def get_message(session: AsyncSession, account_id: str, message_id: str) -> Message:
+    """The caller's message with recipients and attempts, or :class:`NotFound`."""
+    message = await session.get(Message, message_id)
+    if message is None or message.account_id != account_id:
+        raise NotFound(f"no message {message_id}")
+    return message
+
+
+async def message_events(session: AsyncSession, message_id: str) -> list[Event]:
+    """The timeline of a message, oldest first."""
+    result = await session.execute(
+        select(Event).where(Event.message_id == message_id).order_by(Event.at, Event.id)
+    )
+    return list(result.scalars())
