@@ -103,22 +103,10 @@ async def smtp_run(port: int, messages: int, connections: int, reuse: bool) -> f
     return messages / elapsed
 
 
-async def worker_run(
-    port: int, messages: int, concurrency: int, database_url: str
-) -> tuple[float, float]:
-    """Messages per second and CPU milliseconds (this process) per message."""
-    settings = Settings(
-        database_url=database_url,
-        secret_key=secrets.token_urlsafe(32),
-        hostname="bench.herald.example",
-        delivery_mode="relay",
-        relay_host="127.0.0.1",
-        relay_port=port,
-        worker_concurrency=concurrency,
-        smtp_destination_concurrency=concurrency,
-    )
-    upgrade(make_engine(database_url))
-    engine = make_async_engine(database_url)
+async def _seed(settings: Settings, messages: int) -> list[str]:
+    """Store ``messages`` queued messages of one recipient each; their ids."""
+    upgrade(make_engine(settings.database_url))
+    engine = make_async_engine(settings.database_url)
     sessions = async_session_factory(engine)
     ids = [new_id("msg") for _ in range(messages)]
     now = utcnow()
@@ -156,6 +144,24 @@ async def worker_run(
             ],
         )
     await engine.dispose()
+    return ids
+
+
+async def worker_run(
+    port: int, messages: int, concurrency: int, database_url: str
+) -> tuple[float, float]:
+    """Messages per second and CPU milliseconds (this process) per message."""
+    settings = Settings(
+        database_url=database_url,
+        secret_key=secrets.token_urlsafe(32),
+        hostname="bench.herald.example",
+        delivery_mode="relay",
+        relay_host="127.0.0.1",
+        relay_port=port,
+        worker_concurrency=concurrency,
+        smtp_destination_concurrency=concurrency,
+    )
+    ids = await _seed(settings, messages)
     runtime = WorkerRuntime(settings)
     limit = asyncio.Semaphore(concurrency)
 

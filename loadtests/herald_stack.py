@@ -163,50 +163,52 @@ class HeraldStack:
             (self._dir / "redis").mkdir()
             self.redis = Redis(self._dir / "redis")
             self.api_port = free_port()
-            self.env = {
-                "HERALD_DATABASE_URL": self.postgres.url,
-                "HERALD_REDIS_URL": self.redis.url,
-                "HERALD_SECRET_KEY": secrets.token_urlsafe(32),
-                "HERALD_HOSTNAME": "mta.herald.bench.example",
-                "HERALD_DNS_NAMESERVERS": self.dns.address,
-                "HERALD_SMTP_PORT": str(self.sink.port),
-                "HERALD_QUEUE_NAME": "herald-bench",
-                # Measure capacity, not the per-key quotas (0: no limit).
-                "HERALD_QUOTA_REQUESTS_PER_SECOND": "0",
-                "HERALD_QUOTA_DAILY_RECIPIENTS_PER_KEY": "0",
-                "HERALD_QUOTA_DAILY_RECIPIENTS_PER_ACCOUNT": "0",
-            }
-            self.tenant = asyncio.run(_create_tenant(self.env))
-            for host, value in self.tenant.records.items():
-                self.dns.add_txt(host, value)
-            # The return-path MX too, so the workers' periodic re-check keeps it verified.
-            for host, mx_value in self.tenant.mx.items():
-                preference, exchange = mx_value.split()
-                self.dns.add_mx(host, [(int(preference), exchange)])
-            child_env = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
-            child_env.update(self.env)
-            log = (self._dir / "herald.log").open("ab")
-            self.api = subprocess.Popen(
-                [*HERALD, "api", "--port", str(self.api_port), "--workers", str(api_workers)],
-                env=child_env,
-                cwd=self._dir,
-                stdout=log,
-                stderr=log,
-            )
-            self.workers = [
-                subprocess.Popen(
-                    [*HERALD, "worker", "--nice", str(worker_nice)],
-                    env=child_env,
-                    cwd=self._dir,
-                    stdout=log,
-                    stderr=log,
-                )
-                for _ in range(delivery_workers)
-            ]
+            self.env = self._environment(self.postgres, self.redis)
+            self._publish_tenant(asyncio.run(_create_tenant(self.env)))
+            self._start_processes(api_workers, delivery_workers, worker_nice)
             self._wait_ready()
         except BaseException:
             self.stop()
             raise
+
+    def _environment(self, postgres: Postgres, redis_server: Redis) -> dict[str, str]:
+        return {
+            "HERALD_DATABASE_URL": postgres.url,
+            "HERALD_REDIS_URL": redis_server.url,
+            "HERALD_SECRET_KEY": secrets.token_urlsafe(32),
+            "HERALD_HOSTNAME": "mta.herald.bench.example",
+            "HERALD_DNS_NAMESERVERS": self.dns.address,
+            "HERALD_SMTP_PORT": str(self.sink.port),
+            "HERALD_QUEUE_NAME": "herald-bench",
+            # Measure capacity, not the per-key quotas (0: no limit).
+            "HERALD_QUOTA_REQUESTS_PER_SECOND": "0",
+            "HERALD_QUOTA_DAILY_RECIPIENTS_PER_KEY": "0",
+            "HERALD_QUOTA_DAILY_RECIPIENTS_PER_ACCOUNT": "0",
+        }
+
+    def _publish_tenant(self, tenant: Tenant) -> None:
+        """Publish the tenant's DNS records, including the return-path MX, so the
+        workers' periodic re-check keeps the domain verified."""
+        self.tenant = tenant
+        for host, value in tenant.records.items():
+            self.dns.add_txt(host, value)
+        for host, mx_value in tenant.mx.items():
+            preference, exchange = mx_value.split()
+            self.dns.add_mx(host, [(int(preference), exchange)])
+
+    def _start_processes(self, api_workers: int, delivery_workers: int, worker_nice: int) -> None:
+        child_env = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
+        child_env.update(self.env)
+        log = (self._dir / "herald.log").open("ab")
+
+        def start(*args: str) -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
+                [*HERALD, *args], env=child_env, cwd=self._dir, stdout=log, stderr=log
+            )
+
+        self.api = start("api", "--port", str(self.api_port), "--workers", str(api_workers))
+        nice = str(worker_nice)
+        self.workers = [start("worker", "--nice", nice) for _ in range(delivery_workers)]
 
     @property
     def base_url(self) -> str:

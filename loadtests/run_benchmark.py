@@ -79,18 +79,19 @@ def _parse() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def main() -> int:
-    """Run the benchmark and print the table; non-zero exit on any correctness failure."""
-    args = _parse()
-    repeat = args.repeat or (1 if args.quick else 3)
+def _variants(args: argparse.Namespace) -> list[Signing]:
+    """The peer variants asked for (none with ``--skip-peer``)."""
     variants: list[Signing] = []
     for name in args.peer.split(","):
         if name not in get_args(Signing):
             sys.exit(f"unknown peer variant {name!r}")
         variants.append(name)
-    if args.skip_peer:
-        variants = []
-    herald_options = HeraldOptions(
+    return [] if args.skip_peer else variants
+
+
+def _herald_options(args: argparse.Namespace) -> HeraldOptions:
+    """Herald's run options, with the ``--quick`` defaults where none was given."""
+    return HeraldOptions(
         messages=args.messages or (2000 if args.quick else 20_000),
         concurrency=args.concurrency,
         rate=args.rate,
@@ -102,6 +103,27 @@ def main() -> int:
         backlog=1000 if args.quick else 2000,
         warmup=300 if args.quick else 1000,
     )
+
+
+def _herald_line(run: int, outcome: HeraldResult) -> str:
+    return (
+        f"run {run} herald: accepted {outcome.accepted_per_s:.0f}/s, e2e "
+        f"{outcome.delivered_per_s:.0f}/s ({outcome.delivered}/{outcome.messages}), "
+        f"p50 {outcome.p50_ms:.1f} ms, p99 {outcome.p99_ms:.1f} ms at "
+        f"{outcome.offered_rate:.0f}/s; latency phase [{outcome.latency_failures}], "
+        f"saturation [{outcome.saturation_failures}], "
+        f"backlog [{outcome.backlog_failures}] "
+        f"{outcome.redis_bytes_per_queued:.0f} Redis bytes/message; "
+        f"{outcome.verdict.summary()}"
+    )
+
+
+def main() -> int:
+    """Run the benchmark and print the table; non-zero exit on any correctness failure."""
+    args = _parse()
+    repeat = args.repeat or (1 if args.quick else 3)
+    variants = _variants(args)
+    herald_options = _herald_options(args)
     peer_messages = args.peer_messages or (1000 if args.quick else 5000)
     ensure_installed()  # the sink (smtp-sink) comes with Postfix, so even --skip-peer needs it
     print(f"machine: {machine()}", flush=True)
@@ -127,17 +149,7 @@ def main() -> int:
             heralds.append(outcome)
             ok &= outcome.verdict.ok and outcome.errors == 0
             complete += outcome.complete
-            print(
-                f"run {run} herald: accepted {outcome.accepted_per_s:.0f}/s, e2e "
-                f"{outcome.delivered_per_s:.0f}/s ({outcome.delivered}/{outcome.messages}), "
-                f"p50 {outcome.p50_ms:.1f} ms, p99 {outcome.p99_ms:.1f} ms at "
-                f"{outcome.offered_rate:.0f}/s; latency phase [{outcome.latency_failures}], "
-                f"saturation [{outcome.saturation_failures}], "
-                f"backlog [{outcome.backlog_failures}] "
-                f"{outcome.redis_bytes_per_queued:.0f} Redis bytes/message; "
-                f"{outcome.verdict.summary()}",
-                flush=True,
-            )
+            print(_herald_line(run, outcome), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         stop_system_services()
