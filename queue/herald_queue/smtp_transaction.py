@@ -4,13 +4,18 @@ When the server offers PIPELINING (RFC 2920), MAIL, every RCPT and DATA go out i
 write and their replies are read together, then the content follows: two round trips per
 message instead of three plus one per recipient, and far fewer wake-ups on both ends.
 aiosmtplib (which opens the connection, says EHLO and negotiates STARTTLS) reads one reply
-per command it writes, so for the pipelined group :class:`_ReplyReader` takes the
-transport's protocol seat (``Transport.set_protocol``) and hands it back afterwards.
+per command it writes, so for the pipelined group a
+:class:`~herald_queue.smtp_reply_reader.ReplyReader` takes the transport's protocol seat
+(``Transport.set_protocol``) and hands it back afterwards.
 Servers without PIPELINING get the same transaction one command at a time.
 
 Both paths give the same result: a reply per recipient, whether the connection can carry
 another transaction, and whether it failed before the server answered anything (an idle
 connection the server had closed; the pool then retries once on a new one).
+
+The aiosmtplib internals used here (its protocol object, ``normalize_message_line_endings``)
+are not public API: the dependency is pinned below the next major release and
+``tests/unit/test_aiosmtplib_internals.py`` fails loudly if they change.
 """
 
 from __future__ import annotations
@@ -18,26 +23,20 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections import deque
 from collections.abc import Sequence
 from typing import cast
 
 import aiosmtplib
-from aiosmtplib.protocol import SMTPProtocol, normalize_message_line_endings
+from aiosmtplib.protocol import normalize_message_line_endings
 from msgspec import Struct
 
-_MAX_REPLY_BYTES = 32_768
-"""A reply (all its lines) longer than this ends the connection: it bounds memory."""
+from herald_queue.smtp_reply_reader import Reply, ReplyReader
+
+__all__ = ["Connection", "Reply", "TransactionOutcome", "run_transaction"]
+
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 _ACCEPTED_RCPT = (250, 251)
 _UNSAFE = re.compile(rb"[\x00-\x1f\x7f]")
-
-
-class Reply(Struct, frozen=True):
-    """The server's answer for one recipient; ``code`` None means no answer at all."""
-
-    code: int | None
-    text: str
 
 
 class Connection:
@@ -123,6 +122,14 @@ def _address(address: str) -> bytes:
     return encoded
 
 
+def _command_group(mail_from: str, recipients: Sequence[str]) -> bytes:
+    """MAIL, one RCPT per recipient and DATA, as one write."""
+    group = [b"MAIL FROM:<%s>\r\n" % _address(mail_from)]
+    group += [b"RCPT TO:<%s>\r\n" % _address(rcpt) for rcpt in recipients]
+    group.append(b"DATA\r\n")
+    return b"".join(group)
+
+
 def _no_answer(exc: BaseException) -> Reply:
     return Reply(None, f"{type(exc).__name__}: {exc}".strip())
 
@@ -174,15 +181,12 @@ async def _pipelined(
     if protocol is None or transport is None or transport.is_closing():
         failure = Reply(None, "SMTPServerDisconnected: Connection lost")
         return TransactionOutcome(dict.fromkeys(recipients, failure), False, True)
-    reader = _ReplyReader(protocol, reply_timeout)
+    reader = ReplyReader(protocol, reply_timeout)
     transport.set_protocol(reader)
     replies: dict[str, Reply] = {}
     answered = False
     try:
-        group = [b"MAIL FROM:<%s>\r\n" % _address(mail_from)]
-        group += [b"RCPT TO:<%s>\r\n" % _address(rcpt) for rcpt in recipients]
-        group.append(b"DATA\r\n")
-        transport.write(b"".join(group))
+        transport.write(_command_group(mail_from, recipients))
         mail = await reader.next()
         answered = True
         if mail.code != 250:
@@ -217,99 +221,3 @@ async def _pipelined(
     finally:
         if not transport.is_closing():
             transport.set_protocol(protocol)
-
-
-class _ReplyReader(asyncio.Protocol):
-    """Parses every reply the server sends, in order, for a pipelined command group.
-
-    Connection loss and flow control are passed on to aiosmtplib's protocol, so the
-    client object knows the state of its connection when it gets the transport back.
-    """
-
-    def __init__(self, wrapped: SMTPProtocol, reply_timeout: float) -> None:
-        self._wrapped = wrapped
-        self._reply_timeout = reply_timeout
-        self._buffer = bytearray()
-        self._lines: list[bytes] = []
-        self._replies: deque[Reply] = deque()
-        self._error: Exception | None = None
-        self._waiter: asyncio.Future[None] | None = None
-
-    async def next(self) -> Reply:
-        """The next reply, waiting at most the reply timeout for it."""
-        while not self._replies:
-            if self._error is not None:
-                raise self._error
-            loop = asyncio.get_running_loop()
-            self._waiter = waiter = loop.create_future()
-            timer = loop.call_later(self._reply_timeout, self._time_out, waiter)
-            try:
-                await waiter
-            finally:
-                timer.cancel()
-                self._waiter = None
-        return self._replies.popleft()
-
-    def _time_out(self, waiter: asyncio.Future[None]) -> None:
-        if not waiter.done():
-            waiter.set_exception(aiosmtplib.SMTPReadTimeoutError("Timed out waiting for reply"))
-
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    def data_received(self, data: bytes) -> None:
-        """Split complete lines off the buffer; a line with a space after its code ends
-        a reply (``250-`` continues one)."""
-        if self._error is not None:
-            return
-        self._buffer += data
-        start = 0
-        while (end := self._buffer.find(b"\n", start)) != -1:
-            line = bytes(self._buffer[start : end + 1])
-            start = end + 1
-            self._lines.append(line)
-            if line[3:4] != b"-":
-                self._finish_reply()
-        del self._buffer[:start]
-        if len(self._buffer) + sum(map(len, self._lines)) > _MAX_REPLY_BYTES:
-            self._fail(aiosmtplib.SMTPException("Reply too long"))
-        self._wake()
-
-    def _finish_reply(self) -> None:
-        lines, self._lines = self._lines, []
-        try:
-            code = int(lines[0][:3])
-        except ValueError:
-            line = lines[0].decode("utf-8", "replace").strip()
-            self._fail(aiosmtplib.SMTPException(f"Malformed reply line: {line}"))
-            return
-        text = b"\n".join(line[4:].strip(b" \t\r\n") for line in lines)
-        self._replies.append(Reply(code, text.decode("utf-8", "replace")))
-
-    def _fail(self, error: Exception) -> None:
-        if self._error is None:
-            self._error = error
-        self._buffer.clear()
-        self._lines.clear()
-        self._wake()
-
-    def eof_received(self) -> bool:
-        """The server closed its side: no more replies will come."""
-        self._fail(aiosmtplib.SMTPServerDisconnected("Unexpected EOF received"))
-        return False
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        """Fail the waiting read, and tell aiosmtplib its connection is gone."""
-        error = aiosmtplib.SMTPServerDisconnected("Connection lost")
-        error.__cause__ = exc
-        self._fail(error)
-        self._wrapped.connection_lost(exc)
-
-    def pause_writing(self) -> None:
-        """Flow control belongs to the wrapped protocol."""
-        self._wrapped.pause_writing()
-
-    def resume_writing(self) -> None:
-        """Flow control belongs to the wrapped protocol."""
-        self._wrapped.resume_writing()

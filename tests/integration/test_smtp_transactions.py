@@ -19,7 +19,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from herald_queue.smtp import Destination, Reply, SmtpPool, TransactionResult
-from herald_queue.smtp_transaction import _ReplyReader, _wire_content
+from herald_queue.smtp_reply_reader import ReplyReader as _ReplyReader
+from herald_queue.smtp_transaction import _wire_content
 from simnet.fixtures import SMTPServerFactory
 from simnet.smtp import SMTPServer
 from simnet.tls import CertificateAuthority
