@@ -20,10 +20,10 @@ from rq import Queue
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from herald_service.core.jobs import SEND_WEBHOOK
 from herald_service.storage.models import WebhookDelivery
 from herald_service.storage.types import utcnow
 
-SEND_WEBHOOK_JOB = "herald_queue.jobs.send_webhook"
 BATCH = 500
 FAILED_JOB_TTL = 24 * 3600
 
@@ -42,7 +42,7 @@ class WebhookQueue:
             return True
         jobs = [
             Queue.prepare_data(
-                SEND_WEBHOOK_JOB, args=claim, result_ttl=0, failure_ttl=FAILED_JOB_TTL
+                SEND_WEBHOOK.name, args=claim, result_ttl=0, failure_ttl=FAILED_JOB_TTL
             )
             for claim in claims
         ]
