@@ -1,4 +1,11 @@
-"""Job functions rq calls by dotted name (see ``herald_service.jobs``)."""
+"""The job functions rq calls, one per name of the job contract.
+
+rq imports these by the dotted names in :mod:`herald_service.core.jobs` (which is where
+the API takes them from), so their module, names and parameters are fixed by jobs that
+may already wait in Redis; ``tests/unit/test_job_contract.py`` checks they match. Each
+runs on the rq worker's main thread and hands its work to the process's
+:class:`~herald_queue.runtime.WorkerRuntime` loop.
+"""
 
 from __future__ import annotations
 

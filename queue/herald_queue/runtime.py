@@ -1,11 +1,31 @@
-"""Per-process state of a delivery worker: one event loop, engine, resolver and SMTP pool.
+"""What one worker process shares: its event loop, engines, resolver and SMTP pool.
 
-rq calls job functions synchronously, one at a time. The worker keeps one event loop
-running in a background thread for its whole life; a job hands its delivery coroutines
-(one per message id it carries) to that loop and returns as soon as there is room (at
-most ``worker_concurrency`` deliveries in flight), so many deliveries run at once and
-share warm database pools, DNS caches, SMTP connections and set-based writes. The
-database lease taken by each delivery, not the rq job, is what guarantees the work is
+A worker process (``herald worker`` or ``herald webhooks-worker``) has three threads:
+
+- **the main thread** runs rq's ``SimpleWorker``: it pops a job from Redis, imports its
+  function by the dotted name of the job contract (:mod:`herald_service.core.jobs`) and
+  calls it, one job at a time. Left to itself rq would run each coroutine job in a fresh
+  event loop and throw away every warm connection, so the job functions
+  (:mod:`herald_queue.jobs`) hand their work to the loop below instead.
+- **herald-delivery-loop** runs one uvloop event loop for the life of the process: the
+  deliveries and webhook sends, their batched database writes, and the periodic duties
+  that are coroutines (lease heartbeat, journal adoption, domain re-check). All share one
+  async engine, one DNS cache and one SMTP pool.
+- **herald-duty** runs the periodic duties that make synchronous database and Redis
+  calls (the sweep, the webhook dispatch) on the process's one synchronous engine, so a
+  slow round trip in them never stalls the loop.
+
+Every periodic duty and its interval is listed in :mod:`herald_queue.duties`; the
+:class:`~herald_queue.scheduler.Scheduler` starts them with the loop. (Database drivers
+may add threads of their own: aiosqlite runs one per connection.)
+
+How a job reaches the loop: ``deliver_messages`` takes one of ``HERALD_WORKER_CONCURRENCY``
+slots per message and submits its delivery with ``run_coroutine_threadsafe``; it returns
+as soon as every delivery has started (blocking only while all slots are taken), and a
+slot is freed when its delivery ends. Deliveries that start together write together.
+``send_webhook`` submits its coroutine the same way and waits for the result.
+
+The database lease taken by each delivery, not the rq job, is what guarantees the work is
 finished: a heartbeat on the loop renews the leases of the recipients this process holds
 (:mod:`herald_queue.leases`); if the process dies, they run out within one lease and the
 sweeper enqueues the messages again. Outcomes are journalled on local disk as they arrive
@@ -27,18 +47,27 @@ from typing import Any, TypeVar
 
 import dns.asyncresolver
 import uvloop
+from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from herald_queue.delivery_store import Outcomes, Started, record_many, start_many
-from herald_queue.journal import OutcomeJournal, adopt_orphans, journal_directory
+from herald_queue.duties import runtime_duties
+from herald_queue.journal import OutcomeJournal, journal_directory
 from herald_queue.leases import LeaseKeeper
 from herald_queue.mta_sts import MtaStsPolicies
 from herald_queue.mx import RouteCache
+from herald_queue.scheduler import Scheduler
 from herald_queue.smtp import SmtpPool, verified_tls_context
 from herald_service.dns import make_resolver
 from herald_service.settings import Settings, get_settings
 from herald_service.storage.batched_writes import BatchedWriter
-from herald_service.storage.database import async_session_factory, make_async_engine
+from herald_service.storage.database import (
+    async_session_factory,
+    make_async_engine,
+    make_engine,
+    session_factory,
+)
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -52,7 +81,7 @@ log = logging.getLogger(__name__)
 
 
 class WorkerRuntime:
-    """What delivery jobs share inside one worker process."""
+    """What the jobs and periodic duties of one worker process share."""
 
     _current: WorkerRuntime | None = None
 
@@ -60,13 +89,15 @@ class WorkerRuntime:
         self.settings = settings
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._housekeeping: Future[None] | None = None
         self._slots = threading.BoundedSemaphore(max(1, settings.worker_concurrency))
         self._in_flight: set[Future[Any]] = set()
         self._running = 0
         self._lock = threading.Lock()
         self.engine: AsyncEngine = make_async_engine(settings.database_url)
         self.sessions: async_sessionmaker[AsyncSession] = async_session_factory(self.engine)
+        # Only the blocking duties use it; it opens no connection until they do.
+        self.sync_engine: Engine = make_engine(settings.database_url)
+        self.sync_sessions: sessionmaker[Session] = session_factory(self.sync_engine)
         self.resolver: dns.asyncresolver.Resolver = make_resolver(settings)
         # SQLite has one writer at a time: more transactions would only queue on its lock.
         parallel = 1 if self.engine.dialect.name == "sqlite" else 2
@@ -96,6 +127,8 @@ class WorkerRuntime:
             verified_context=tls,
         )
         self.mta_sts = MtaStsPolicies(self.resolver, tls, port=settings.mta_sts_port)
+        self.duties = Scheduler()
+        self.duties.add(*runtime_duties(self))
 
     async def _start_many(self, session: AsyncSession, ids: list[str]) -> list[Started | None]:
         """Start deliveries, journalling what they leased before the transaction commits."""
@@ -128,27 +161,13 @@ class WorkerRuntime:
             )
             self._thread.start()
             self._loop = loop
-            self._housekeeping = asyncio.run_coroutine_threadsafe(self._housekeep(), loop)
+            self.duties.start(loop)
         return self._loop
 
     def start(self) -> None:
-        """Start the loop and its housekeeping now (a worker does at start-up, so it takes
-        over the journal of the process it replaces at once)."""
+        """Start the loop and its duties now (a worker does at start-up, so it takes over
+        the journal of the process it replaces at once); otherwise the first job does."""
         self._ensure_loop()
-
-    async def _housekeep(self) -> None:
-        """Adopt dead processes' journals, then every heartbeat interval renew this
-        process's leases and look for orphaned journals again."""
-        while True:
-            try:
-                await adopt_orphans(self.journal.directory, self.sessions.begin, self.settings)
-            except Exception:
-                log.exception("recording a dead worker's journal failed; retrying")
-            await asyncio.sleep(self.leases.interval)
-            try:
-                await self.leases.beat()
-            except Exception:
-                log.exception("renewing delivery leases failed; retrying at the next beat")
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run ``coroutine`` on this process's loop and wait for its result."""
@@ -223,13 +242,13 @@ class WorkerRuntime:
         if self._loop is None:
             return
         self.wait_idle()
-        if self._housekeeping is not None:
-            self._housekeeping.cancel()
+        self.duties.stop()
         self.run(self.starts.close())
         self.run(self.outcomes.close())
         self.journal.close()
         self.run(self.smtp.close())
         self.run(self.engine.dispose())
+        self.sync_engine.dispose()
         self._loop.call_soon_threadsafe(self._loop.stop)
         if self._thread is not None:
             self._thread.join(timeout=5)

@@ -1,8 +1,9 @@
 """Finds work whose time has come and hands it to the delivery queue.
 
 The database, not Redis, decides when a recipient is tried: deferred recipients carry
-``next_attempt_at``; queued recipients carry a lease. Every worker process sweeps; the
-conditional UPDATE makes each due row go to exactly one sweep.
+``next_attempt_at``; queued recipients carry a lease. Every delivery worker sweeps every
+``HERALD_SWEEP_INTERVAL`` (a duty in :mod:`herald_queue.duties`); the conditional UPDATE
+makes each due row go to exactly one sweep.
 
 This is what makes the API's enqueue safe to lose: the API answers ``202`` once a message
 is committed, with ``next_attempt_at = now + ENQUEUE_GRACE``, and writes its job in the
@@ -14,7 +15,6 @@ due here once the grace period has passed.
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -71,34 +71,15 @@ def sweep_once(
     return len(message_ids)
 
 
-class Sweeper(threading.Thread):
-    """Runs :func:`sweep_once` every ``interval`` seconds until stopped."""
-
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        queue: DeliveryQueue,
-        interval: float,
-        requeue_after: timedelta = REQUEUE_LEASE,
-    ) -> None:
-        super().__init__(name="herald-sweeper", daemon=True)
-        self._sessions = sessions
-        self._queue = queue
-        self._interval = interval
-        self._requeue_after = requeue_after
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        while not self._stop_event.is_set():
-            try:
-                while (
-                    sweep_once(self._sessions, self._queue, utcnow(), self._requeue_after) >= BATCH
-                ):
-                    pass
-            except Exception:
-                log.exception("sweep failed; retrying")
-            self._stop_event.wait(self._interval)
-
-    def stop(self) -> None:
-        """Ask the thread to finish after its current sweep."""
-        self._stop_event.set()
+def sweep_due(
+    sessions: sessionmaker[Session],
+    queue: DeliveryQueue,
+    requeue_after: timedelta = REQUEUE_LEASE,
+) -> int:
+    """Sweep until less than a full batch is due (a worker's sweep duty); how many."""
+    swept = 0
+    while True:
+        count = sweep_once(sessions, queue, utcnow(), requeue_after)
+        swept += count
+        if count < BATCH:
+            return swept

@@ -3,14 +3,15 @@
 The database decides what is due: a pending delivery carries ``next_attempt_at``. Each
 dispatch claims due rows with a fresh lease token and pushes one rq job per row; a job
 whose token no longer matches does nothing, so a lost job (Redis restart, killed worker)
-only delays its delivery until the lease runs out and the row is dispatched again.
+only delays its delivery until the lease runs out and the row is dispatched again. Every
+webhook worker dispatches every ``HERALD_SWEEP_INTERVAL`` (a duty in
+:mod:`herald_queue.duties`).
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -20,10 +21,10 @@ from rq import Queue
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from herald_service.core.jobs import SEND_WEBHOOK
 from herald_service.storage.models import WebhookDelivery
 from herald_service.storage.types import utcnow
 
-SEND_WEBHOOK_JOB = "herald_queue.jobs.send_webhook"
 BATCH = 500
 FAILED_JOB_TTL = 24 * 3600
 
@@ -42,7 +43,7 @@ class WebhookQueue:
             return True
         jobs = [
             Queue.prepare_data(
-                SEND_WEBHOOK_JOB, args=claim, result_ttl=0, failure_ttl=FAILED_JOB_TTL
+                SEND_WEBHOOK.name, args=claim, result_ttl=0, failure_ttl=FAILED_JOB_TTL
             )
             for claim in claims
         ]
@@ -91,32 +92,11 @@ def dispatch_once(
     return len(claimed)
 
 
-class WebhookDispatcher(threading.Thread):
-    """Runs :func:`dispatch_once` every ``interval`` seconds until stopped."""
-
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        queue: WebhookQueue,
-        interval: float,
-        lease: timedelta,
-    ) -> None:
-        super().__init__(name="herald-webhook-dispatcher", daemon=True)
-        self._sessions = sessions
-        self._queue = queue
-        self._interval = interval
-        self._lease = lease
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        while not self._stop_event.is_set():
-            try:
-                while dispatch_once(self._sessions, self._queue, utcnow(), self._lease) >= BATCH:
-                    pass
-            except Exception:
-                log.exception("webhook dispatch failed; retrying")
-            self._stop_event.wait(self._interval)
-
-    def stop(self) -> None:
-        """Ask the thread to finish after its current round."""
-        self._stop_event.set()
+def dispatch_due(sessions: sessionmaker[Session], queue: WebhookQueue, lease: timedelta) -> int:
+    """Dispatch until less than a full batch is due (a webhook worker's duty); how many."""
+    dispatched = 0
+    while True:
+        count = dispatch_once(sessions, queue, utcnow(), lease)
+        dispatched += count
+        if count < BATCH:
+            return dispatched

@@ -1,9 +1,10 @@
 """Hand work to the delivery workers through rq, by dotted job name.
 
-The API never imports ``herald_queue``: jobs are referenced by name and carry only ids,
-so message bodies stay in the database and a Redis restart loses no content. One job
-carries up to :data:`IDS_PER_JOB` message ids, so rq's per-job bookkeeping (hash,
-registries, round trips) is shared by many messages.
+The API never imports ``herald_queue``: jobs are referenced by the names of the job
+contract (:mod:`herald_service.core.jobs`) and carry only ids, so message bodies stay in
+the database and a Redis restart loses no content. One job carries up to
+:data:`IDS_PER_JOB` message ids, so rq's per-job bookkeeping (hash, registries, round
+trips) is shared by many messages.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
 
-DELIVER_MESSAGES_JOB = "herald_queue.jobs.deliver_messages"
-# Jobs of this shape (one id each) may still be waiting from an earlier version.
-DELIVER_MESSAGE_JOB = "herald_queue.jobs.deliver_message"
+from herald_service.core.jobs import DELIVER_MESSAGES
+
 IDS_PER_JOB = 100
 FAILED_JOB_TTL = 7 * 24 * 3600
 
@@ -27,15 +27,6 @@ log = logging.getLogger(__name__)
 def redis_connection(url: str) -> Redis:
     """A Redis client for rq (bytes replies, short timeouts so outages fail fast)."""
     return Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30)
-
-
-def job_message_ids(func_name: str, args: Sequence[object]) -> list[str]:
-    """The message ids a delivery job carries (either job shape), else none."""
-    if func_name == DELIVER_MESSAGES_JOB and args:
-        return [str(message_id) for message_id in args[0]]  # type: ignore[attr-defined]
-    if func_name == DELIVER_MESSAGE_JOB and args:
-        return [str(args[0])]
-    return []
 
 
 class DeliveryQueue:
@@ -58,7 +49,7 @@ class DeliveryQueue:
         size = self.ids_per_job
         jobs = [
             Queue.prepare_data(
-                DELIVER_MESSAGES_JOB,
+                DELIVER_MESSAGES.name,
                 args=(unique[i : i + size],),
                 # rq's default description repeats every argument; a short one keeps the
                 # job hash (and Redis memory per queued message) small.

@@ -15,7 +15,8 @@ from herald_queue.delivery_store import Outcomes, Tried
 from herald_queue.runtime import WorkerRuntime
 from herald_queue.smtp import Reply
 from herald_queue.sweeper import sweep_once
-from herald_service.jobs import DELIVER_MESSAGE_JOB, DeliveryQueue
+from herald_service.core.jobs import DELIVER_MESSAGE
+from herald_service.jobs import DeliveryQueue
 from herald_service.storage.database import session_factory
 from herald_service.storage.models import DeliveryAttempt, Event, Recipient
 from herald_service.storage.types import utcnow
@@ -211,7 +212,7 @@ async def test_rq_worker_runs_old_single_id_jobs_and_batch_jobs(
     mx = smtp_server_factory("127.0.0.2")
     ids = [await send(api, tenant, f"u{i}@receiver.example") for i in range(4)]
     herald.empty_queue()
-    old = Queue.prepare_data(DELIVER_MESSAGE_JOB, args=(ids[0],), result_ttl=0)
+    old = Queue.prepare_data(DELIVER_MESSAGE.name, args=(ids[0],), result_ttl=0)
     herald.queue.enqueue_many([old])
     DeliveryQueue(herald.queue.connection, herald.settings.queue_name).enqueue(ids[1:])
     assert herald.queue.count == 2

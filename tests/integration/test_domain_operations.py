@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import subprocess
 import time
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import select
 
-from herald_queue.domain_checker import DomainChecker
+from herald_queue.domain_checker import check_due_domains
+from herald_queue.runtime import WorkerRuntime
+from herald_queue.scheduler import Duty
 from herald_service.dns import make_resolver
 from herald_service.domains.checks import recheck_due_domains
 from herald_service.domains.service import dns_records
@@ -89,10 +92,12 @@ async def test_due_domains_are_rechecked_once_per_interval(herald: Herald) -> No
         assert domain is not None and domain.status == "verified"
 
 
-async def test_worker_thread_rechecks_domains(herald: Herald) -> None:
+async def test_worker_duty_rechecks_domains(herald: Herald) -> None:
     tenant = await herald.create_tenant("sender.example", verified=True, publish=False)
-    checker = DomainChecker(herald.settings, poll=0.1)
-    checker.start()
+    runtime = WorkerRuntime(herald.settings)
+    recheck = partial(check_due_domains, runtime.sessions, herald.settings)
+    runtime.duties.add(Duty("domain re-check", 0.1, recheck))
+    runtime.start()
     try:
         deadline = time.monotonic() + 20
         status = "verified"
@@ -108,8 +113,7 @@ async def test_worker_thread_rechecks_domains(herald: Herald) -> None:
         # Nothing is published in the DNS: the re-check unverifies the domain.
         assert status == "pending"
     finally:
-        checker.stop()
-        checker.join(timeout=10)
+        runtime.close()
 
 
 def test_api_and_worker_refuse_to_start_without_a_secret_key(
