@@ -22,11 +22,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from herald_service.core.jobs import SEND_WEBHOOK
+from herald_service.core.states import WebhookDeliveryStatus
 from herald_service.storage.models import WebhookDelivery
 from herald_service.storage.types import utcnow
 
 BATCH = 500
 FAILED_JOB_TTL = 24 * 3600
+_PENDING = WebhookDeliveryStatus.PENDING
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,7 @@ def dispatch_once(
         due = (
             session.execute(
                 select(WebhookDelivery.id)
-                .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
+                .where(WebhookDelivery.status == _PENDING, WebhookDelivery.next_attempt_at <= now)
                 .order_by(WebhookDelivery.next_attempt_at)
                 .limit(BATCH)
             )
@@ -78,7 +80,7 @@ def dispatch_once(
                 update(WebhookDelivery)
                 .where(
                     WebhookDelivery.id.in_(due),
-                    WebhookDelivery.status == "pending",
+                    WebhookDelivery.status == _PENDING,
                     WebhookDelivery.next_attempt_at <= now,
                 )
                 .values(lease_token=token, next_attempt_at=now + lease)

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import click
 import msgspec
 
+from herald_service.core.states import RecordStatus
 from herald_service.errors import HeraldError
 from herald_service.settings import ConfigError, Settings, get_settings
 
@@ -260,12 +261,15 @@ def _domain_payload(domain: Any, settings: Settings) -> dict[str, Any]:
     return payload
 
 
+_NOT_VERIFIED = (RecordStatus.MISSING, RecordStatus.MISMATCH, RecordStatus.ERROR)
+
+
 def _domain_text(payload: dict[str, Any]) -> str:
     lines = [f"{payload['name']} ({payload['id']}): {payload['status']}"]
     for r in payload["records"]:
         need = "required" if r["required"] else "advised"
         lines.append(f"  [{r['status']:8}] {r['type']:4} {r['host']}  {r['value']}  ({need})")
-        if r["status"] in ("missing", "mismatch", "error") and r["detail"]:
+        if r["status"] in _NOT_VERIFIED and r["detail"]:
             lines.append(f"             {r['detail']}; found: {r['found'] or 'nothing'}")
     return "\n".join(lines)
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from standardwebhooks import Webhook
 
-from herald_queue.webhooks import retry_after_seconds
 from herald_service.core.addresses import parse_networks, refusal
+from herald_service.core.webhook_policy import retry_after_seconds
 from herald_service.core.webhooks import new_secret, signature, signature_header
 from herald_service.security.ssrf import UnsafeTarget, check_url_syntax
 from herald_service.settings import ConfigError, load_settings

@@ -1,4 +1,8 @@
-"""Recipient states and event types: the names the public contract fixes."""
+"""States and event types: the names the public contract fixes.
+
+Each state is a :class:`~enum.StrEnum` whose values are the strings stored in the database
+and shown by the API, so a member compares equal to (and serialises as) its plain string.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,53 @@ class RecipientStatus(StrEnum):
 
 
 PENDING_STATUSES = (RecipientStatus.QUEUED, RecipientStatus.DEFERRED)
+
+
+class WebhookDeliveryStatus(StrEnum):
+    """Where one webhook delivery (one event to one endpoint) stands."""
+
+    PENDING = "pending"
+    """Not delivered yet: due at ``next_attempt_at``."""
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    """Given up: the schedule ran out, the endpoint was disabled, or the event is gone."""
+
+
+class DomainStatus(StrEnum):
+    """Whether a sending domain may send."""
+
+    PENDING = "pending"
+    """A required record is missing or wrong (or was never checked)."""
+    VERIFIED = "verified"
+    DELETED = "deleted"
+
+
+class DkimKeyStatus(StrEnum):
+    """The life of one DKIM key, from a rotation to its erasure."""
+
+    PENDING = "pending"
+    """Published, not yet signing: a rotation waiting for its DNS record."""
+    ACTIVE = "active"
+    """Signing."""
+    RETIRING = "retiring"
+    """Replaced; still published until ``retire_at`` so signatures in transit verify."""
+    RETIRED = "retired"
+    """Private key erased."""
+
+
+PUBLISHED_KEY_STATES = (DkimKeyStatus.PENDING, DkimKeyStatus.ACTIVE, DkimKeyStatus.RETIRING)
+
+
+class RecordStatus(StrEnum):
+    """What the last verification found for one DNS record of a domain."""
+
+    PENDING = "pending"
+    """Not checked yet."""
+    VERIFIED = "verified"
+    MISSING = "missing"
+    MISMATCH = "mismatch"
+    ERROR = "error"
+    """The lookup itself failed (try again): it proves nothing either way."""
 
 
 class EventType(StrEnum):

@@ -1,4 +1,4 @@
-"""Standard Webhooks signing (https://www.standardwebhooks.com) and the retry policy.
+"""Standard Webhooks signing (https://www.standardwebhooks.com) and what counts as delivered.
 
 A secret is ``whsec_`` + base64 of random bytes; a signature is
 ``v1,`` + base64(HMAC-SHA256(secret, f"{id}.{timestamp}.{body}")). Several signatures

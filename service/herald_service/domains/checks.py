@@ -8,132 +8,81 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import dns.asyncresolver
-import msgspec
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from herald_service.core.domain_verdicts import (
+    KeyState,
+    RecordCheck,
+    advance_keys,
+    dkim_check,
+    dmarc_check,
+    judge_domain,
+    lookup_failed,
+    mx_check,
+    resolves_back,
+    spf_check,
+)
+from herald_service.core.states import DkimKeyStatus, RecordStatus
 from herald_service.dns import Answer, lookup, lookup_addresses
 from herald_service.domains.records import DnsRecord, expected_records
-from herald_service.mail.dkim_keys import parse_tags
 from herald_service.settings import Settings
 from herald_service.storage.models import DkimKey, Domain
 
 
-class Result(msgspec.Struct, frozen=True):
-    """What one record's check concluded."""
-
-    status: str  # verified | missing | mismatch | error
-    found: list[str] = msgspec.field(default_factory=list)
-    detail: str = ""
-
-
-def _error(answer: Answer) -> Result:
-    return Result("error", [], answer.error)
-
-
-def _covers(mechanisms: list[str], ip: str) -> bool:
-    address = ipaddress.ip_address(ip)
-    for term in mechanisms:
-        name, _, network = term.lstrip("+").partition(":")
-        if name in ("ip4", "ip6") and network:
-            try:
-                if address in ipaddress.ip_network(network, strict=False):
-                    return True
-            except ValueError:
-                continue
-    return False
-
-
-def check_spf(answer: Answer, settings: Settings) -> Result:
+def check_spf(answer: Answer, settings: Settings) -> RecordCheck:
     """One ``v=spf1`` record listing every sending IP (or ``a:HOSTNAME``) and ``-all``."""
     if answer.error:
-        return _error(answer)
-    found = list(answer.values)
-    spf = [v for v in found if v.lower().split(" ", 1)[0] == "v=spf1"]
-    if not spf:
-        return Result("missing", found, "no v=spf1 record")
-    if len(spf) > 1:
-        return Result("mismatch", found, "more than one v=spf1 record (a permanent SPF error)")
-    terms = spf[0].lower().split()[1:]
-    problems = []
-    if settings.sending_ips:
-        missing = [ip for ip in settings.sending_ips if not _covers(terms, ip)]
-        if missing:
-            problems.append("sending IPs not listed as ip4:/ip6: " + ", ".join(missing))
-    elif f"a:{settings.hostname.lower()}" not in terms:
-        problems.append(f"a:{settings.hostname} is not listed")
-    if not terms or terms[-1] != "-all":
-        problems.append("does not end with -all")
-    if problems:
-        return Result("mismatch", found, "; ".join(problems))
-    return Result("verified", found)
+        return lookup_failed(answer.error)
+    return spf_check(answer.values, settings.sending_ips, settings.hostname)
 
 
-def check_mx(answer: Answer, settings: Settings) -> Result:
+def check_mx(answer: Answer, settings: Settings) -> RecordCheck:
     """An MX pointing at Herald's host."""
     if answer.error:
-        return _error(answer)
-    found = list(answer.values)
-    if not found:
-        return Result("missing", found, "no MX record")
-    hosts = {value.split(" ", 1)[-1].lower() for value in found}
-    if settings.hostname.lower() not in hosts:
-        return Result("mismatch", found, f"no MX points at {settings.hostname}")
-    return Result("verified", found)
+        return lookup_failed(answer.error)
+    return mx_check(answer.values, settings.hostname)
 
 
-def check_dkim(answer: Answer, key: DkimKey) -> Result:
+def check_dkim(answer: Answer, key: DkimKey) -> RecordCheck:
     """A TXT record whose ``p=`` is this key's public key, with the right ``k=``."""
     if answer.error:
-        return _error(answer)
-    found = list(answer.values)
-    if not found:
-        return Result("missing", found, "no TXT record at the selector")
-    for value in found:
-        tags = parse_tags(value)
-        if tags.get("p") == key.public_key and tags.get("k", "rsa") == key.algorithm:
-            return Result("verified", found)
-    return Result("mismatch", found, f"no record publishes this {key.algorithm} key")
+        return lookup_failed(answer.error)
+    return dkim_check(answer.values, key.public_key, key.algorithm)
 
 
-def check_dmarc(answer: Answer) -> Result:
+def check_dmarc(answer: Answer) -> RecordCheck:
     """One valid ``v=DMARC1`` record, whatever its policy."""
     if answer.error:
-        return _error(answer)
-    found = list(answer.values)
-    dmarc = [v for v in found if v.replace(" ", "").upper().startswith("V=DMARC1")]
-    if not dmarc:
-        return Result("missing", found, "no v=DMARC1 record")
-    if len(dmarc) > 1:
-        return Result("mismatch", found, "more than one DMARC record: receivers ignore both")
-    policy = parse_tags(dmarc[0]).get("p", "")
-    if policy not in ("none", "quarantine", "reject"):
-        return Result("mismatch", found, "p= must be none, quarantine or reject")
-    return Result("verified", found, f"policy p={policy}")
+        return lookup_failed(answer.error)
+    return dmarc_check(answer.values)
 
 
-async def check_fcrdns(resolver: dns.asyncresolver.Resolver, ip: str, reverse: str) -> Result:
+async def check_fcrdns(resolver: dns.asyncresolver.Resolver, ip: str, reverse: str) -> RecordCheck:
     """The address has a PTR whose name resolves back to it (forward-confirmed rDNS)."""
     ptr = await lookup(resolver, reverse, "PTR")
     if ptr.error:
-        return _error(ptr)
+        return lookup_failed(ptr.error)
     if not ptr.values:
-        return Result("missing", [], f"{ip} has no PTR record")
+        return RecordCheck(RecordStatus.MISSING, [], f"{ip} has no PTR record")
     found = []
-    address = ipaddress.ip_address(ip)
     for name in ptr.values:
         forward = await lookup_addresses(resolver, name)
         if forward.error:
-            return _error(forward)
+            return lookup_failed(forward.error)
         found.append(f"{name} -> {', '.join(forward.values) or '(no address)'}")
-        if any(ipaddress.ip_address(a) == address for a in forward.values):
-            return Result("verified", found, f"{ip} <-> {name}")
-    return Result("mismatch", found, f"no PTR name of {ip} resolves back to it")
+        if resolves_back(ip, forward.values):
+            return RecordCheck(RecordStatus.VERIFIED, found, f"{ip} <-> {name}")
+    return RecordCheck(RecordStatus.MISMATCH, found, f"no PTR name of {ip} resolves back to it")
+
+
+def _selector(dkim_host: str) -> str:
+    return dkim_host.split("._domainkey.", 1)[0]
 
 
 async def check_record(
     resolver: dns.asyncresolver.Resolver, record: DnsRecord, domain: Domain, settings: Settings
-) -> Result:
+) -> RecordCheck:
     """Look ``record`` up and compare what is published with what should be."""
     if record.purpose in ("spf", "spf_from"):
         return check_spf(await lookup(resolver, record.host, "TXT"), settings)
@@ -142,8 +91,7 @@ async def check_record(
     if record.purpose == "dmarc":
         return check_dmarc(await lookup(resolver, record.host, "TXT"))
     if record.purpose == "dkim":
-        selector = record.host.split("._domainkey.", 1)[0]
-        key = next(k for k in domain.dkim_keys if k.selector == selector)
+        key = next(k for k in domain.dkim_keys if k.selector == _selector(record.host))
         return check_dkim(await lookup(resolver, record.host, "TXT"), key)
     if record.purpose == "ptr":
         ip = next(
@@ -158,19 +106,14 @@ async def check_record(
 def _advance_keys(
     domain: Domain, verified_selectors: set[str], now: datetime, overlap: float
 ) -> None:
-    """Promote a verified rotation; retire keys whose overlap has ended."""
-    pending = [k for k in domain.dkim_keys if k.status == "pending"]
-    if pending and all(k.selector in verified_selectors for k in pending):
-        for key in domain.dkim_keys:
-            if key.status == "active":
-                key.status = "retiring"
-                key.retire_at = now + timedelta(seconds=overlap)
-        for key in pending:
-            key.status = "active"
-            key.activated_at = now
-    for key in domain.dkim_keys:
-        if key.status == "retiring" and key.retire_at is not None and key.retire_at <= now:
-            key.status = "retired"
+    """Promote a verified rotation; retire keys whose overlap has ended (erasing them)."""
+    before = [KeyState(k.selector, k.status, k.retire_at, k.activated_at) for k in domain.dkim_keys]
+    after = advance_keys(before, verified_selectors, now, overlap)
+    for key, old, new in zip(domain.dkim_keys, before, after, strict=True):
+        if new == old:
+            continue
+        key.status, key.retire_at, key.activated_at = new.status, new.retire_at, new.activated_at
+        if new.status == DkimKeyStatus.RETIRED:
             key.private_key_encrypted = b""
 
 
@@ -185,7 +128,8 @@ async def verify_domain(
 
     The domain is verified when every required record (return-path MX and SPF, the active
     DKIM keys) is; it falls back to ``pending`` when one is missing or wrong. A failed
-    lookup (``error``) changes nothing, so a DNS outage never unverifies a domain.
+    lookup (``error``) changes nothing, so a DNS outage never unverifies a domain (the
+    rules: :mod:`herald_service.core.domain_verdicts`).
     """
     records = expected_records(domain, settings)
     results = await asyncio.gather(
@@ -198,22 +142,21 @@ async def verify_domain(
                 "type": record.type,
                 "host": record.host,
                 "value": record.value,
-                "status": result.status,
+                "status": result.status.value,
                 "found": result.found,
                 "detail": result.detail,
             }
         )
     required = [r.status for rec, r in zip(records, results, strict=True) if rec.required]
-    if all(status == "verified" for status in required):
-        if domain.status != "verified":
-            domain.verified_at = now
-        domain.status = "verified"
-    elif any(status in ("missing", "mismatch") for status in required):
-        domain.status = "pending"
+    verdict = judge_domain(domain.status, required)
+    if verdict.newly_verified:
+        domain.verified_at = now
+    if verdict.status != domain.status:
+        domain.status = verdict.status
     verified_selectors = {
-        rec.host.split("._domainkey.", 1)[0]
+        _selector(rec.host)
         for rec, result in zip(records, results, strict=True)
-        if rec.purpose == "dkim" and result.status == "verified"
+        if rec.purpose == "dkim" and result.status == RecordStatus.VERIFIED
     }
     _advance_keys(domain, verified_selectors, now, settings.dkim_rotation_overlap)
     domain.check_report = {"checked_at": now.isoformat(), "records": report}

@@ -7,11 +7,10 @@ from typing import Any
 
 import msgspec
 
+from herald_service.core.states import PUBLISHED_KEY_STATES, DkimKeyStatus, RecordStatus
 from herald_service.mail.dkim_keys import split_txt, txt_record_value
 from herald_service.settings import Settings
-from herald_service.storage.models import Domain
-
-PUBLISHED_KEY_STATES = ("pending", "active", "retiring")
+from herald_service.storage.models import DkimKey, Domain
 
 
 class DnsRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -30,7 +29,7 @@ class DnsRecord(msgspec.Struct, frozen=True, kw_only=True):
     purpose: str
     required: bool = True
     strings: list[str] = msgspec.field(default_factory=list)
-    status: str = "pending"
+    status: str = RecordStatus.PENDING.value
     found: list[str] = msgspec.field(default_factory=list)
     detail: str = ""
 
@@ -104,6 +103,16 @@ def _txt(host: str, value: str, purpose: str, required: bool, detail: str = "") 
     )
 
 
+def _dkim_detail(key: DkimKey) -> str:
+    """What the record of a published DKIM key is for, by the key's state."""
+    if key.status == DkimKeyStatus.ACTIVE:
+        return "DKIM key used for signing."
+    if key.status == DkimKeyStatus.PENDING:
+        return "New DKIM key from a rotation: signing switches to it once it verifies."
+    until = key.retire_at.isoformat() if key.retire_at else "the overlap ends"
+    return f"Previous DKIM key: keep it published until {until}, then remove it."
+
+
 def expected_records(domain: Domain, settings: Settings) -> list[DnsRecord]:
     """Every record to publish for ``domain``, without verification results."""
     spf = spf_value(settings)
@@ -121,20 +130,13 @@ def expected_records(domain: Domain, settings: Settings) -> list[DnsRecord]:
     for key in domain.dkim_keys:
         if key.status not in PUBLISHED_KEY_STATES:
             continue
-        detail = {
-            "active": "DKIM key used for signing.",
-            "pending": "New DKIM key from a rotation: signing switches to it once it verifies.",
-            "retiring": "Previous DKIM key: keep it published until "
-            + (key.retire_at.isoformat() if key.retire_at else "the overlap ends")
-            + ", then remove it.",
-        }[key.status]
         records.append(
             _txt(
                 f"{key.selector}._domainkey.{domain.name}",
                 txt_record_value(key.algorithm, key.public_key),
                 "dkim",
-                key.status == "active",
-                detail,
+                key.status == DkimKeyStatus.ACTIVE,
+                _dkim_detail(key),
             )
         )
     records.append(

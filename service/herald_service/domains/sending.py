@@ -19,6 +19,7 @@ from msgspec import Struct
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from herald_service.core.states import DomainStatus
 from herald_service.domains.service import SigningKeyCache
 from herald_service.errors import FieldError, Forbidden, InvalidRequest
 from herald_service.mail.dkim_signing import SigningKey
@@ -81,7 +82,7 @@ async def sending_domain(
         if name != candidates[0] and not domain.allow_subdomains:
             problem = f"is a subdomain of {name}, which does not allow sending from subdomains"
             continue
-        if domain.status == "verified":
+        if domain.status == DomainStatus.VERIFIED:
             return domain
         problem = "is not verified" if name == candidates[0] else f"needs {name} verified"
         break

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald_service.core.ids import new_id
+from herald_service.core.states import DkimKeyStatus, DomainStatus
 from herald_service.domains.records import DnsRecord, dns_records
 from herald_service.errors import Conflict, FieldError, InvalidRequest, NotFound
 from herald_service.mail.dkim_keys import (
@@ -97,7 +98,7 @@ def _selector_base(domain: Domain, requested: str | None, now: datetime) -> str:
     return candidate
 
 
-def _new_keys(secret_key: str, base: str, status: str) -> list[DkimKey]:
+def _new_keys(secret_key: str, base: str, status: DkimKeyStatus) -> list[DkimKey]:
     """A fresh RSA-2048 and Ed25519 pair under selectors derived from ``base``."""
     keys = []
     for pair in (generate_rsa(), generate_ed25519()):
@@ -110,7 +111,7 @@ def _new_keys(secret_key: str, base: str, status: str) -> list[DkimKey]:
                 public_key=pair.public_key,
                 status=status,
                 created_at=utcnow(),
-                activated_at=utcnow() if status == "active" else None,
+                activated_at=utcnow() if status == DkimKeyStatus.ACTIVE else None,
             )
         )
     return keys
@@ -146,7 +147,7 @@ async def add_domain(
         id=new_id("dom"),
         account_id=account_id,
         name=domain_name,
-        status="verified" if verified else "pending",
+        status=DomainStatus.VERIFIED if verified else DomainStatus.PENDING,
         verified_at=now if verified else None,
         return_path_host=f"{RETURN_PATH_LABEL}.{domain_name}",
         allow_subdomains=allow_subdomains,
@@ -155,7 +156,7 @@ async def add_domain(
         dkim_keys=[],
     )
     base = _selector_base(domain, dkim_selector, now)
-    domain.dkim_keys.extend(_new_keys(secret_key, base, "active"))
+    domain.dkim_keys.extend(_new_keys(secret_key, base, DkimKeyStatus.ACTIVE))
     session.add(domain)
     await session.flush()
     return domain
@@ -186,9 +187,9 @@ async def delete_domain(session: AsyncSession, account_id: str, domain_id: str) 
     """
     domain = await get_domain(session, account_id, domain_id)
     domain.deleted_at = utcnow()
-    domain.status = "deleted"
+    domain.status = DomainStatus.DELETED
     for key in domain.dkim_keys:
-        key.status = "retired"
+        key.status = DkimKeyStatus.RETIRED
         key.private_key_encrypted = b""
     await session.flush()
 
@@ -206,13 +207,13 @@ async def rotate_dkim_keys(
     replaces stay published for ``HERALD_DKIM_ROTATION_OVERLAP``, then are retired.
     """
     domain = await get_domain(session, account_id, domain_id)
-    if any(key.status == "pending" for key in domain.dkim_keys):
+    if any(key.status == DkimKeyStatus.PENDING for key in domain.dkim_keys):
         raise Conflict(
             f"a key rotation of {domain.name} is already waiting for its DNS records; "
             "publish them and verify the domain"
         )
     base = _selector_base(domain, dkim_selector, utcnow())
-    domain.dkim_keys.extend(_new_keys(settings.require_secret_key(), base, "pending"))
+    domain.dkim_keys.extend(_new_keys(settings.require_secret_key(), base, DkimKeyStatus.PENDING))
     await session.flush()
     return domain
 
@@ -229,7 +230,7 @@ class SigningKeyCache:
         """The keys ``domain`` signs with now (its ``active`` ones), decrypted."""
         keys = []
         for key in domain.dkim_keys:
-            if key.status != "active":
+            if key.status != DkimKeyStatus.ACTIVE:
                 continue
             cached = self._entries.get(key.id)
             if cached is None:

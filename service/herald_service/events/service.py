@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from herald_service.core.ids import new_id
-from herald_service.core.states import EventType
+from herald_service.core.states import EventType, WebhookDeliveryStatus
 from herald_service.storage.bulk_insert import TableRows, insert_rows
 from herald_service.storage.models import Event, Message, WebhookDelivery, WebhookEndpoint
 from herald_service.storage.models.base import Base
@@ -155,7 +155,7 @@ async def event_rows(
             "account_id": event.account_id,
             "event_id": event.id,
             "event_type": event.type,
-            "status": "pending",
+            "status": WebhookDeliveryStatus.PENDING.value,
             "attempt_count": 0,
             "next_attempt_at": now,
             "lease_token": None,

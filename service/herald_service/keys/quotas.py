@@ -22,22 +22,31 @@ The current time is an argument of the script (from an injectable clock), not Re
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 
-from msgspec import Struct
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from herald_service.core.quota_math import (
+    UNLIMITED,
+    ChargeAnswer,
+    ChargePlan,
+    Limits,
+    QuotaDecision,
+    decide,
+    effective_limits,
+    plan_charge,
+)
 from herald_service.keys.service import AuthContext
 from herald_service.settings import Settings
 
+__all__ = ["QuotaDecision", "QuotaGate", "quota_redis"]
+
 log = logging.getLogger(__name__)
 
-DAY_MS = 86_400_000
 # Daily counters outlive their day a little, so a slow clock never reads a fresh zero.
 COUNTER_SLACK_MS = 3_600_000
 
@@ -107,65 +116,6 @@ def quota_redis(url: str) -> Redis:
     )
 
 
-class Limits(Struct, frozen=True):
-    """The effective limits of one key (0 disables a limit)."""
-
-    requests_per_second: float
-    burst: int
-    daily_recipients_per_key: int
-    daily_recipients_per_account: int
-
-    @property
-    def unlimited(self) -> bool:
-        """No limit applies: no rate and no daily cap (counters are kept only for caps)."""
-        return not (
-            self.requests_per_second > 0
-            or self.daily_recipients_per_key
-            or self.daily_recipients_per_account
-        )
-
-
-class PolicyState(Struct, frozen=True):
-    """One quota policy and where the caller stands, as the IETF RateLimit fields say it."""
-
-    name: str
-    quota: int
-    window: int
-    remaining: int
-    reset: int
-
-
-class QuotaDecision(Struct, frozen=True):
-    """The outcome of charging a request: allowed or not, and the state of each policy."""
-
-    allowed: bool
-    retry_after: int
-    policies: tuple[PolicyState, ...]
-    day: int = -1
-    """The UTC day (days since the epoch) recipients were counted on; -1: not counted."""
-
-    def headers(self) -> dict[str, str]:
-        """``RateLimit-Policy``, ``RateLimit`` and, when refused, ``Retry-After``."""
-        headers = {
-            "RateLimit-Policy": ", ".join(
-                f'"{p.name}";q={p.quota};w={p.window}' for p in self.policies
-            ),
-            "RateLimit": ", ".join(
-                f'"{p.name}";r={p.remaining};t={p.reset}' for p in self.policies
-            ),
-        }
-        if not self.allowed:
-            headers["Retry-After"] = str(self.retry_after)
-        return {k: v for k, v in headers.items() if v}
-
-
-_UNLIMITED = QuotaDecision(allowed=True, retry_after=0, policies=())
-
-
-def _seconds_up(ms: float) -> int:
-    return max(0, math.ceil(ms / 1000))
-
-
 class QuotaGate:
     """Charges requests and recipients against the caller's quotas in one Redis call."""
 
@@ -177,7 +127,12 @@ class QuotaGate:
         prefix: str = "herald:quota",
     ) -> None:
         self.clock = clock
-        self._settings = settings
+        self._defaults = Limits(
+            requests_per_second=settings.quota_requests_per_second,
+            burst=settings.quota_burst,
+            daily_recipients_per_key=settings.quota_daily_recipients_per_key,
+            daily_recipients_per_account=settings.quota_daily_recipients_per_account,
+        )
         self._skip_until = 0.0
         self._prefix = prefix
         self._script = redis.register_script(_CHARGE)
@@ -185,17 +140,7 @@ class QuotaGate:
 
     def limits(self, auth: AuthContext) -> Limits:
         """The key's overrides over the server's defaults."""
-        overrides, defaults = auth.limits, self._settings
-        return Limits(
-            requests_per_second=defaults.quota_requests_per_second
-            if overrides.requests_per_second is None
-            else overrides.requests_per_second,
-            burst=defaults.quota_burst if overrides.burst is None else overrides.burst,
-            daily_recipients_per_key=defaults.quota_daily_recipients_per_key
-            if overrides.daily_recipients is None
-            else overrides.daily_recipients,
-            daily_recipients_per_account=defaults.quota_daily_recipients_per_account,
-        )
+        return effective_limits(self._defaults, auth.limits)
 
     async def charge(self, auth: AuthContext, recipients: int = 0) -> QuotaDecision | None:
         """Charge one request (and ``recipients``); None when Redis cannot be reached.
@@ -206,65 +151,37 @@ class QuotaGate:
         """
         limits = self.limits(auth)
         if limits.unlimited:
-            return _UNLIMITED  # nothing to enforce, nothing to count
+            return UNLIMITED  # nothing to enforce, nothing to count
         if time.monotonic() < self._skip_until:
             return None
-        now_ms = int(self.clock() * 1000)
-        day = now_ms // DAY_MS
-        day_left = (day + 1) * DAY_MS - now_ms
-        interval = 1000.0 / limits.requests_per_second if limits.requests_per_second > 0 else 0
-        burst = max(1, limits.burst)
-        rate_key = f"{self._prefix}:{{{auth.account_id}}}:rate:{auth.key_id}"
+        plan = plan_charge(limits, int(self.clock() * 1000))
         try:
-            allowed, wait, tat, key_used, account_used = await self._script(
-                keys=[rate_key, *self._counters(auth, day)],
-                args=[
-                    now_ms,
-                    repr(interval),
-                    burst,
-                    recipients,
-                    limits.daily_recipients_per_key,
-                    limits.daily_recipients_per_account,
-                    day_left,
-                    COUNTER_SLACK_MS,
-                ],
-            )
+            answer = await self._spend(auth, limits, plan, recipients)
         except RedisError:
             log.warning("quota checks paused for 1s: Redis unavailable", exc_info=True)
             self._skip_until = time.monotonic() + 1.0
             return None
-        policies: list[PolicyState] = []
-        if interval > 0:
-            remaining = math.floor((now_ms + burst * interval - int(tat)) / interval)
-            policies.append(
-                PolicyState(
-                    name="requests",
-                    quota=burst,
-                    window=max(1, math.ceil(burst * interval / 1000)),
-                    remaining=min(burst, max(0, remaining)),
-                    reset=_seconds_up(int(tat) - now_ms),
-                )
-            )
-        for name, cap, used in (
-            ("recipients-key-day", limits.daily_recipients_per_key, int(key_used)),
-            ("recipients-account-day", limits.daily_recipients_per_account, int(account_used)),
-        ):
-            if cap > 0:
-                policies.append(
-                    PolicyState(
-                        name=name,
-                        quota=cap,
-                        window=DAY_MS // 1000,
-                        remaining=max(0, cap - used),
-                        reset=_seconds_up(day_left),
-                    )
-                )
-        return QuotaDecision(
-            allowed=bool(allowed),
-            retry_after=max(1, _seconds_up(int(wait))) if not allowed else 0,
-            policies=tuple(policies),
-            day=day if allowed and recipients > 0 else -1,
+        return decide(plan, limits, recipients, answer)
+
+    async def _spend(
+        self, auth: AuthContext, limits: Limits, plan: ChargePlan, recipients: int
+    ) -> ChargeAnswer:
+        """Run the charge script: every limit checked, and spent only if all allow."""
+        rate_key = f"{self._prefix}:{{{auth.account_id}}}:rate:{auth.key_id}"
+        allowed, wait, tat, key_used, account_used = await self._script(
+            keys=[rate_key, *self._counters(auth, plan.day)],
+            args=[
+                plan.now_ms,
+                repr(plan.interval_ms),
+                plan.burst,
+                recipients,
+                limits.daily_recipients_per_key,
+                limits.daily_recipients_per_account,
+                plan.day_left_ms,
+                COUNTER_SLACK_MS,
+            ],
         )
+        return ChargeAnswer(bool(allowed), int(wait), int(tat), int(key_used), int(account_used))
 
     def _counters(self, auth: AuthContext, day: int) -> list[str]:
         base = f"{self._prefix}:{{{auth.account_id}}}"

@@ -70,13 +70,3 @@ def split_txt(value: str, size: int = 255) -> list[str]:
     """``value`` as DNS character-strings of at most ``size`` bytes (RFC 1035 §3.3.14)."""
     data = value.encode("ascii")
     return [data[i : i + size].decode("ascii") for i in range(0, len(data), size)] or [""]
-
-
-def parse_tags(value: str) -> dict[str, str]:
-    """The ``tag=value`` pairs of a DKIM or DMARC record (whitespace removed from values)."""
-    tags: dict[str, str] = {}
-    for part in value.split(";"):
-        name, sep, raw = part.partition("=")
-        if sep:
-            tags.setdefault(name.strip().lower(), "".join(raw.split()))
-    return tags

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from herald_service.core.states import EventType
+from herald_service.core.states import EventType, WebhookDeliveryStatus
 from herald_service.request_fields import Description, Url
 from herald_service.storage.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -146,13 +146,14 @@ def _attempt_out(attempt: WebhookAttempt) -> WebhookAttemptOut:
 
 def delivery_out(delivery: WebhookDelivery) -> WebhookDeliveryOut:
     """The public view of a delivery and its attempts."""
+    pending = delivery.status == WebhookDeliveryStatus.PENDING
     return WebhookDeliveryOut(
         id=delivery.id,
         event_id=delivery.event_id,
         event_type=delivery.event_type,
         status=delivery.status,
         attempt_count=delivery.attempt_count,
-        next_attempt_at=delivery.next_attempt_at if delivery.status == "pending" else None,
+        next_attempt_at=delivery.next_attempt_at if pending else None,
         last_status_code=delivery.last_status_code,
         last_error=delivery.last_error,
         created_at=delivery.created_at,

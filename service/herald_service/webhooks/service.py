@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald_service.core.addresses import parse_networks
 from herald_service.core.ids import new_id
-from herald_service.core.states import EventType
+from herald_service.core.states import EventType, WebhookDeliveryStatus
 from herald_service.core.webhooks import TEST_EVENT_TYPE, new_secret
 from herald_service.errors import Conflict, FieldError, InvalidRequest, NotFound
 from herald_service.security.secretbox import decrypt, encrypt
@@ -183,7 +183,7 @@ async def send_test(session: AsyncSession, endpoint: WebhookEndpoint) -> Webhook
             "at": now.isoformat().replace("+00:00", "Z"),
             "webhook_id": endpoint.id,
         },
-        status="pending",
+        status=WebhookDeliveryStatus.PENDING,
         attempt_count=0,
         next_attempt_at=now,
         last_error="",
@@ -226,12 +226,12 @@ async def replay_delivery(
     delivery = await session.get(WebhookDelivery, delivery_id)
     if delivery is None or delivery.endpoint_id != endpoint.id:
         raise NotFound(f"no delivery {delivery_id} of webhook {endpoint.id}")
-    if delivery.status != "failed":
+    if delivery.status != WebhookDeliveryStatus.FAILED:
         raise Conflict(f"delivery {delivery_id} is {delivery.status}; only failed ones replay")
     if not endpoint.enabled:
         raise Conflict(f"webhook {endpoint.id} is disabled; enable it first")
     now = utcnow()
-    delivery.status = "pending"
+    delivery.status = WebhookDeliveryStatus.PENDING
     delivery.attempt_count = 0
     delivery.next_attempt_at = now
     delivery.lease_token = None
