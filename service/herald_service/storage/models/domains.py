@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from herald_service.core.states import DkimKeyStatus, DomainStatus
 from herald_service.storage.models.base import Base
 from herald_service.storage.types import utcnow
 
@@ -44,7 +45,7 @@ class Domain(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
     name: Mapped[str] = mapped_column(String(253), index=True)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default=DomainStatus.PENDING.value)
     return_path_host: Mapped[str] = mapped_column(String(253))
     allow_subdomains: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -73,7 +74,7 @@ class DkimKey(Base):
     algorithm: Mapped[str] = mapped_column(String(20))  # "rsa" | "ed25519"
     private_key_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
     public_key: Mapped[str] = mapped_column(Text)  # base64, as in the p= tag
-    status: Mapped[str] = mapped_column(String(20), default="active")
+    status: Mapped[str] = mapped_column(String(20), default=DkimKeyStatus.ACTIVE.value)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     activated_at: Mapped[datetime | None] = mapped_column(default=None)
     retire_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from herald_service.core.states import WebhookDeliveryStatus
 from herald_service.storage.models.base import Base
 from herald_service.storage.types import utcnow
 
@@ -59,7 +60,7 @@ class WebhookDelivery(Base):
     event_id: Mapped[str] = mapped_column(String(40), index=True)
     event_type: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)  # test events
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default=WebhookDeliveryStatus.PENDING.value)
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
     lease_token: Mapped[str | None] = mapped_column(String(40), default=None)
