@@ -177,7 +177,7 @@ def keys() -> None:
 
 
 def _key_payload(key: Any) -> dict[str, Any]:
-    from herald_service.keys.controllers import api_key_out
+    from herald_service.keys.schemas import api_key_out
 
     payload: dict[str, Any] = msgspec.to_builtins(api_key_out(key))
     return payload | {"account_id": key.account_id}
@@ -254,7 +254,7 @@ def domains() -> None:
 
 
 def _domain_payload(domain: Any, settings: Settings) -> dict[str, Any]:
-    from herald_service.domains.controllers import domain_out
+    from herald_service.domains.schemas import domain_out
 
     payload: dict[str, Any] = msgspec.to_builtins(domain_out(domain, settings))
     return payload

@@ -15,7 +15,7 @@ from herald_service.messages.intake.addresses import (
     special_use_problem,
 )
 from herald_service.messages.intake.collector import Collector
-from herald_service.messages.send_request import EmailAddress
+from herald_service.messages.schemas import EmailAddress
 
 
 def test_normalized_email_is_cached_and_converts_idn() -> None:

@@ -27,7 +27,7 @@ from herald_service.messages import idempotency
 from herald_service.messages.enqueue_batcher import EnqueueBatcher
 from herald_service.messages.intake import validate_send_request
 from herald_service.messages.offload import off_loop
-from herald_service.messages.send_request import SendMessageRequest, request_size
+from herald_service.messages.schemas import SendMessageRequest, request_size
 from herald_service.messages.store import (
     PreparedMessage,
     StoredMessage,

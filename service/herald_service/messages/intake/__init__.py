@@ -22,7 +22,7 @@ from herald_service.messages.intake.content import (
     check_tags,
     unsubscribe_headers,
 )
-from herald_service.messages.send_request import SendMessageRequest, address_list
+from herald_service.messages.schemas import SendMessageRequest, address_list
 
 __all__ = ["Collector", "validate_send_request"]
 

@@ -24,7 +24,7 @@ from email_validator import (
 
 from herald_service.core.message import Address
 from herald_service.messages.intake.collector import Collector
-from herald_service.messages.send_request import EmailAddress
+from herald_service.messages.schemas import EmailAddress
 
 MAX_RECIPIENTS = 1000
 MAX_REPLY_TO = 50

@@ -14,7 +14,7 @@ from herald_service.core.message import Attachment
 from herald_service.messages.intake.addresses import CONTROL_CHARS, normalized_email
 from herald_service.messages.intake.collector import Collector
 from herald_service.messages.intake.filenames import filename_problem
-from herald_service.messages.send_request import AttachmentIn, Unsubscribe
+from herald_service.messages.schemas import AttachmentIn, Unsubscribe
 
 MAX_HEADER_LINE = 998
 MAX_CUSTOM_HEADERS = 50
