@@ -9,12 +9,12 @@ from email_validator import EmailNotValidError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from herald_service.messages.intake.addresses import (
+from herald_service.errors import Collector
+from herald_service.mail.addresses import (
     check_address,
     normalized_email,
     special_use_problem,
 )
-from herald_service.messages.intake.collector import Collector
 from herald_service.messages.schemas import EmailAddress
 
 

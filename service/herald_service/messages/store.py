@@ -14,9 +14,7 @@ from herald_service.core.ids import new_id
 from herald_service.core.message import Address, OutgoingMessage
 from herald_service.core.mime import build_mime, new_message_id
 from herald_service.core.states import EventType, RecipientStatus
-from herald_service.domains.sending import (
-    SendingDomain,
-)
+from herald_service.domains.service import SendingDomain
 from herald_service.errors import NotFound
 from herald_service.events.service import EndpointSource, NewEvent, event_rows, new_event
 from herald_service.mail.dkim_signing import sign
