@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from herald_service.api.context import ApiContext
 from herald_service.messages import idempotency
-from herald_service.messages.send_request import SendMessageRequest
+from herald_service.messages.schemas import SendMessageRequest
 from herald_service.messages.sendgrid.service import SGMail
 from herald_service.storage.models import Message
 from support.harness import Herald

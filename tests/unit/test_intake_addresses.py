@@ -9,13 +9,13 @@ from email_validator import EmailNotValidError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from herald_service.messages.intake.addresses import (
+from herald_service.errors import Collector
+from herald_service.mail.addresses import (
     check_address,
     normalized_email,
     special_use_problem,
 )
-from herald_service.messages.intake.collector import Collector
-from herald_service.messages.send_request import EmailAddress
+from herald_service.messages.schemas import EmailAddress
 
 
 def test_normalized_email_is_cached_and_converts_idn() -> None:

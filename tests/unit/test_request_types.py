@@ -9,6 +9,7 @@ import pytest
 
 from herald_service import request_fields
 from herald_service.api.app import create_app
+from herald_service.mail import addresses as mail_addresses
 from herald_service.messages.intake import addresses, content
 from herald_service.settings import load_settings
 
@@ -60,7 +61,7 @@ def test_request_bodies_are_closed(body_type: Any) -> None:
 
 def test_documented_limits_are_intakes() -> None:
     assert request_fields.MAX_RECIPIENTS == addresses.MAX_RECIPIENTS
-    assert request_fields.MAX_NAME_LENGTH == addresses.MAX_NAME_LENGTH
+    assert request_fields.MAX_NAME_LENGTH == mail_addresses.MAX_NAME_LENGTH
     for name in (
         "MAX_HEADER_LINE",
         "MAX_CUSTOM_HEADERS",

@@ -21,7 +21,7 @@ from litestar import Request
 from herald_service.api.body_errors import BodyErrors, collect_body_errors, is_constraint
 from herald_service.errors import FieldError, HeraldError, InvalidRequest
 from herald_service.messages.intake import validate_send_request
-from herald_service.messages.send_request import SendMessageRequest
+from herald_service.messages.schemas import SendMessageRequest
 
 # Checks that need the whole body typed. When a body's only problems are values out of
 # their limits, they still run on the fields that did decode, so that one 422 names every

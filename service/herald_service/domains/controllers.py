@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-import msgspec
 from litestar import delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
@@ -14,11 +11,12 @@ from herald_service.api.context import ApiContext
 from herald_service.api.http_semantics import OptionalBodyOperation
 from herald_service.api.problems import problem_responses
 from herald_service.domains.checks import verify_domain
-from herald_service.domains.records import (
-    DmarcStage,
-    DnsRecord,
-    dmarc_progression,
-    dns_records,
+from herald_service.domains.schemas import (
+    CreateDomainRequest,
+    DomainList,
+    DomainOut,
+    RotateDkimRequest,
+    domain_out,
 )
 from herald_service.domains.service import (
     add_domain,
@@ -28,84 +26,7 @@ from herald_service.domains.service import (
     rotate_dkim_keys,
 )
 from herald_service.keys.service import AuthContext
-from herald_service.request_fields import DkimSelector, DomainName
-from herald_service.settings import Settings
-from herald_service.storage.models import Domain
 from herald_service.storage.types import utcnow
-
-
-class CreateDomainRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """``POST /v1/domains``."""
-
-    name: DomainName
-    dkim_selector: DkimSelector | None = None
-    allow_subdomains: bool = False
-
-
-class RotateDkimRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """``POST /v1/domains/{id}/dkim/rotate`` (the body is optional)."""
-
-    dkim_selector: DkimSelector | None = None
-
-
-class DkimKeyOut(msgspec.Struct):
-    """A DKIM key's public facts (never its private half)."""
-
-    selector: str
-    algorithm: str
-    status: str
-    created_at: datetime
-    activated_at: datetime | None = None
-    retire_at: datetime | None = None
-
-
-class DomainOut(msgspec.Struct):
-    """A sending domain with the records to publish and their verification status."""
-
-    id: str
-    name: str
-    status: str
-    allow_subdomains: bool
-    return_path_host: str
-    created_at: datetime
-    records: list[DnsRecord]
-    dkim_keys: list[DkimKeyOut]
-    dmarc_progression: list[DmarcStage]
-    verified_at: datetime | None = None
-    last_checked_at: datetime | None = None
-
-
-class DomainList(msgspec.Struct):
-    """The account's domains."""
-
-    data: list[DomainOut]
-
-
-def domain_out(domain: Domain, settings: Settings) -> DomainOut:
-    """The public view of a domain."""
-    return DomainOut(
-        id=domain.id,
-        name=domain.name,
-        status=domain.status,
-        allow_subdomains=domain.allow_subdomains,
-        return_path_host=domain.return_path_host,
-        created_at=domain.created_at,
-        verified_at=domain.verified_at,
-        last_checked_at=domain.last_checked_at,
-        records=dns_records(domain, settings),
-        dkim_keys=[
-            DkimKeyOut(
-                selector=k.selector,
-                algorithm=k.algorithm,
-                status=k.status,
-                created_at=k.created_at,
-                activated_at=k.activated_at,
-                retire_at=k.retire_at,
-            )
-            for k in domain.dkim_keys
-        ],
-        dmarc_progression=dmarc_progression(domain, settings),
-    )
 
 
 class DomainController(AuthenticatedController):

@@ -116,7 +116,7 @@ def _dkim_detail(key: DkimKey) -> str:
 def expected_records(domain: Domain, settings: Settings) -> list[DnsRecord]:
     """Every record to publish for ``domain``, without verification results."""
     spf = spf_value(settings)
-    records = [
+    return [
         DnsRecord(
             type="MX",
             host=domain.return_path_host,
@@ -126,7 +126,29 @@ def expected_records(domain: Domain, settings: Settings) -> list[DnsRecord]:
             detail="Bounces (the envelope sender) come back to Herald through this MX.",
         ),
         _txt(domain.return_path_host, spf, "spf", True, "SPF of the return-path domain."),
+        *_dkim_records(domain),
+        _txt(
+            f"_dmarc.{domain.name}",
+            dmarc_progression(domain, settings)[0].value,
+            "dmarc",
+            False,
+            "Start at p=none and follow dmarc_progression; any valid DMARC record passes.",
+        ),
+        _txt(
+            domain.name,
+            spf,
+            "spf_from",
+            False,
+            "SPF for the From domain itself. If it already has an SPF record, add the "
+            "ip4:/ip6: mechanisms to it instead of publishing a second one.",
+        ),
+        *_ptr_records(settings),
     ]
+
+
+def _dkim_records(domain: Domain) -> list[DnsRecord]:
+    """A TXT record per published key; only the ``active`` ones are required."""
+    records = []
     for key in domain.dkim_keys:
         if key.status not in PUBLISHED_KEY_STATES:
             continue
@@ -139,26 +161,12 @@ def expected_records(domain: Domain, settings: Settings) -> list[DnsRecord]:
                 _dkim_detail(key),
             )
         )
-    records.append(
-        _txt(
-            f"_dmarc.{domain.name}",
-            dmarc_progression(domain, settings)[0].value,
-            "dmarc",
-            False,
-            "Start at p=none and follow dmarc_progression; any valid DMARC record passes.",
-        )
-    )
-    records.append(
-        _txt(
-            domain.name,
-            spf,
-            "spf_from",
-            False,
-            "SPF for the From domain itself. If it already has an SPF record, add the "
-            "ip4:/ip6: mechanisms to it instead of publishing a second one.",
-        )
-    )
-    records += [
+    return records
+
+
+def _ptr_records(settings: Settings) -> list[DnsRecord]:
+    """The reverse DNS each sending IP needs (advice: its owner sets it, not the domain's)."""
+    return [
         DnsRecord(
             type="PTR",
             host=ipaddress.ip_address(ip).reverse_pointer,
@@ -171,7 +179,6 @@ def expected_records(domain: Domain, settings: Settings) -> list[DnsRecord]:
         )
         for ip in settings.sending_ips
     ]
-    return records
 
 
 def dns_records(domain: Domain, settings: Settings) -> list[DnsRecord]:

@@ -19,10 +19,10 @@ from msgspec import Struct
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from herald_service.core.states import DomainStatus
-from herald_service.domains.service import SigningKeyCache
+from herald_service.core.states import DkimKeyStatus, DomainStatus
 from herald_service.errors import FieldError, Forbidden, InvalidRequest
 from herald_service.mail.dkim_signing import SigningKey
+from herald_service.security import secretbox
 from herald_service.storage.models import Domain
 
 DEFAULT_TTL_SECONDS = 5.0
@@ -90,6 +90,35 @@ async def sending_domain(
         f"cannot send from {sender_domain}: it {problem}",
         [FieldError("from", f"domain {sender_domain} {problem}")],
     )
+
+
+class SigningKeyCache:
+    """Decrypted private keys by key id, so each is decrypted once per process."""
+
+    def __init__(self, secret_key: str, size: int = 1024) -> None:
+        self._secret_key = secret_key
+        self._size = size
+        self._entries: OrderedDict[str, SigningKey] = OrderedDict()
+
+    def keys_for(self, domain: Domain) -> list[SigningKey]:
+        """The keys ``domain`` signs with now (its ``active`` ones), decrypted."""
+        keys = []
+        for key in domain.dkim_keys:
+            if key.status != DkimKeyStatus.ACTIVE:
+                continue
+            cached = self._entries.get(key.id)
+            if cached is None:
+                cached = SigningKey(
+                    domain=domain.name,
+                    selector=key.selector,
+                    algorithm=key.algorithm,
+                    private_key=secretbox.decrypt(self._secret_key, key.private_key_encrypted),
+                )
+                self._entries[key.id] = cached
+                if len(self._entries) > self._size:
+                    self._entries.popitem(last=False)
+            keys.append(cached)
+        return keys
 
 
 class SendingDomain(Struct, frozen=True):

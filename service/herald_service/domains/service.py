@@ -1,8 +1,11 @@
-"""Sending domains: add (with DKIM keys), read, delete, rotate keys; decrypted signing keys."""
+"""Sending domains: add (with DKIM keys), read, delete, rotate keys.
+
+Also the face of the domains slice for the send path: the resolution of a From domain
+(:mod:`herald_service.domains.sending`) is re-exported here.
+"""
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from datetime import datetime
 
 from sqlalchemy import select
@@ -11,7 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from herald_service.core.ids import new_id
 from herald_service.core.states import DkimKeyStatus, DomainStatus
 from herald_service.domains.records import DnsRecord, dns_records
+from herald_service.domains.sending import (
+    SendingDomain,
+    SendingDomainCache,
+    SigningKeyCache,
+    ensure_sender_allowed,
+)
 from herald_service.errors import Conflict, FieldError, InvalidRequest, NotFound
+from herald_service.mail.addresses import special_use_problem
 from herald_service.mail.dkim_keys import (
     SELECTOR_PATTERN,
     dated_selector_base,
@@ -19,8 +29,6 @@ from herald_service.mail.dkim_keys import (
     generate_rsa,
     selector_for,
 )
-from herald_service.mail.dkim_signing import SigningKey
-from herald_service.messages.intake.addresses import special_use_problem
 from herald_service.security import secretbox
 from herald_service.settings import Settings
 from herald_service.storage.models import DkimKey, Domain
@@ -29,10 +37,13 @@ from herald_service.storage.types import utcnow
 __all__ = [
     "RETURN_PATH_LABEL",
     "DnsRecord",
+    "SendingDomain",
+    "SendingDomainCache",
     "SigningKeyCache",
     "add_domain",
     "delete_domain",
     "dns_records",
+    "ensure_sender_allowed",
     "get_domain",
     "list_domains",
     "normalize_domain_name",
@@ -216,32 +227,3 @@ async def rotate_dkim_keys(
     domain.dkim_keys.extend(_new_keys(settings.require_secret_key(), base, DkimKeyStatus.PENDING))
     await session.flush()
     return domain
-
-
-class SigningKeyCache:
-    """Decrypted private keys by key id, so each is decrypted once per process."""
-
-    def __init__(self, secret_key: str, size: int = 1024) -> None:
-        self._secret_key = secret_key
-        self._size = size
-        self._entries: OrderedDict[str, SigningKey] = OrderedDict()
-
-    def keys_for(self, domain: Domain) -> list[SigningKey]:
-        """The keys ``domain`` signs with now (its ``active`` ones), decrypted."""
-        keys = []
-        for key in domain.dkim_keys:
-            if key.status != DkimKeyStatus.ACTIVE:
-                continue
-            cached = self._entries.get(key.id)
-            if cached is None:
-                cached = SigningKey(
-                    domain=domain.name,
-                    selector=key.selector,
-                    algorithm=key.algorithm,
-                    private_key=secretbox.decrypt(self._secret_key, key.private_key_encrypted),
-                )
-                self._entries[key.id] = cached
-                if len(self._entries) > self._size:
-                    self._entries.popitem(last=False)
-            keys.append(cached)
-        return keys

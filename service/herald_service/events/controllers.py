@@ -15,9 +15,9 @@ from herald_service.api.query_params import Cursor, PageSize, Since, Until
 from herald_service.errors import FieldError, InvalidRequest
 from herald_service.events import log as event_log
 from herald_service.events.log import EventFilter
+from herald_service.events.schemas import EventList, event_list
 from herald_service.keys.service import AuthContext
 from herald_service.pagination import timestamp
-from herald_service.webhooks.schemas import EventList, EventLogItem
 from herald_service.webhooks.service import EVENT_TYPES
 
 
@@ -69,4 +69,4 @@ class EventController(AuthenticatedController):
             views, next_cursor = await event_log.list_events(
                 session, auth.account_id, filters, cursor=cursor, limit=limit
             )
-        return EventList(data=[EventLogItem(**v) for v in views], next_cursor=next_cursor)
+        return event_list(views, next_cursor)

@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald_service.events.service import event_view
-from herald_service.messages.search import has_tag
+from herald_service.messages.service import has_tag
 from herald_service.pagination import decode_cursor, encode_cursor
 from herald_service.storage.models import Event, Message
 

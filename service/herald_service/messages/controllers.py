@@ -14,23 +14,19 @@ from herald_service.api.headers import IdempotencyHeader
 from herald_service.api.problems import problem_responses
 from herald_service.api.query_params import Cursor, PageSize, Since, Until
 from herald_service.api.ratelimit import quota_charge
-from herald_service.core.states import RecipientStatus, summarize
+from herald_service.core.states import RecipientStatus
 from herald_service.keys.service import AuthContext
 from herald_service.messages.schemas import (
-    AttemptOut,
-    EventOut,
     MessageAccepted,
     MessageList,
     MessageOut,
-    MessageSummary,
-    RecipientOut,
-    RecipientSummary,
+    SendMessageRequest,
+    message_out,
+    message_summary,
 )
 from herald_service.messages.search import MessageFilter, search_messages
-from herald_service.messages.send_request import SendMessageRequest
 from herald_service.messages.store import get_message, message_events
 from herald_service.pagination import timestamp
-from herald_service.storage.models import Event, Message
 
 
 class MessageController(AuthenticatedController):
@@ -111,20 +107,7 @@ class MessageController(AuthenticatedController):
                 session, auth.account_id, filters, cursor=cursor, limit=limit
             )
         return MessageList(
-            data=[
-                MessageSummary(
-                    id=m.id,
-                    status=summarize(r.status for r in m.recipients),
-                    sender=m.from_email,
-                    subject=m.subject,
-                    tags=list(m.tags),
-                    metadata=dict(m.metadata_),
-                    sandbox=m.sandbox,
-                    created_at=m.created_at,
-                    recipients=[RecipientSummary(r.email, r.status) for r in m.recipients],
-                )
-                for m in messages
-            ],
+            data=[message_summary(m) for m in messages],
             next_cursor=next_cursor,
         )
 
@@ -167,47 +150,3 @@ class MessageController(AuthenticatedController):
             media_type="message/rfc822",
             headers={"Content-Disposition": f'attachment; filename="{message.id}.eml"'},
         )
-
-
-def message_out(message: Message, events: list[Event]) -> MessageOut:
-    """The public view of a stored message."""
-    return MessageOut(
-        id=message.id,
-        status=summarize(r.status for r in message.recipients),
-        sender=message.from_email,
-        subject=message.subject,
-        message_id=message.message_id_header,
-        tags=list(message.tags),
-        metadata=dict(message.metadata_),
-        sandbox=message.sandbox,
-        created_at=message.created_at,
-        recipients=[
-            RecipientOut(
-                email=r.email,
-                kind=r.kind,
-                status=r.status,
-                next_attempt_at=r.next_attempt_at if r.status == "deferred" else None,
-                attempts=[
-                    AttemptOut(
-                        at=a.at,
-                        mx=a.mx,
-                        code=a.code,
-                        enhanced_code=a.enhanced_code,
-                        response=a.response,
-                        outcome=a.outcome,
-                        tls=a.tls,
-                        tls_verified=a.tls_verified,
-                    )
-                    for a in r.attempts
-                ],
-            )
-            for r in message.recipients
-        ],
-        events=[
-            EventOut(id=e.id, type=e.type, at=e.at, recipient=e.recipient, data=e.data)
-            for e in events
-        ],
-    )
-
-
-__all__ = ["MessageController", "message_out"]

@@ -1,11 +1,109 @@
-"""Request and response bodies of the public API (msgspec Structs, unknown fields refused)."""
+"""The shapes of ``/v1/messages``: the send request, the answers, and their presenters.
+
+The request Structs are the input contract: the HTTP layer decodes JSON into them, the
+SendGrid-compatible endpoint translates into them, and :mod:`.intake` validates them.
+Unknown fields are refused everywhere. The response Structs are what callers read back;
+:func:`message_out` and :func:`message_summary` turn stored rows into them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+
+from herald_service.core.states import summarize
+from herald_service.request_fields import (
+    MAX_ATTACHMENTS,
+    MAX_RECIPIENTS,
+    AddressText,
+    Base64,
+    ContentId,
+    DisplayName,
+    Disposition,
+    Filename,
+    Headers,
+    HeaderText,
+    MediaType,
+    Metadata,
+    Tags,
+    UnsubscribeUrl,
+)
+from herald_service.storage.models import Event, Message
+
+# The send request (POST /v1/messages)
+
+
+class EmailAddress(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """A mailbox with an optional display name."""
+
+    email: AddressText
+    name: DisplayName = ""
+
+
+AddressField = AddressText | EmailAddress
+"""``"a@example.com"`` or ``{"email": "a@example.com", "name": "A"}``."""
+
+AddressList = AddressField | Annotated[list[AddressField], msgspec.Meta(max_length=MAX_RECIPIENTS)]
+
+
+class AttachmentIn(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """A file to attach; ``content`` is base64. Inline parts need a ``content_id``."""
+
+    filename: Filename
+    content: Base64
+    content_type: MediaType = ""
+    disposition: Disposition = "attachment"
+    content_id: ContentId = ""
+
+
+class Unsubscribe(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """Targets for List-Unsubscribe; a URL also enables one-click (RFC 8058)."""
+
+    url: UnsubscribeUrl = ""
+    mailto: AddressText = ""
+
+
+class SendMessageRequest(
+    msgspec.Struct, forbid_unknown_fields=True, rename={"sender": "from"}, kw_only=True
+):
+    """``POST /v1/messages``: one message to up to 1000 recipients."""
+
+    sender: AddressField
+    to: AddressList | None = None
+    cc: AddressList | None = None
+    bcc: AddressList | None = None
+    reply_to: AddressList | None = None
+    subject: HeaderText = ""
+    text: str | None = None
+    html: str | None = None
+    attachments: Annotated[list[AttachmentIn], msgspec.Meta(max_length=MAX_ATTACHMENTS)] = (
+        msgspec.field(default_factory=list)
+    )
+    headers: Headers = msgspec.field(default_factory=dict)
+    tags: Tags = msgspec.field(default_factory=list)
+    metadata: Metadata = msgspec.field(default_factory=dict)
+    unsubscribe: Unsubscribe | None = None
+    sandbox: bool = False
+
+
+def address_list(value: AddressField | list[AddressField] | None) -> list[EmailAddress]:
+    """One address or a list of them, always as :class:`EmailAddress` values."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    return [EmailAddress(v) if isinstance(v, str) else v for v in items]
+
+
+def request_size(request: SendMessageRequest) -> int:
+    """About how many bytes of content (text, HTML, base64 attachments) ``request`` holds."""
+    text = len(request.text or "") + len(request.html or "")
+    return text + sum(len(a.content) for a in request.attachments)
+
+
+# The answers
 
 
 class MessageAccepted(msgspec.Struct):
@@ -94,3 +192,59 @@ class MessageList(msgspec.Struct):
 
     data: list[MessageSummary]
     next_cursor: str | None = None
+
+
+def message_summary(message: Message) -> MessageSummary:
+    """A stored message as a search result lists it."""
+    return MessageSummary(
+        id=message.id,
+        status=summarize(r.status for r in message.recipients),
+        sender=message.from_email,
+        subject=message.subject,
+        tags=list(message.tags),
+        metadata=dict(message.metadata_),
+        sandbox=message.sandbox,
+        created_at=message.created_at,
+        recipients=[RecipientSummary(r.email, r.status) for r in message.recipients],
+    )
+
+
+def message_out(message: Message, events: Iterable[Event]) -> MessageOut:
+    """The public view of a stored message with its timeline."""
+    return MessageOut(
+        id=message.id,
+        status=summarize(r.status for r in message.recipients),
+        sender=message.from_email,
+        subject=message.subject,
+        message_id=message.message_id_header,
+        tags=list(message.tags),
+        metadata=dict(message.metadata_),
+        sandbox=message.sandbox,
+        created_at=message.created_at,
+        recipients=[
+            RecipientOut(
+                email=r.email,
+                kind=r.kind,
+                status=r.status,
+                next_attempt_at=r.next_attempt_at if r.status == "deferred" else None,
+                attempts=[
+                    AttemptOut(
+                        at=a.at,
+                        mx=a.mx,
+                        code=a.code,
+                        enhanced_code=a.enhanced_code,
+                        response=a.response,
+                        outcome=a.outcome,
+                        tls=a.tls,
+                        tls_verified=a.tls_verified,
+                    )
+                    for a in r.attempts
+                ],
+            )
+            for r in message.recipients
+        ],
+        events=[
+            EventOut(id=e.id, type=e.type, at=e.at, recipient=e.recipient, data=e.data)
+            for e in events
+        ],
+    )

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from herald_service.core.message import OutgoingMessage
 from herald_service.core.states import RecipientStatus, summarize
-from herald_service.domains.sending import (
+from herald_service.domains.service import (
     SendingDomain,
     SendingDomainCache,
     ensure_sender_allowed,
@@ -27,16 +27,17 @@ from herald_service.messages import idempotency
 from herald_service.messages.enqueue_batcher import EnqueueBatcher
 from herald_service.messages.intake import validate_send_request
 from herald_service.messages.offload import off_loop
-from herald_service.messages.send_request import SendMessageRequest, request_size
+from herald_service.messages.schemas import SendMessageRequest, request_size
+from herald_service.messages.search import has_tag as has_tag  # the event log filters by tag too
 from herald_service.messages.store import (
     PreparedMessage,
     StoredMessage,
     prepare_message,
     store_messages,
 )
+from herald_service.messages.suppressed import drop_suppressed
 from herald_service.metrics import MESSAGES_ACCEPTED, RECIPIENTS_ACCEPTED
 from herald_service.storage.batched_writes import BatchedWriter
-from herald_service.suppressions.at_send import drop_suppressed
 
 Undo = Callable[[], Awaitable[None]]
 Charge = Callable[[Sequence[OutgoingMessage]], Awaitable[Undo | None]]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from msgspec import Struct
@@ -11,12 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from herald_service.core.ids import new_id
-from herald_service.core.message import OutgoingMessage
+from herald_service.core.message import Address, OutgoingMessage
 from herald_service.core.mime import build_mime, new_message_id
 from herald_service.core.states import EventType, RecipientStatus
-from herald_service.domains.sending import (
-    SendingDomain,
-)
+from herald_service.domains.service import SendingDomain
 from herald_service.errors import NotFound
 from herald_service.events.service import EndpointSource, NewEvent, event_rows, new_event
 from herald_service.mail.dkim_signing import sign
@@ -67,7 +65,6 @@ def prepare_message(
     status = RecipientStatus.CAPTURED if outgoing.sandbox else RecipientStatus.QUEUED
     message_id = new_id("msg")
     envelope = outgoing.envelope_recipients()
-    next_attempt_at = None if outgoing.sandbox else now + ENQUEUE_GRACE
     return PreparedMessage(
         stored=StoredMessage(
             id=message_id,
@@ -88,20 +85,7 @@ def prepare_message(
             "sandbox": outgoing.sandbox,
             "created_at": now,
         },
-        recipient_rows=[
-            {
-                "message_id": message_id,
-                "email": address.email,
-                "domain": address.domain,
-                "kind": kind,
-                "status": status.value,
-                "attempt_count": 0,
-                "next_attempt_at": next_attempt_at,
-                "lease_token": None,
-                "updated_at": now,
-            }
-            for kind, address in envelope
-        ],
+        recipient_rows=_recipient_rows(message_id, envelope, status, outgoing.sandbox, now),
         events=[
             new_event(
                 account_id=account_id,
@@ -114,6 +98,32 @@ def prepare_message(
             for _, address in envelope
         ],
     )
+
+
+def _recipient_rows(
+    message_id: str,
+    envelope: Sequence[tuple[str, Address]],
+    status: RecipientStatus,
+    sandbox: bool,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """One row per envelope recipient; outside the sandbox each is due for the sweeper's
+    check once :data:`ENQUEUE_GRACE` has passed (in case its job never reaches a worker)."""
+    next_attempt_at = None if sandbox else now + ENQUEUE_GRACE
+    return [
+        {
+            "message_id": message_id,
+            "email": address.email,
+            "domain": address.domain,
+            "kind": kind,
+            "status": status.value,
+            "attempt_count": 0,
+            "next_attempt_at": next_attempt_at,
+            "lease_token": None,
+            "updated_at": now,
+        }
+        for kind, address in envelope
+    ]
 
 
 async def store_messages(

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
-import msgspec
 from litestar import delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -14,12 +12,15 @@ from herald_service.api.auth import AuthenticatedController
 from herald_service.api.context import ApiContext
 from herald_service.api.problems import problem_responses
 from herald_service.keys.service import AuthContext
-from herald_service.request_fields import AddressText, FreeText
-from herald_service.storage.models import Suppression
+from herald_service.suppressions.schemas import (
+    AddSuppressionRequest,
+    SuppressionOut,
+    SuppressionPage,
+    suppression_out,
+)
 from herald_service.suppressions.service import (
     MAX_PAGE,
     REASONS,
-    Reason,
     add_suppression,
     checked_email,
     checked_reason,
@@ -27,42 +28,6 @@ from herald_service.suppressions.service import (
     list_suppressions,
     remove_suppression,
 )
-
-
-class SuppressionOut(msgspec.Struct):
-    """One suppressed address and why."""
-
-    email: str
-    reason: str
-    detail: str
-    message_id: str | None
-    created_at: datetime
-
-
-class SuppressionPage(msgspec.Struct):
-    """A page of suppressions, newest first; pass ``next_cursor`` as ``cursor`` for more."""
-
-    data: list[SuppressionOut]
-    next_cursor: str | None
-
-
-class AddSuppressionRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """``POST /v1/suppressions``: suppress one address (``reason`` defaults to ``manual``)."""
-
-    email: AddressText
-    reason: Reason = "manual"
-    detail: FreeText = ""
-
-
-def suppression_out(row: Suppression) -> SuppressionOut:
-    """The public view of a suppression entry."""
-    return SuppressionOut(
-        email=row.email,
-        reason=row.reason,
-        detail=row.detail,
-        message_id=row.message_id,
-        created_at=row.created_at,
-    )
 
 
 class SuppressionController(AuthenticatedController):

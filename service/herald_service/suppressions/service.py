@@ -15,12 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald_service.core.ids import new_id
-from herald_service.errors import FieldError, InvalidRequest, NotFound
-from herald_service.messages.intake.addresses import check_bare_address
-from herald_service.messages.intake.collector import Collector
+from herald_service.errors import Collector, FieldError, InvalidRequest, NotFound
+from herald_service.mail.addresses import check_bare_address
 from herald_service.pagination import decode_cursor, encode_cursor
 from herald_service.storage.models import Suppression
 from herald_service.storage.types import utcnow
+from herald_service.suppressions.at_send import Reasons as Reasons
+from herald_service.suppressions.at_send import suppression_reasons as suppression_reasons
 
 Reason = Literal["bounce", "complaint", "unsubscribe", "manual"]
 REASONS: tuple[str, ...] = get_args(Reason)

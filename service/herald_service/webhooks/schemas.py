@@ -1,9 +1,9 @@
-"""Bodies of ``/v1/webhooks`` and ``/v1/events`` (msgspec Structs, unknown fields refused)."""
+"""The shapes of ``/v1/webhooks`` (unknown request fields refused) and their presenters."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 
@@ -94,26 +94,6 @@ class WebhookDeliveryList(msgspec.Struct):
     """A page of deliveries, newest first; pass ``next_cursor`` as ``cursor`` for more."""
 
     data: list[WebhookDeliveryOut]
-    next_cursor: str | None
-
-
-class EventLogItem(msgspec.Struct, kw_only=True):
-    """One event of the log, as webhooks carry it in ``data``."""
-
-    id: str
-    type: str
-    at: datetime
-    message_id: str
-    recipient: str
-    tags: list[str]
-    metadata: dict[str, Any]
-    details: dict[str, Any]
-
-
-class EventList(msgspec.Struct):
-    """A page of events, newest first; pass ``next_cursor`` as ``cursor`` for more."""
-
-    data: list[EventLogItem]
     next_cursor: str | None
 
 

@@ -6,13 +6,10 @@ Every rule records its error and validation goes on, so one 422 names every bad 
 from __future__ import annotations
 
 from herald_service.core.message import OutgoingMessage
+from herald_service.errors import Collector
+from herald_service.mail.addresses import check_address
 from herald_service.mail.html_text import html_to_text
-from herald_service.messages.intake.addresses import (
-    check_address,
-    check_recipients,
-    check_reply_to,
-)
-from herald_service.messages.intake.collector import Collector
+from herald_service.messages.intake.addresses import check_recipients, check_reply_to
 from herald_service.messages.intake.content import (
     check_attachments,
     check_body_text,
@@ -22,7 +19,7 @@ from herald_service.messages.intake.content import (
     check_tags,
     unsubscribe_headers,
 )
-from herald_service.messages.send_request import SendMessageRequest, address_list
+from herald_service.messages.schemas import SendMessageRequest, address_list
 
 __all__ = ["Collector", "validate_send_request"]
 

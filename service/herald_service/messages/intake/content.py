@@ -11,10 +11,10 @@ from urllib.parse import urlsplit
 from email_validator import EmailNotValidError
 
 from herald_service.core.message import Attachment
-from herald_service.messages.intake.addresses import CONTROL_CHARS, normalized_email
-from herald_service.messages.intake.collector import Collector
+from herald_service.errors import Collector
+from herald_service.mail.addresses import CONTROL_CHARS, normalized_email
 from herald_service.messages.intake.filenames import filename_problem
-from herald_service.messages.send_request import AttachmentIn, Unsubscribe
+from herald_service.messages.schemas import AttachmentIn, Unsubscribe
 
 MAX_HEADER_LINE = 998
 MAX_CUSTOM_HEADERS = 50

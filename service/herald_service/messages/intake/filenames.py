@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from herald_service.messages.intake.addresses import CONTROL_CHARS
+from herald_service.mail.addresses import CONTROL_CHARS
 
 MAX_FILENAME = 255
 

@@ -24,7 +24,7 @@ from herald_service.mail.html_text import html_to_text
 from herald_service.messages.intake import validate_send_request
 from herald_service.messages.intake.addresses import MAX_REPLY_TO
 from herald_service.messages.offload import off_loop
-from herald_service.messages.send_request import (
+from herald_service.messages.schemas import (
     AttachmentIn,
     EmailAddress,
     SendMessageRequest,

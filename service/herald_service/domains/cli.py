@@ -1,0 +1,109 @@
+"""``herald domains``: add sending domains, verify them and rotate their DKIM keys.
+
+The JSON output is the API's view of a domain
+(:func:`~herald_service.domains.schemas.domain_out`); the text output lists each record
+with its status, and what was found where it does not match.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from herald_service.cli.output import emit, with_session
+from herald_service.core.states import RecordStatus
+from herald_service.dns import make_resolver
+from herald_service.domains.checks import verify_domain
+from herald_service.domains.schemas import domain_out
+from herald_service.domains.service import add_domain, get_domain, rotate_dkim_keys
+from herald_service.settings import Settings, get_settings
+from herald_service.storage.models import Domain
+from herald_service.storage.types import utcnow
+
+
+def _domain_payload(domain: Domain, settings: Settings) -> dict[str, Any]:
+    payload: dict[str, Any] = msgspec.to_builtins(domain_out(domain, settings))
+    return payload
+
+
+_NOT_VERIFIED = (RecordStatus.MISSING, RecordStatus.MISMATCH, RecordStatus.ERROR)
+
+
+def _domain_text(payload: dict[str, Any]) -> str:
+    lines = [f"{payload['name']} ({payload['id']}): {payload['status']}"]
+    for r in payload["records"]:
+        need = "required" if r["required"] else "advised"
+        lines.append(f"  [{r['status']:8}] {r['type']:4} {r['host']}  {r['value']}  ({need})")
+        if r["status"] in _NOT_VERIFIED and r["detail"]:
+            lines.append(f"             {r['detail']}; found: {r['found'] or 'nothing'}")
+    return "\n".join(lines)
+
+
+@click.group()
+def domains() -> None:
+    """Manage sending domains."""
+
+
+@domains.command("add")
+@click.option("--account", "account_id", required=True)
+@click.argument("name")
+@click.option("--selector", default=None, help="DKIM selector base (default: dated).")
+@click.option("--allow-subdomains", is_flag=True, help="Allow From addresses in subdomains.")
+@click.option("--json", "as_json", is_flag=True)
+def domains_add(
+    account_id: str, name: str, selector: str | None, allow_subdomains: bool, as_json: bool
+) -> None:
+    """Add a sending domain and print the DNS records to publish."""
+    settings = get_settings()
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        domain = await add_domain(
+            session,
+            settings,
+            account_id,
+            name,
+            dkim_selector=selector,
+            allow_subdomains=allow_subdomains,
+        )
+        return _domain_payload(domain, settings)
+
+    payload = with_session(settings, work)
+    emit(as_json, payload, "added " + _domain_text(payload))
+
+
+@domains.command("verify")
+@click.option("--account", "account_id", required=True)
+@click.argument("domain_id")
+@click.option("--json", "as_json", is_flag=True)
+def domains_verify(account_id: str, domain_id: str, as_json: bool) -> None:
+    """Look the domain's DNS records up now and print each record's status."""
+    settings = get_settings()
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        domain = await get_domain(session, account_id, domain_id)
+        resolver = make_resolver(settings, cache=False)
+        await verify_domain(session, settings, resolver, domain, utcnow())
+        return _domain_payload(domain, settings)
+
+    payload = with_session(settings, work)
+    emit(as_json, payload, _domain_text(payload))
+
+
+@domains.command("rotate")
+@click.option("--account", "account_id", required=True)
+@click.argument("domain_id")
+@click.option("--selector", default=None, help="DKIM selector base (default: dated).")
+@click.option("--json", "as_json", is_flag=True)
+def domains_rotate(account_id: str, domain_id: str, selector: str | None, as_json: bool) -> None:
+    """Create new DKIM keys (pending until their records verify) and print the records."""
+    settings = get_settings()
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        domain = await rotate_dkim_keys(session, settings, account_id, domain_id, selector)
+        return _domain_payload(domain, settings)
+
+    payload = with_session(settings, work)
+    emit(as_json, payload, "rotating " + _domain_text(payload))

@@ -1,0 +1,106 @@
+"""The shapes of ``/v1/domains`` and ``herald domains``, and the presenter of a domain.
+
+The records themselves (:class:`DnsRecord`, :class:`DmarcStage`) are defined with the
+rules that compute them, in :mod:`herald_service.domains.records`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+from herald_service.domains.records import (
+    DmarcStage,
+    DnsRecord,
+    dmarc_progression,
+    dns_records,
+)
+from herald_service.request_fields import DkimSelector, DomainName
+from herald_service.settings import Settings
+from herald_service.storage.models import Domain
+
+__all__ = [
+    "CreateDomainRequest",
+    "DkimKeyOut",
+    "DmarcStage",
+    "DnsRecord",
+    "DomainList",
+    "DomainOut",
+    "RotateDkimRequest",
+    "domain_out",
+]
+
+
+class CreateDomainRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``POST /v1/domains``."""
+
+    name: DomainName
+    dkim_selector: DkimSelector | None = None
+    allow_subdomains: bool = False
+
+
+class RotateDkimRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``POST /v1/domains/{id}/dkim/rotate`` (the body is optional)."""
+
+    dkim_selector: DkimSelector | None = None
+
+
+class DkimKeyOut(msgspec.Struct):
+    """A DKIM key's public facts (never its private half)."""
+
+    selector: str
+    algorithm: str
+    status: str
+    created_at: datetime
+    activated_at: datetime | None = None
+    retire_at: datetime | None = None
+
+
+class DomainOut(msgspec.Struct):
+    """A sending domain with the records to publish and their verification status."""
+
+    id: str
+    name: str
+    status: str
+    allow_subdomains: bool
+    return_path_host: str
+    created_at: datetime
+    records: list[DnsRecord]
+    dkim_keys: list[DkimKeyOut]
+    dmarc_progression: list[DmarcStage]
+    verified_at: datetime | None = None
+    last_checked_at: datetime | None = None
+
+
+class DomainList(msgspec.Struct):
+    """The account's domains."""
+
+    data: list[DomainOut]
+
+
+def domain_out(domain: Domain, settings: Settings) -> DomainOut:
+    """The public view of a domain."""
+    return DomainOut(
+        id=domain.id,
+        name=domain.name,
+        status=domain.status,
+        allow_subdomains=domain.allow_subdomains,
+        return_path_host=domain.return_path_host,
+        created_at=domain.created_at,
+        verified_at=domain.verified_at,
+        last_checked_at=domain.last_checked_at,
+        records=dns_records(domain, settings),
+        dkim_keys=[
+            DkimKeyOut(
+                selector=k.selector,
+                algorithm=k.algorithm,
+                status=k.status,
+                created_at=k.created_at,
+                activated_at=k.activated_at,
+                retire_at=k.retire_at,
+            )
+            for k in domain.dkim_keys
+        ],
+        dmarc_progression=dmarc_progression(domain, settings),
+    )

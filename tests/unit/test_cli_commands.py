@@ -1,0 +1,38 @@
+"""The ``herald`` group lists every command, and each feature group loads from its slice."""
+
+from __future__ import annotations
+
+import click
+import pytest
+
+from herald_service.cli import FEATURE_COMMANDS, main
+
+COMMANDS = {
+    "accounts": {"create"},
+    "api": None,
+    "dev": None,
+    "domains": {"add", "verify", "rotate"},
+    "inbound": None,
+    "keys": {"create", "list", "revoke"},
+    "migrate": None,
+    "openapi": None,
+    "webhooks-worker": None,
+    "worker": None,
+}
+
+
+def test_the_group_lists_every_command_sorted() -> None:
+    assert main.list_commands(click.Context(main)) == sorted(COMMANDS)
+
+
+@pytest.mark.parametrize(("name", "subcommands"), sorted(COMMANDS.items()))
+def test_each_command_loads(name: str, subcommands: set[str] | None) -> None:
+    command = main.get_command(click.Context(main), name)
+    assert command is not None
+    assert command.name == name
+    if subcommands is None:
+        assert not isinstance(command, click.Group)
+    else:
+        assert isinstance(command, click.Group)
+        assert set(command.commands) == subcommands
+        assert FEATURE_COMMANDS[name].startswith(f"herald_service.{name}.cli:")
