@@ -91,6 +91,10 @@ class EventType(StrEnum):
     CLICKED = "message.clicked"
 
 
+EVENT_TYPES = tuple(t.value for t in EventType)
+"""Every event type name, in the contract's order."""
+
+
 def summarize(statuses: Iterable[str]) -> str:
     """One status for a whole message from its recipients' statuses.
 

@@ -12,13 +12,13 @@ from herald_service.api.auth import AuthenticatedController
 from herald_service.api.context import ApiContext
 from herald_service.api.problems import problem_responses
 from herald_service.api.query_params import Cursor, PageSize, Since, Until
+from herald_service.core.states import EVENT_TYPES
 from herald_service.errors import FieldError, InvalidRequest
 from herald_service.events import log as event_log
 from herald_service.events.log import EventFilter
 from herald_service.events.schemas import EventList, event_list
 from herald_service.keys.service import AuthContext
 from herald_service.pagination import timestamp
-from herald_service.webhooks.service import EVENT_TYPES
 
 
 class EventController(AuthenticatedController):

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from herald_service.core.states import summarize
+from herald_service.core.states import RecipientStatus, summarize
 from herald_service.request_fields import (
     MAX_ATTACHMENTS,
     MAX_RECIPIENTS,
@@ -226,7 +226,7 @@ def message_out(message: Message, events: Iterable[Event]) -> MessageOut:
                 email=r.email,
                 kind=r.kind,
                 status=r.status,
-                next_attempt_at=r.next_attempt_at if r.status == "deferred" else None,
+                next_attempt_at=r.next_attempt_at if r.status == RecipientStatus.DEFERRED else None,
                 attempts=[
                     AttemptOut(
                         at=a.at,

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald_service.core.addresses import parse_networks
 from herald_service.core.ids import new_id
-from herald_service.core.states import EventType, WebhookDeliveryStatus
+from herald_service.core.states import EVENT_TYPES, WebhookDeliveryStatus
 from herald_service.core.webhooks import TEST_EVENT_TYPE, new_secret
 from herald_service.errors import Conflict, FieldError, InvalidRequest, NotFound
 from herald_service.security.secretbox import decrypt, encrypt
@@ -20,7 +20,6 @@ from herald_service.settings import Settings
 from herald_service.storage.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from herald_service.storage.types import utcnow
 
-EVENT_TYPES = tuple(t.value for t in EventType)
 MAX_DESCRIPTION = 500
 
 
