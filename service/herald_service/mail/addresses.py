@@ -25,8 +25,10 @@ from email_validator import (
 
 from herald_service.core.message import Address
 from herald_service.errors import Collector
+from herald_service.request_fields import (
+    MAX_NAME_LENGTH,
+)
 
-MAX_NAME_LENGTH = 256
 CONTROL_CHARS = re.compile(
     r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]"
 )  # incl. C1 and Unicode line breaks

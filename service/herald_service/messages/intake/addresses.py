@@ -9,8 +9,10 @@ from herald_service.core.message import Address
 from herald_service.errors import Collector
 from herald_service.mail.addresses import check_address
 from herald_service.messages.schemas import EmailAddress
+from herald_service.request_fields import (
+    MAX_RECIPIENTS,
+)
 
-MAX_RECIPIENTS = 1000
 MAX_REPLY_TO = 50
 
 

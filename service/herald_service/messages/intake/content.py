@@ -15,15 +15,16 @@ from herald_service.errors import Collector
 from herald_service.mail.addresses import CONTROL_CHARS, normalized_email
 from herald_service.messages.intake.filenames import filename_problem
 from herald_service.messages.schemas import AttachmentIn, Unsubscribe
-
-MAX_HEADER_LINE = 998
-MAX_CUSTOM_HEADERS = 50
-MAX_ATTACHMENTS = 100
-MAX_TAGS = 10
-MAX_TAG_LENGTH = 128
-MAX_METADATA_KEYS = 50
-MAX_METADATA_KEY = 128
-MAX_METADATA_VALUE = 1024
+from herald_service.request_fields import (
+    MAX_ATTACHMENTS,
+    MAX_CUSTOM_HEADERS,
+    MAX_HEADER_LINE,
+    MAX_METADATA_KEY,
+    MAX_METADATA_KEYS,
+    MAX_METADATA_VALUE,
+    MAX_TAG_LENGTH,
+    MAX_TAGS,
+)
 
 # Header fields a caller may not write as raw headers, by why.
 RESERVED_HEADERS = frozenset(

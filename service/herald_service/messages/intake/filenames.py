@@ -13,8 +13,9 @@ import re
 import unicodedata
 
 from herald_service.mail.addresses import CONTROL_CHARS
-
-MAX_FILENAME = 255
+from herald_service.request_fields import (
+    MAX_FILENAME,
+)
 
 # Executable, script, installer and disk-image types that mailbox providers reject or
 # quarantine (Gmail's list of blocked file types, plus classic Windows script hosts).
