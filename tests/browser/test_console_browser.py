@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -13,11 +14,18 @@ from support.console import PASSWORD, add_user, csrf_of
 from support.harness import Herald, Tenant
 
 
+def submit(driver: webdriver.Chrome, button: WebElement) -> None:
+    """Click a form's button and wait until the next page has replaced this one."""
+    old = driver.find_element(By.TAG_NAME, "html")
+    button.click()
+    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(old))
+
+
 def sign_in(driver: webdriver.Chrome, base: str, email: str, password: str = PASSWORD) -> None:
     driver.get(f"{base}/console/sign-in")
     driver.find_element(By.ID, "email").send_keys(email)
     driver.find_element(By.ID, "password").send_keys(password)
-    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    submit(driver, driver.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
 
 
 def send(base: str, tenant: Tenant, subject: str) -> str:
@@ -122,3 +130,52 @@ async def test_another_accounts_messages_are_never_shown(
     assert page.find_element(By.CSS_SELECTOR, "h1").text == "404"
     assert "Theirs" not in page.page_source
     assert [e for e in console_errors(page) if "404" not in e] == []
+
+
+async def test_viewer_sees_no_forms_and_cannot_post_changes(
+    herald: Herald, server: str, page: webdriver.Chrome
+) -> None:
+    tenant = await herald.create_tenant()
+    await add_user(herald.settings.database_url, "v@example.com", "viewer", tenant.account_id)
+    sign_in(page, server, "v@example.com")
+    submit(page, page.find_element(By.LINK_TEXT, "Suppressions"))
+    assert page.find_element(By.CSS_SELECTOR, "h1").text == "Suppressions"
+    assert page.find_elements(By.ID, "a-email") == []  # no add form for a viewer
+
+    with httpx.Client(base_url=server, follow_redirects=False, timeout=10) as client:
+        form = client.get("/console/sign-in")
+        client.post(
+            "/console/sign-in",
+            data={"email": "v@example.com", "password": PASSWORD, "csrf_token": csrf_of(form.text)},
+        )
+        token = csrf_of(client.get("/console/suppressions").text)
+        refused = client.post(
+            "/console/suppressions",
+            data={"csrf_token": token, "account": tenant.account_id, "email": "x@example.com"},
+        )
+        assert refused.status_code == 403
+    listed = httpx.get(f"{server}/v1/suppressions", headers=tenant.headers, timeout=10)
+    assert listed.json()["data"] == []
+    assert console_errors(page) == []
+
+
+async def test_admin_adds_and_removes_a_suppression(
+    herald: Herald, server: str, page: webdriver.Chrome
+) -> None:
+    tenant = await herald.create_tenant()
+    await add_user(herald.settings.database_url, "ops@example.com", "admin", tenant.account_id)
+    sign_in(page, server, "ops@example.com")
+    submit(page, page.find_element(By.LINK_TEXT, "Suppressions"))
+    page.find_element(By.ID, "a-email").send_keys("gone@example.com")
+    page.find_element(By.ID, "a-detail").send_keys("asked us")
+    submit(page, page.find_element(By.CSS_SELECTOR, "form.add button[type=submit]"))
+    assert page.find_element(By.CSS_SELECTOR, "[role=status]").text == "Address suppressed."
+    entry = page.find_element(By.CSS_SELECTOR, 'tr[data-email="gone@example.com"]')
+    assert "asked us" in entry.text
+    listed = httpx.get(f"{server}/v1/suppressions", headers=tenant.headers, timeout=10)
+    assert [e["email"] for e in listed.json()["data"]] == ["gone@example.com"]
+
+    submit(page, entry.find_element(By.CSS_SELECTOR, "button"))
+    assert page.find_element(By.CSS_SELECTOR, "[role=status]").text == "Suppression removed."
+    assert page.find_elements(By.CSS_SELECTOR, "tr[data-email]") == []
+    assert console_errors(page) == []

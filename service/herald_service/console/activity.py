@@ -19,6 +19,7 @@ from herald_service.console.web import (
     ConsoleError,
     Operator,
     context_of,
+    pick_account,
     provide_operator,
 )
 from herald_service.core.states import RecipientStatus, summarize
@@ -92,13 +93,9 @@ async def _page(
 ) -> dict[str, Any]:
     """The template context of the page or its rows fragment."""
     params = {f: request.query_params.get(f, "")[:400] for f in FIELDS}
-    requested = request.query_params.get("account") or ""
-    member = {a.id: a for a in operator.accounts}
-    if requested and requested not in member:
-        raise ConsoleError(404, "No such account.")
-    if not operator.accounts:
+    account = pick_account(operator, request.query_params.get("account"))
+    if account is None:
         return {"operator": operator, "page": "activity", "account": None, **params}
-    account = member[requested] if requested else operator.accounts[0]
     filters, message_id = _filters(params)
     cursor = request.query_params.get("cursor") or None
     async with context_of(request).sessions() as db:

@@ -82,6 +82,17 @@ class SignInRequired(Exception):
         self.next_path = next_path
 
 
+def pick_account(operator: Operator, requested: str | None) -> AccountRef | None:
+    """The member account ``requested`` (default: the first by name); any other id is a
+    404, exactly like one that does not exist."""
+    if requested:
+        for account in operator.accounts:
+            if account.id == requested:
+                return account
+        raise ConsoleError(404, "No such account.")
+    return operator.accounts[0] if operator.accounts else None
+
+
 def add_security_headers(message: Message, scope: Scope) -> None:
     """``before_send`` hook: every response under ``/console`` carries the strict CSP."""
     if message["type"] != "http.response.start" or not scope["path"].startswith("/console"):
