@@ -76,6 +76,8 @@ async def test_activity_lists_filters_and_isolates(
     for params in ({"status": "nope"}, {"since": "yesterday"}, {"cursor": "garbage"}):
         refused = await console.get("/console/activity/rows", params=params)
         assert refused.status_code == 422, params
+    nul = await console.get("/console/activity/rows", params={"q": "a\x00b"})
+    assert nul.status_code == 400 and "NUL" in nul.text
 
 
 async def test_activity_pages_by_cursor(
