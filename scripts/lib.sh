@@ -7,6 +7,8 @@
 #   ensure_venv          .venv with python >= 3.11, `pip install -e '.[dev]'` (+ `-e ./sdk` once
 #                        sdk/pyproject.toml exists); skipped when the pyproject files are unchanged.
 #   ensure_redis_binary  redis-server on PATH (apt-get install redis-server when absent).
+#   ensure_chromium      /usr/bin/chromium and /usr/bin/chromedriver (apt-get install chromium
+#                        chromium-driver when absent), for the browser tests.
 #   ensure_redis         ... and a Redis answering at HERALD_REDIS_HOST:HERALD_REDIS_PORT (not used
 #                        by scripts/test: the test suite starts its own redis-server child).
 #   ensure_postgres      PostgreSQL installed, running, reachable; exports HERALD_TEST_POSTGRES_URL
@@ -265,6 +267,20 @@ ensure_redis_binary() {
     apt_install redis-server
     _dry_run && return 0
     command -v redis-server >/dev/null 2>&1 || die "redis-server still not on PATH after installing it"
+}
+
+# ensure_chromium: Debian's chromium and chromium-driver (the browser tests drive them through
+# Selenium), installed with apt-get when /usr/bin/chromium or /usr/bin/chromedriver is missing.
+ensure_chromium() {
+    if [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]]; then
+        log "chromium: /usr/bin/chromium, chromedriver: /usr/bin/chromedriver"
+        return 0
+    fi
+    log "chromium or chromedriver not found; installing them"
+    apt_install chromium chromium-driver
+    _dry_run && return 0
+    [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]] ||
+        die "/usr/bin/chromium or /usr/bin/chromedriver still missing after installing them"
 }
 
 # ensure_redis: redis-server installed and a Redis answering at HERALD_REDIS_HOST:HERALD_REDIS_PORT;

@@ -184,12 +184,21 @@ def _announce(base: str, details: dict[str, str], as_json: bool) -> None:
         f"  -H 'Content-Type: application/json' \\\n"
         f"  -d '{body}'"
     )
-    info = {**details, "api_url": base, "inbox_url": f"{base}/dev/inbox", "curl": curl}
+    info = {
+        **details,
+        "api_url": base,
+        "inbox_url": f"{base}/dev/inbox",
+        "console_url": f"{base}/console",
+        "curl": curl,
+    }
     if as_json:
         click.echo(msgspec.json.encode(info).decode(), nl=True)
         return
     click.echo(
         f"\nHerald is running (embedded mode: SQLite in ./var, capture inbox).\n\n"
-        f"  API:      {base}\n  Inbox:    {base}/dev/inbox\n  API key:  {details['api_key']}\n"
-        f"\nSend a message:\n\n{curl}\n\nPress Ctrl-C to stop.\n"
+        f"  API:      {base}\n  Inbox:    {base}/dev/inbox\n  Console:  {base}/console\n"
+        f"  API key:  {details['api_key']}\n"
+        f"\nSend a message:\n\n{curl}\n\nSign in to the console after creating a user:\n\n"
+        f"  herald users create --email you@example.com --role admin "
+        f"--account {details['account_id']}\n\nPress Ctrl-C to stop.\n"
     )

@@ -92,6 +92,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     auth_failure_floor: float = 0.25
     # How often each API process writes the keys' buffered ``last_used_at``.
     key_usage_flush_interval: float = 5.0
+    # Console sessions end this long after sign-in.
+    console_session_lifetime: float = parse_duration("12h")
+    # Send the console cookie without ``Secure`` also to hosts other than localhost over
+    # plain HTTP (a console behind a TLS-terminating proxy needs no such setting).
+    console_insecure_cookies: bool = False
 
     def require_secret_key(self) -> str:
         """Return the secret key, or fail with an explanation of how to set one."""
@@ -144,6 +149,7 @@ _CONVERTERS = {
     "domain_check_interval": parse_duration,
     "auth_failure_floor": parse_duration,
     "key_usage_flush_interval": parse_duration,
+    "console_session_lifetime": parse_duration,
     "delivery_lease": parse_duration,
     "api_header_timeout": parse_duration,
     "api_body_timeout": parse_duration,

@@ -22,6 +22,8 @@ from herald_service.api.nul_guard import refuse_nul
 from herald_service.api.openapi_schemas import RequestStructSchemas
 from herald_service.api.problems import EXCEPTION_HANDLERS
 from herald_service.api.ratelimit import RateLimitHeaders
+from herald_service.console.routes import console_route_handlers, console_template_config
+from herald_service.console.web import add_security_headers
 from herald_service.domains.controllers import DomainController
 from herald_service.events.controllers import EventController
 from herald_service.gc_tuning import frozen_startup_objects, tune_gc
@@ -59,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         WebhookController,
         ApiKeyController,
         SuppressionController,
+        *console_route_handlers(),
     ]
     if config.delivery_mode == "capture":
         route_handlers.append(InboxController)
@@ -70,6 +73,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[AdmissionControl(config.api_max_in_flight), RateLimitHeaders()],
         dependencies={"herald": Provide(provide_context, sync_to_thread=False)},
         before_request=refuse_nul,
+        before_send=[add_security_headers],
+        template_config=console_template_config(),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=config.max_request_bytes,
         openapi_config=OpenAPIConfig(

@@ -20,6 +20,7 @@ class MessageFilter(Struct, frozen=True, kw_only=True):
     status: str | None = None
     tag: str | None = None
     sender: str | None = None
+    sender_domain: str | None = None
     since: datetime | None = None
     until: datetime | None = None
 
@@ -49,6 +50,10 @@ async def search_messages(
         query = query.where(match.exists())
     if filters.sender:
         query = query.where(func.lower(Message.from_email) == filters.sender.strip().lower())
+    if filters.sender_domain:
+        domain = filters.sender_domain.strip().lower().replace("\\", "\\\\")
+        domain = domain.replace("%", "\\%").replace("_", "\\_")
+        query = query.where(func.lower(Message.from_email).like(f"%@{domain}", escape="\\"))
     if filters.tag:
         query = query.where(has_tag(filters.tag))
     if filters.since is not None:

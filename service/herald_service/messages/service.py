@@ -28,13 +28,16 @@ from herald_service.messages.enqueue_batcher import EnqueueBatcher
 from herald_service.messages.intake import validate_send_request
 from herald_service.messages.offload import off_loop
 from herald_service.messages.schemas import SendMessageRequest, request_size
+from herald_service.messages.search import MessageFilter as MessageFilter  # the console's too
 from herald_service.messages.search import has_tag as has_tag  # the event log filters by tag too
+from herald_service.messages.search import search_messages as search_messages
 from herald_service.messages.store import (
     PreparedMessage,
     StoredMessage,
     prepare_message,
     store_messages,
 )
+from herald_service.messages.store import get_message as get_message  # the console's lookup
 from herald_service.messages.suppressed import drop_suppressed
 from herald_service.metrics import MESSAGES_ACCEPTED, RECIPIENTS_ACCEPTED
 from herald_service.storage.batched_writes import BatchedWriter

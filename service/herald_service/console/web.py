@@ -1,0 +1,211 @@
+"""What every console request shares: security headers, cookies, the signed-in operator,
+CSRF and role checks, and the HTML answers to errors.
+
+Cookies are ``Secure`` unless the request came over plain HTTP to localhost (a developer's
+``herald dev``; browsers treat localhost as a secure context anyway) or
+``HERALD_CONSOLE_INSECURE_COOKIES`` is set. Behind a TLS-terminating proxy the scheme the
+app sees may be ``http``, but the host is then not localhost, so the cookie stays Secure.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import msgspec
+from litestar import Request, Response
+from litestar.datastructures import MutableScopeHeaders
+from litestar.response import Redirect, Template
+from litestar.types import Message, Scope
+
+from herald_service.api.context import ApiContext
+from herald_service.api.nul_guard import refuse_nul
+from herald_service.console.service import member_accounts
+from herald_service.console.sessions import (
+    PRE_SESSION_COOKIE,
+    SESSION_COOKIE,
+    ConsoleSession,
+    SessionStore,
+)
+from herald_service.errors import HeraldError
+from herald_service.storage.models import User
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+SECURITY_HEADERS = {
+    "content-security-policy": CONTENT_SECURITY_POLICY,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+    "x-frame-options": "DENY",
+    "cross-origin-opener-policy": "same-origin",
+}
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
+SIGN_IN_PATH = "/console/sign-in"
+
+
+class AccountRef(msgspec.Struct, frozen=True):
+    """An account as the console names it."""
+
+    id: str
+    name: str
+
+
+class Operator(msgspec.Struct, frozen=True):
+    """The signed-in user of a request, with the accounts they may see."""
+
+    user_id: str
+    email: str
+    role: str
+    accounts: tuple[AccountRef, ...]
+    csrf: str
+
+
+class ConsoleError(Exception):
+    """An error shown as a console page with ``status``."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+class SignInRequired(Exception):
+    """No valid session: the browser is sent to the sign-in page."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+def pick_account(operator: Operator, requested: str | None) -> AccountRef | None:
+    """The member account ``requested`` (default: the first by name); any other id is a
+    404, exactly like one that does not exist."""
+    if requested:
+        for account in operator.accounts:
+            if account.id == requested:
+                return account
+        raise ConsoleError(404, "No such account.")
+    return operator.accounts[0] if operator.accounts else None
+
+
+def add_security_headers(message: Message, scope: Scope) -> None:
+    """``before_send`` hook: every response under ``/console`` carries the strict CSP."""
+    if message["type"] != "http.response.start" or not scope["path"].startswith("/console"):
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    for name, value in SECURITY_HEADERS.items():
+        headers[name] = value
+    if not scope["path"].startswith("/console/static/"):
+        headers["cache-control"] = "no-store"
+
+
+def context_of(request: Request[Any, Any, Any]) -> ApiContext:
+    """The process-wide API context."""
+    context: ApiContext = request.app.state.herald
+    return context
+
+
+def sessions(request: Request[Any, Any, Any]) -> SessionStore:
+    """The session store of this process."""
+    context = context_of(request)
+    return SessionStore(context.quota_redis, context.settings.console_session_lifetime)
+
+
+def secure_cookies(request: Request[Any, Any, Any]) -> bool:
+    """Whether cookies get the ``Secure`` attribute (see the module docstring)."""
+    if context_of(request).settings.console_insecure_cookies:
+        return False
+    return not (request.url.scheme == "http" and (request.url.hostname or "") in LOCAL_HOSTS)
+
+
+def safe_next(value: str | None) -> str:
+    """``value`` when it is a path inside the console, else the console's home: never a
+    redirect to another site (``//evil``, ``/\\evil``, ``https://...``)."""
+    if not value or "\\" in value or any(ord(c) < 0x20 for c in value):
+        return "/console"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or value.startswith("//"):
+        return "/console"
+    if parts.path != "/console" and not parts.path.startswith("/console/"):
+        return "/console"
+    return value
+
+
+async def current_session(request: Request[Any, Any, Any]) -> ConsoleSession | None:
+    """The request's session (looked up once per request)."""
+    if "console_session" not in request.state:
+        token = request.cookies.get(SESSION_COOKIE)
+        request.state.console_session = await sessions(request).load(token)
+    session: ConsoleSession | None = request.state.console_session
+    return session
+
+
+async def provide_operator(request: Request[Any, Any, Any]) -> Operator:
+    """The signed-in operator; without a session, :class:`SignInRequired`."""
+    session = await current_session(request)
+    if session is not None:
+        async with context_of(request).sessions() as db:
+            user = await db.get(User, session.user_id)
+            accounts = await member_accounts(db, session.user_id) if user else []
+        if user is not None:
+            refs = tuple(AccountRef(a.id, a.name) for a in accounts)
+            return Operator(user.id, user.email, user.role, refs, session.csrf)
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    raise SignInRequired(target)
+
+
+async def check_request(request: Request[Any, Any, Any]) -> None:
+    """``before_request`` of the console (it replaces the API's, so it refuses NULs too):
+    a state-changing request needs the CSRF token of its session (or, for the sign-in
+    form, of the pre-session cookie); a viewer may only sign out."""
+    try:
+        await refuse_nul(request)
+    except HeraldError as exc:
+        raise ConsoleError(400, exc.detail) from None
+    if request.method not in UNSAFE_METHODS:
+        return
+    if b"%00" in await request.body():
+        raise ConsoleError(400, "NUL characters are not allowed.")
+    form = await request.form()
+    presented = str(form.get("csrf_token") or request.headers.get("x-csrf-token") or "")
+    if request.url.path == SIGN_IN_PATH:
+        expected = request.cookies.get(PRE_SESSION_COOKIE, "")
+    else:
+        session = await current_session(request)
+        expected = session.csrf if session else ""
+    if not expected or not hmac.compare_digest(presented.encode(), expected.encode()):
+        raise ConsoleError(403, "This form has expired or did not come from the console.")
+    if request.route_handler.opt.get("any_role"):
+        return
+    operator = await provide_operator(request)
+    if operator.role != "admin":
+        raise ConsoleError(403, "Viewers cannot change anything; ask an admin.")
+
+
+def render_error(request: Request[Any, Any, Any], exc: ConsoleError) -> Response[Any]:
+    """A console error as a page with its status."""
+    return Template(
+        template_name="error.html",
+        context={"status": exc.status, "message": exc.message, "operator": None},
+        status_code=exc.status,
+        headers=exc.headers,
+    )
+
+
+def redirect_to_sign_in(request: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:
+    """Send the browser to sign in, coming back to where it was going."""
+    target = f"{SIGN_IN_PATH}?next={quote(safe_next(exc.next_path), safe='/')}"
+    if request.headers.get("hx-request"):
+        return Response(b"", status_code=401, headers={"HX-Redirect": target})
+    return Redirect(path=target, status_code=303)
+
+
+CONSOLE_EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    ConsoleError: render_error,
+    SignInRequired: redirect_to_sign_in,
+}
