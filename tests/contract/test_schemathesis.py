@@ -48,9 +48,13 @@ STATEFUL = {"use_after_free", "ensure_resource_availability"}
 # header names Herald writes itself, executable attachment types, cross-field rules (at
 # least one recipient and some content; inline parts need html), and opaque cursors.
 _ADDRESS = r"(from|to|cc|bcc|reply_to)(\[\d+\])?(\.email|\.name)?"
+_SEND = (
+    rf"{_ADDRESS}|text|attachments(\[\d+\]\.(filename|content_id))?"
+    r"|headers\..+|unsubscribe(\.url|\.mailto)?"
+)
 BEYOND_SCHEMA: dict[str, str] = {
-    "POST /v1/messages": rf"{_ADDRESS}|text|attachments(\[\d+\]\.(filename|content_id))?"
-    r"|headers\..+|unsubscribe(\.url|\.mailto)?",
+    "POST /v1/messages": _SEND,
+    "POST /v1/messages/check": _SEND,
     "POST /v3/mail/send": r"from(\.email|\.name)?|reply_to(_list)?(\[\d+\])?(\.email|\.name)?"
     r"|content(\[\d+\]\.value)?"
     r"|personalizations(\[\d+\]\.(to|cc|bcc)(\[\d+\])?(\.email|\.name)?)?"

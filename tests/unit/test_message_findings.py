@@ -75,6 +75,11 @@ def test_header_findings(changes: dict[str, Any], expected: tuple[str, str, str]
     assert found == ([] if expected is None else [expected])
 
 
+def test_a_text_part_made_from_the_html_is_reported() -> None:
+    found = header_findings(message(), text_generated=True)
+    assert [(f.check, f.severity) for f in found] == [("text_part", "info")]
+
+
 SIZE_CASES = [
     ("small", 2_000, 1_000, []),
     ("at the common limit", COMMON_MESSAGE_BYTES, 0, []),

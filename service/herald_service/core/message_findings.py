@@ -25,8 +25,11 @@ LONG_SUBJECT = 100
 NO_REPLY = frozenset({"noreply", "no-reply", "donotreply", "do-not-reply"})
 
 
-def header_findings(message: OutgoingMessage) -> list[CheckFinding]:
-    """Subject, parts, Reply-To and unsubscribe problems of a validated message."""
+def header_findings(
+    message: OutgoingMessage, *, text_generated: bool = False
+) -> list[CheckFinding]:
+    """Subject, parts, Reply-To and unsubscribe problems of a validated message
+    (``text_generated``: its text part was made from its HTML at validation)."""
     found: list[CheckFinding] = []
     subject = message.subject.strip()
     if not subject:
@@ -38,7 +41,7 @@ def header_findings(message: OutgoingMessage) -> list[CheckFinding]:
         found.append(finding("subject", "warning", "subject", why))
     elif subject.isupper():
         found.append(finding("subject", "info", "subject", "subject in capitals looks like spam"))
-    if message.html is not None and message.text is None:
+    if message.html is not None and (message.text is None or text_generated):
         why = "no text part: send one, or Herald generates it from the HTML (check it reads well)"
         found.append(finding("text_part", "info", "text", why))
     if message.html is None and message.text is not None:
@@ -101,6 +104,14 @@ class RecordState(msgspec.Struct, frozen=True, kw_only=True):
     detail: str = ""
 
 
+_NAMES = {
+    "return_path": "Return-path MX",
+    "spf": "SPF",
+    "dkim": "DKIM",
+    "dmarc": "DMARC",
+    "spf_from": "From-domain SPF",
+    "ptr": "PTR",
+}
 # Purposes whose record is advice, with why it matters.
 _ADVICE = {
     "dmarc": "Gmail and Yahoo require DMARC for bulk senders",
@@ -123,7 +134,7 @@ def domain_findings(
         return [finding("domain", "error", "from", problem)]
     found = []
     for record in records:
-        label = f"{record.purpose.upper()} record {record.host}"
+        label = f"{_NAMES.get(record.purpose, record.purpose)} record {record.host}"
         if record.status == "verified":
             continue
         if record.status == "pending":
