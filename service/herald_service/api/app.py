@@ -9,7 +9,6 @@ from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from herald_service import __version__
@@ -22,6 +21,13 @@ from herald_service.api.nul_guard import refuse_nul
 from herald_service.api.openapi_schemas import RequestStructSchemas
 from herald_service.api.problems import EXCEPTION_HANDLERS
 from herald_service.api.ratelimit import RateLimitHeaders
+from herald_service.api.reference import (
+    DocumentCopy,
+    ReferencePage,
+    openapi_json,
+    reference_router,
+    static_assets,
+)
 from herald_service.domains.controllers import DomainController
 from herald_service.events.controllers import EventController
 from herald_service.gc_tuning import frozen_startup_objects, tune_gc
@@ -52,6 +58,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         healthz,
         readyz,
         metrics,
+        openapi_json,
+        static_assets(),
         MessageController,
         DomainController,
         sendgrid_mail_send,
@@ -76,9 +84,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="Herald",
             version=__version__,
             description="Transactional email: send, sign, deliver, track.",
-            path="/docs",
             use_handler_docstrings=True,
-            render_plugins=[ScalarRenderPlugin()],
+            render_plugins=[ReferencePage(), DocumentCopy()],
+            openapi_router=reference_router(),
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(
