@@ -203,3 +203,27 @@ async def test_an_unreachable_spamd_is_a_warning_not_a_failure(herald: Herald) -
     assert response.status_code == 200
     spam = next(f for f in response.json()["findings"] if f["check"] == "spam")
     assert spam["severity"] == "warning" and "did not answer" in spam["message"]
+
+
+async def test_a_check_counts_as_a_request_and_charges_no_recipients(
+    herald: Herald,
+    api: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    admin = await herald.create_tenant()
+    created = await api.post(
+        "/v1/api-keys",
+        headers=admin.headers,
+        json={
+            "scopes": ["send"],
+            "quotas": {"daily_recipients": 2, "burst": 3, "requests_per_second": 0.001},
+        },
+    )
+    headers = {"Authorization": f"Bearer {created.json()['key']}"}
+    many = {**GOOD, "to": [f"u{i}@receiver.example" for i in range(3)]}
+    for _ in range(3):
+        response = await api.post("/v1/messages/check", headers=headers, json=many)
+        assert response.status_code == 200, response.text
+        policies = dict(p.split(";", 1) for p in response.headers["RateLimit"].split(", "))
+        assert policies['"recipients-key-day"'].startswith("r=2;"), response.headers["RateLimit"]
+    refused = await api.post("/v1/messages/check", headers=headers, json=many)
+    assert refused.status_code == 429  # the fourth request, with a burst of 3

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from herald_service.core.findings import summarize
 from herald_service.core.html_findings import html_findings
@@ -77,3 +79,47 @@ def test_summary_counts_by_severity() -> None:
     findings = html_findings('<div><img src="/x"><a href="https://e.example/"></a>')
     summary = summarize(findings)
     assert (summary.ok, summary.errors, summary.warnings) == (False, 2, 2)
+
+
+TAG_SOUP = st.lists(
+    st.sampled_from(
+        [
+            "<div>",
+            "</div>",
+            "<p>",
+            "</p>",
+            "<a href='#x'>",
+            "</a>",
+            "<img>",
+            "<b>",
+            "</i>",
+            "<br/>",
+            "<!--",
+            "-->",
+            "<![CDATA[",
+            "<script>",
+            "</script>",
+            "&amp;",
+            "&#0;",
+            "<",
+            ">",
+            '"',
+            "'",
+            "id=x",
+            "<a name=x>",
+            "\x00",
+            "\r\n",
+            "text",
+        ]
+    )
+    | st.text(max_size=5),
+    max_size=40,
+).map("".join)
+
+
+@given(html=TAG_SOUP | st.text(max_size=200))
+@settings(max_examples=300, deadline=None)
+def test_any_text_gives_findings_never_an_exception(html: str) -> None:
+    for item in html_findings(html, ("x",)):
+        assert item.severity in ("error", "warning", "info")
+        assert item.location.startswith("line ")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
+from msgspec import Struct
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from herald_service.core.findings import CheckFinding, Severity, finding, ordered, summarize
@@ -41,17 +42,13 @@ async def check_message(
 ) -> MessageCheck:
     """The findings for ``request`` sent by ``account_id`` with a key limited to
     ``allowed_domains`` (422 when the request is invalid, as for a send)."""
-    outgoing, raw = (await off_loop(_build, [request], request_size(request)))[0]
+    built = (await off_loop(_build, [request], request_size(request)))[0]
+    outgoing, raw = built.message, built.raw
     async with sessions() as session:
         readiness = await sender_readiness(
             session, settings, account_id, outgoing.sender.domain, allowed_domains
         )
-    found = _domain(outgoing.sender.domain, readiness)
-    found += header_findings(outgoing, text_generated=not request.text)
-    found += size_findings(len(raw), len((outgoing.html or "").encode()))
-    if outgoing.html is not None:
-        inline = [a.content_id for a in outgoing.attachments if a.disposition == "inline"]
-        found += html_findings(outgoing.html, inline)
+    found = _domain(outgoing.sender.domain, readiness) + built.findings
     score, spam = await _spam(settings.spamd_url, raw)
     found += spam
     return MessageCheck(
@@ -63,12 +60,27 @@ async def check_message(
     )
 
 
-def _build(requests: Sequence[SendMessageRequest]) -> list[tuple[OutgoingMessage, bytes]]:
-    """Validate and build each message (off the event loop when large), unsigned."""
+class _Built(Struct, frozen=True):
+    """A validated message, its MIME bytes (unsigned) and what its content shows."""
+
+    message: OutgoingMessage
+    raw: bytes
+    findings: list[CheckFinding]
+
+
+def _build(requests: Sequence[SendMessageRequest]) -> list[_Built]:
+    """Validate, build and judge each message's content: CPU work, done off the event
+    loop when the content is large (parsing megabytes of HTML takes a while)."""
     built = []
     for request in requests:
         outgoing = validate_send_request(request)
-        built.append((outgoing, build_mime(outgoing, message_id=new_message_id("check.invalid"))))
+        raw = build_mime(outgoing, message_id=new_message_id("check.invalid"))
+        found = header_findings(outgoing, text_generated=not request.text)
+        found += size_findings(len(raw), len((outgoing.html or "").encode()))
+        if outgoing.html is not None:
+            inline = [a.content_id for a in outgoing.attachments if a.disposition == "inline"]
+            found += html_findings(outgoing.html, inline)
+        built.append(_Built(outgoing, raw, found))
     return built
 
 
