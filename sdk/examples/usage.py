@@ -28,6 +28,23 @@ def send_invoice(client: Herald, invoice: Path, logo: bytes) -> str:
     return sent.id
 
 
+def check_welcome(client: Herald, html: str) -> list[str]:
+    """What a CI job would print about a template before it ships (nothing is sent)."""
+    result = client.messages.check(
+        from_="hello@acme.example", to="ann@example.net", subject="Welcome", html=html
+    )
+    lines = [f"{f.severity} {f.check} {f.field} {f.location}: {f.message}" for f in result.findings]
+    if not result.ok:
+        lines.append(f"{result.summary.errors} errors in {result.size} bytes")
+    return lines
+
+
+async def check_async(client: AsyncHerald) -> bool:
+    """The same check with the asyncio client."""
+    result = await client.messages.check(from_="a@acme.example", to="b@example.net", text="hi")
+    return result.ok and result.spam_score is None
+
+
 def report(client: Herald, message_id: str) -> list[str]:
     """A message's recipients, its source size and every bounce of the account."""
     lines = [f"{r.email}: {r.status}" for r in client.messages.get(message_id).recipients]

@@ -73,6 +73,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     queue_name: str = "herald-delivery"
     sweep_interval: float = 1.0
     max_request_bytes: int = 30 * 1024 * 1024
+    # ``host:port`` of a SpamAssassin ``spamd`` that message checks ask for a score (optional).
+    spamd_url: str = ""
     # Requests one API process works on at once; beyond, 503 + Retry-After (0: no limit).
     api_max_in_flight: int = 512
     # A connection must deliver its request headers within this time (else it is closed),

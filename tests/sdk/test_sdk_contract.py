@@ -49,6 +49,9 @@ RESPONSE_MODELS: dict[type[msgspec.Struct], str] = {
     models.KeyQuotas: "KeyQuotas",
     models.Suppression: "SuppressionOut",
     models.SuppressionPage: "SuppressionPage",
+    models.MessageCheck: "MessageCheck",
+    models.CheckFinding: "CheckFinding",
+    models.CheckSummary: "CheckSummary",
     models.Problem: "Problem",
     models.FieldError: "FieldError",
 }

@@ -40,6 +40,11 @@ async def test_resources_over_http(herald: HeraldHarness, tenant: Tenant, live_u
         assert b"Subject: Hi" in client.messages.raw(sent.id)
         assert [e.message_id for e in client.events.iter()] == [sent.id]
         assert [d.name for d in client.domains.list()] == ["sender.example"]
+        checked = client.messages.check(
+            from_="app@sender.example", to="ann@receiver.example", html='<img src="x.png">'
+        )
+        assert {(f.check, f.severity) for f in checked.errors()} == {("image_src", "error")}
+        assert [e.message_id for e in client.events.iter()] == [sent.id]  # nothing new
         client.suppressions.add("gone@receiver.example")
         assert [s.email for s in client.suppressions.iter()] == ["gone@receiver.example"]
         with pytest.raises(NotFoundError) as caught:

@@ -9,7 +9,6 @@ from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from herald_service import __version__
@@ -22,6 +21,13 @@ from herald_service.api.nul_guard import refuse_nul
 from herald_service.api.openapi_schemas import RequestStructSchemas
 from herald_service.api.problems import EXCEPTION_HANDLERS
 from herald_service.api.ratelimit import RateLimitHeaders
+from herald_service.api.reference import (
+    DocumentCopy,
+    ReferencePage,
+    openapi_json,
+    reference_router,
+    static_assets,
+)
 from herald_service.console.routes import console_route_handlers, console_template_config
 from herald_service.console.web import add_security_headers
 from herald_service.domains.controllers import DomainController
@@ -50,21 +56,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             with frozen_startup_objects():
                 yield
 
-    route_handlers: list[object] = [
-        healthz,
-        readyz,
-        metrics,
-        MessageController,
-        DomainController,
-        sendgrid_mail_send,
-        EventController,
-        WebhookController,
-        ApiKeyController,
-        SuppressionController,
-        *console_route_handlers(),
-    ]
-    if config.delivery_mode == "capture":
-        route_handlers.append(InboxController)
+    route_handlers = _route_handlers(config)
     app = Litestar(
         route_handlers=route_handlers,  # type: ignore[arg-type]
         request_class=HeraldRequest,
@@ -77,27 +69,54 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=console_template_config(),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=config.max_request_bytes,
-        openapi_config=OpenAPIConfig(
-            title="Herald",
-            version=__version__,
-            description="Transactional email: send, sign, deliver, track.",
-            path="/docs",
-            use_handler_docstrings=True,
-            render_plugins=[ScalarRenderPlugin()],
-            components=Components(
-                security_schemes={
-                    "bearer": SecurityScheme(
-                        type="http",
-                        scheme="bearer",
-                        description="An API key: `Authorization: Bearer <key>`.",
-                    )
-                }
-            ),
-        ),
+        openapi_config=_openapi_config(),
         on_app_init=[_quiet_logging],
     )
     complete_allow_headers(app)
     return app
+
+
+def _route_handlers(config: Settings) -> list[object]:
+    """The API's controllers and routes, the reference, and the console's pages."""
+    handlers: list[object] = [
+        healthz,
+        readyz,
+        metrics,
+        openapi_json,
+        static_assets(),
+        MessageController,
+        DomainController,
+        sendgrid_mail_send,
+        EventController,
+        WebhookController,
+        ApiKeyController,
+        SuppressionController,
+        *console_route_handlers(),
+    ]
+    if config.delivery_mode == "capture":
+        handlers.append(InboxController)
+    return handlers
+
+
+def _openapi_config() -> OpenAPIConfig:
+    """The OpenAPI document's metadata, served at ``/openapi.json`` and rendered at ``/docs``."""
+    return OpenAPIConfig(
+        title="Herald",
+        version=__version__,
+        description="Transactional email: send, sign, deliver, track.",
+        use_handler_docstrings=True,
+        render_plugins=[ReferencePage(), DocumentCopy()],
+        openapi_router=reference_router(),
+        components=Components(
+            security_schemes={
+                "bearer": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    description="An API key: `Authorization: Bearer <key>`.",
+                )
+            }
+        ),
+    )
 
 
 def _quiet_logging(app_config: AppConfig) -> AppConfig:

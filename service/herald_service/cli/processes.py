@@ -7,7 +7,6 @@ command loads only what it runs.
 
 from __future__ import annotations
 
-import json
 import os
 
 import click
@@ -134,10 +133,11 @@ def dev(host: str, port: int, as_json: bool) -> None:
 def openapi() -> None:
     """Print the OpenAPI document generated from the application."""
     from herald_service.api.app import create_app
+    from herald_service.api.reference import openapi_document
     from herald_service.settings import load_settings
 
     app = create_app(load_settings({"HERALD_SECRET_KEY": "openapi-generation-only"}))
-    click.echo(json.dumps(app.openapi_schema.to_schema(), indent=2, sort_keys=True))
+    click.echo(openapi_document(app), nl=False)
 
 
 COMMANDS: list[click.Command] = [api, worker, webhooks_worker, inbound, migrate, dev, openapi]

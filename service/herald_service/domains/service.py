@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald_service.core.ids import new_id
 from herald_service.core.states import DkimKeyStatus, DomainStatus
+from herald_service.domains.readiness import SenderReadiness, sender_readiness
 from herald_service.domains.records import DnsRecord, dns_records
 from herald_service.domains.sending import (
     SendingDomain,
@@ -37,6 +38,7 @@ from herald_service.storage.types import utcnow
 __all__ = [
     "RETURN_PATH_LABEL",
     "DnsRecord",
+    "SenderReadiness",
     "SendingDomain",
     "SendingDomainCache",
     "SigningKeyCache",
@@ -48,6 +50,7 @@ __all__ = [
     "list_domains",
     "normalize_domain_name",
     "rotate_dkim_keys",
+    "sender_readiness",
 ]
 
 RETURN_PATH_LABEL = "bounces"

@@ -16,8 +16,10 @@ from herald_service.api.query_params import Cursor, PageSize, Since, Until
 from herald_service.api.ratelimit import quota_charge
 from herald_service.core.states import RecipientStatus
 from herald_service.keys.service import AuthContext
+from herald_service.messages.check import check_message
 from herald_service.messages.schemas import (
     MessageAccepted,
+    MessageCheck,
     MessageList,
     MessageOut,
     SendMessageRequest,
@@ -65,6 +67,34 @@ class MessageController(AuthenticatedController):
             status_code=outcome.status_code,
             media_type="application/json",
             headers=headers,
+        )
+
+    @post(
+        "/check",
+        status_code=200,
+        opt={"scope": "send"},
+        summary="Check a message without sending it",
+        response_description="The findings: domain readiness, size, headers, HTML, spam score",
+        responses=problem_responses(400, 401, 403, 413, 422, 429),
+    )
+    async def check(
+        self,
+        data: JSONBody[SendMessageRequest],
+        auth: NamedDependency[AuthContext],
+        herald: NamedDependency[ApiContext],
+    ) -> MessageCheck:
+        """Take a message exactly as ``POST /v1/messages`` does (the same 400 and 422 for a
+        bad request) and report what would go wrong, without storing or sending anything.
+
+        Findings: whether the key may send from the From domain and that domain is verified
+        with SPF, DKIM and DMARC published (as its last verification found them: no DNS
+        lookup is made), the built size, header problems, HTML problems (structure, images
+        without alt, links that are not absolute, anchors without target) and a spam score
+        when a spamd is configured. It counts as one request against the key's rate limit
+        and charges no recipients.
+        """
+        return await check_message(
+            herald.sessions, herald.settings, auth.account_id, data, auth.allowed_domains
         )
 
     @get(

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from herald_service.core.findings import CheckFinding, CheckSummary
 from herald_service.core.states import RecipientStatus, summarize
 from herald_service.request_fields import (
     MAX_ATTACHMENTS,
@@ -104,6 +105,22 @@ def request_size(request: SendMessageRequest) -> int:
 
 
 # The answers
+
+
+class MessageCheck(msgspec.Struct, kw_only=True):
+    """What ``POST /v1/messages/check`` found in a message it did not send.
+
+    ``size`` is the built MIME message in bytes before its DKIM signatures (which add under
+    1 KB); ``size_limit`` the most that mailbox providers commonly accept. ``spam_score``
+    is spamd's score when ``HERALD_SPAMD_URL`` is set and spamd answered (findings say
+    otherwise). Findings come errors first, then warnings, then advice.
+    """
+
+    summary: CheckSummary
+    size: int
+    size_limit: int
+    findings: list[CheckFinding]
+    spam_score: float | None = None
 
 
 class MessageAccepted(msgspec.Struct):

@@ -6,6 +6,7 @@ server that adds fields never breaks an older SDK. Their names follow the API's 
 """
 
 from herald.models._accounts import ApiKey, ApiKeyList, KeyQuotas, Suppression, SuppressionPage
+from herald.models._checks import CheckFinding, CheckSummary, MessageCheck
 from herald.models._common import FieldError, Problem
 from herald.models._domains import DkimKey, DmarcStage, DnsRecord, Domain, DomainList
 from herald.models._events import EventLogEntry, EventPage
@@ -38,6 +39,8 @@ __all__ = [
     "ApiKey",
     "ApiKeyList",
     "Attempt",
+    "CheckFinding",
+    "CheckSummary",
     "DkimKey",
     "DmarcStage",
     "DnsRecord",
@@ -50,6 +53,7 @@ __all__ = [
     "FieldError",
     "KeyQuotas",
     "Message",
+    "MessageCheck",
     "MessagePage",
     "MessageSummary",
     "Problem",

@@ -15,6 +15,7 @@ from herald.models import (
     Address,
     EmailAddress,
     Message,
+    MessageCheck,
     MessagePage,
     MessageSummary,
     SendResult,
@@ -29,14 +30,21 @@ from herald.resources._base import (
     query,
 )
 
-__all__ = ["Addresses", "AsyncMessages", "MessageFilters", "Messages", "SendParams"]
+__all__ = [
+    "Addresses",
+    "AsyncMessages",
+    "MessageFilters",
+    "MessageParams",
+    "Messages",
+    "SendParams",
+]
 
 Addresses = Address | Sequence[Address]
 """One address or several."""
 
 
-class SendParams(CallOptions, total=False):
-    """The keyword arguments of ``messages.send``."""
+class MessageParams(CallOptions, total=False):
+    """The keyword arguments of ``messages.check``: the message, as ``messages.send`` takes it."""
 
     from_: Required[Address]
     """The sender, on a verified domain of the account."""
@@ -62,6 +70,11 @@ class SendParams(CallOptions, total=False):
     """``List-Unsubscribe`` targets (a URL also enables one-click unsubscribe)."""
     sandbox: bool
     """Validate, sign and store, but do not deliver."""
+
+
+class SendParams(MessageParams, total=False):
+    """The keyword arguments of ``messages.send``: the message and its idempotency key."""
+
     idempotency_key: str
     """Your key for this send (default: a new UUID per call, kept across its retries).
     While a send with the same key is in progress elsewhere, Herald answers 409 with
@@ -128,12 +141,11 @@ def _addresses(value: Addresses | None) -> Address | list[Address] | None:
     return list(value)
 
 
-def send_options(params: SendParams) -> RequestOptions:
-    """The request of one send, with its idempotency key."""
-    check_keywords(SendParams, params)
+def _body(params: MessageParams) -> _SendBody:
+    """The JSON body of a message, from the keyword arguments of a send or check."""
     attachments = params.get("attachments")
     headers, tags, metadata = params.get("headers"), params.get("tags"), params.get("metadata")
-    body = _SendBody(
+    return _SendBody(
         from_=params["from_"],
         to=_addresses(params.get("to")),
         cc=_addresses(params.get("cc")),
@@ -149,6 +161,12 @@ def send_options(params: SendParams) -> RequestOptions:
         unsubscribe=params.get("unsubscribe"),
         sandbox=params.get("sandbox"),
     )
+
+
+def send_options(params: SendParams) -> RequestOptions:
+    """The request of one send, with its idempotency key."""
+    check_keywords(SendParams, params)
+    body = _body(params)
     # One key per call, reused by every retry of it: the server answers a retried send with
     # the message it already accepted instead of sending a second one.
     key = params.get("idempotency_key") or str(uuid.uuid4())
@@ -159,6 +177,14 @@ def send_options(params: SendParams) -> RequestOptions:
         body=body,
         headers={"Idempotency-Key": key},
         accepts=SendParams,
+    )
+
+
+def check_options(params: MessageParams) -> RequestOptions:
+    """``POST /v1/messages/check``: the same body as a send, to nothing."""
+    check_keywords(MessageParams, params)
+    return make_options(
+        "POST", "/v1/messages/check", params, body=_body(params), accepts=MessageParams
     )
 
 
@@ -192,6 +218,17 @@ class Messages(SyncResource):
         """
         return self._client.request(send_options(params), SendResult)
 
+    def check(self, **params: Unpack[MessageParams]) -> MessageCheck:
+        """What would go wrong with this message, without sending or storing it.
+
+        Takes the arguments of :meth:`send` (but ``idempotency_key``) and raises as a send
+        would for an invalid message (:class:`~herald.UnprocessableEntityError`). The
+        answer lists findings: the From domain's readiness (verified, SPF/DKIM/DMARC
+        published), the size, header and HTML problems, and a spam score when the server
+        has a spamd. ``result.ok`` is false when any finding is an error.
+        """
+        return self._client.request(check_options(params), MessageCheck)
+
     def get(self, message_id: str, **options: Unpack[CallOptions]) -> Message:
         """The message with each recipient's status, delivery attempts and events."""
         return self._client.request(get_options(message_id, options), Message)
@@ -215,6 +252,10 @@ class AsyncMessages(AsyncResource):
     async def send(self, **params: Unpack[SendParams]) -> SendResult:
         """Send one message; see :meth:`Messages.send`."""
         return await self._client.request(send_options(params), SendResult)
+
+    async def check(self, **params: Unpack[MessageParams]) -> MessageCheck:
+        """What would go wrong with this message, unsent; see :meth:`Messages.check`."""
+        return await self._client.request(check_options(params), MessageCheck)
 
     async def get(self, message_id: str, **options: Unpack[CallOptions]) -> Message:
         """The message with its recipients, attempts and events."""
