@@ -1,5 +1,6 @@
-"""The API keys page in a real browser: a key created in the console, copied with its
-button, works against the API until it is revoked in the console."""
+"""The API keys and Domains pages in a real browser: a key created in the console, copied
+with its button, works against the API until it is revoked in the console; a domain's
+records are shown with copy buttons."""
 
 from __future__ import annotations
 
@@ -89,4 +90,33 @@ async def test_create_copy_use_and_revoke_a_key(
         answer = send(server, tenant, copied)
     assert answer.status_code == 401
     assert send(server, tenant, tenant.api_key).status_code == 202  # the others still work
+    assert severe_errors(page) == []
+
+
+async def test_open_a_domain_and_copy_a_record(
+    herald: Herald, server: str, page: webdriver.Chrome
+) -> None:
+    tenant = await herald.create_tenant("records.example")
+    await add_user(herald.settings.database_url, "v@example.com", "viewer", tenant.account_id)
+    page.execute_cdp_cmd(
+        "Browser.grantPermissions",
+        {"origin": server, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]},
+    )
+    sign_in(page, server, "v@example.com")
+    submit(page, page.find_element(By.LINK_TEXT, "Domains"))
+    submit(page, page.find_element(By.LINK_TEXT, "records.example"))
+    assert page.find_element(By.CSS_SELECTOR, "h1").text == "records.example"
+
+    expected = httpx.get(
+        f"{server}/v1/domains/{tenant.domain_id}", headers=tenant.headers, timeout=10
+    ).json()["records"]
+    rows = page.find_elements(By.CSS_SELECTOR, "table.records tbody tr")
+    assert len(rows) == len(expected)
+    for row, record in zip(rows, expected, strict=True):
+        assert row.find_element(By.CSS_SELECTOR, "td[data-label=Type]").text == record["type"]
+        assert row.find_element(By.CSS_SELECTOR, "td[data-label=Host] code").text == record["host"]
+    dkim = next(i for i, r in enumerate(expected) if r["purpose"] == "dkim")
+    button = rows[dkim].find_element(By.CSS_SELECTOR, "td[data-label=Copy] button")
+    assert copy(page, button) == expected[dkim]["value"]
+    assert page.find_elements(By.CSS_SELECTOR, "form[action$='/verify']") == []  # a viewer
     assert severe_errors(page) == []
