@@ -1,7 +1,8 @@
 """Sending domains: add (with DKIM keys), read, delete, rotate keys.
 
-Also the face of the domains slice for the send path: the resolution of a From domain
-(:mod:`herald_service.domains.sending`) is re-exported here.
+Also the face of the domains slice for the send path and the console: the resolution of a
+From domain (:mod:`herald_service.domains.sending`) and the verification of a domain's
+records (:mod:`herald_service.domains.checks`) are re-exported here.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald_service.core.ids import new_id
 from herald_service.core.states import DkimKeyStatus, DomainStatus
+from herald_service.domains.checks import verify_domain
 from herald_service.domains.readiness import SenderReadiness, sender_readiness
 from herald_service.domains.records import DnsRecord, dns_records
 from herald_service.domains.sending import (
@@ -51,6 +53,7 @@ __all__ = [
     "normalize_domain_name",
     "rotate_dkim_keys",
     "sender_readiness",
+    "verify_domain",
 ]
 
 RETURN_PATH_LABEL = "bounces"
