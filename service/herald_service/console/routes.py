@@ -16,6 +16,7 @@ from herald_service.console.activity import ActivityController
 from herald_service.console.controllers import SignInController
 from herald_service.console.suppressions import SuppressionsController
 from herald_service.console.web import CONSOLE_EXCEPTION_HANDLERS, check_request
+from herald_service.console.webhooks import WebhooksController
 
 HERE = Path(__file__).parent
 
@@ -27,7 +28,12 @@ def console_route_handlers() -> list[ControllerRouterHandler]:
     """The console's controllers and its ``/console/static`` files."""
     pages = Router(
         "/console",
-        route_handlers=[SignInController, ActivityController, SuppressionsController],
+        route_handlers=[
+            SignInController,
+            ActivityController,
+            SuppressionsController,
+            WebhooksController,
+        ],
         before_request=check_request,
         exception_handlers=CONSOLE_EXCEPTION_HANDLERS,
         include_in_schema=False,
