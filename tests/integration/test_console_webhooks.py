@@ -142,7 +142,7 @@ async def test_admin_creates_tests_rotates_and_replays(
     assert gone.status_code == 404
 
 
-async def test_unsafe_url_is_refused(
+async def test_unsafe_url_and_unknown_event_type_are_refused(
     herald: Herald,
     console: AsyncTestClient,  # type: ignore[type-arg]
 ) -> None:
@@ -156,6 +156,16 @@ async def test_unsafe_url_is_refused(
             data={"csrf_token": csrf, "account": tenant.account_id, "url": url},
         )
         assert refused.status_code == 422, (url, refused.text)
+    unknown = await console.post(
+        "/console/webhooks",
+        data={
+            "csrf_token": csrf,
+            "account": tenant.account_id,
+            "url": "http://127.0.0.1:9/hook",
+            "event_types": ["message.exploded"],
+        },
+    )
+    assert unknown.status_code == 422 and "message.exploded" in unknown.text
     listed = await console.get("/v1/webhooks", headers=tenant.headers)
     assert listed.json()["data"] == []
 
