@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from typing import Any
 
 import httpx
 import msgspec
@@ -29,7 +28,6 @@ from herald_service.core.webhook_policy import (
 )
 from herald_service.core.webhooks import signature_header
 from herald_service.dns import make_resolver
-from herald_service.events.service import event_view
 from herald_service.security.ssrf import UnsafeTarget, resolve_target
 from herald_service.storage.models import (
     Event,
@@ -39,7 +37,7 @@ from herald_service.storage.models import (
     WebhookEndpoint,
 )
 from herald_service.storage.types import utcnow
-from herald_service.webhooks.service import signing_secrets
+from herald_service.webhooks.service import delivery_body, signing_secrets
 
 RESPONSE_BODY_LIMIT = 1024
 USER_AGENT = f"Herald-Webhooks/{__version__}"
@@ -55,17 +53,6 @@ class WebhookAttemptResult(msgspec.Struct, frozen=True):
     address: str = ""
     retry_after: float | None = None
     duration_ms: int = 0
-
-
-def _body(delivery: WebhookDelivery, event: Event | None, message: Message | None) -> bytes:
-    if delivery.payload is not None:
-        data: dict[str, Any] = dict(delivery.payload)
-        timestamp = data.get("at", "")
-    else:
-        assert event is not None
-        data = event_view(event, message)
-        timestamp = event.at
-    return msgspec.json.encode({"type": delivery.event_type, "timestamp": timestamp, "data": data})
 
 
 async def _read_some(response: httpx.Response) -> str:
@@ -190,7 +177,7 @@ async def send_webhook(runtime: WorkerRuntime, delivery_id: str, token: str) -> 
     if event is None and delivery.payload is None:
         await _finish(runtime, delivery, failed, "the event no longer exists")
         return
-    body = _body(delivery, event, message)
+    body = delivery_body(delivery, event, message)
     secrets_ = signing_secrets(secret_key, endpoint, utcnow())
     result = await post_signed(runtime, endpoint.url, delivery.event_id, body, secrets_)
     await record(runtime, delivery.id, token, result)

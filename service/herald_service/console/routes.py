@@ -18,6 +18,7 @@ from herald_service.console.domains import DomainsController
 from herald_service.console.keys import KeysController
 from herald_service.console.suppressions import SuppressionsController
 from herald_service.console.web import CONSOLE_EXCEPTION_HANDLERS, check_request
+from herald_service.console.webhooks import WebhooksController
 
 HERE = Path(__file__).parent
 
@@ -35,6 +36,7 @@ def console_route_handlers() -> list[ControllerRouterHandler]:
             SuppressionsController,
             KeysController,
             DomainsController,
+            WebhooksController,
         ],
         before_request=check_request,
         exception_handlers=CONSOLE_EXCEPTION_HANDLERS,

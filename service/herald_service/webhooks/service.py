@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import dns.asyncresolver
+import msgspec
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,10 +16,17 @@ from herald_service.core.ids import new_id
 from herald_service.core.states import EVENT_TYPES, WebhookDeliveryStatus
 from herald_service.core.webhooks import TEST_EVENT_TYPE, new_secret
 from herald_service.errors import Conflict, FieldError, InvalidRequest, NotFound
+from herald_service.events.service import event_view
 from herald_service.security.secretbox import decrypt, encrypt
 from herald_service.security.ssrf import UnsafeTarget, resolve_target
 from herald_service.settings import Settings
-from herald_service.storage.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from herald_service.storage.models import (
+    Event,
+    Message,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from herald_service.storage.types import utcnow
 
 MAX_DESCRIPTION = 500
@@ -237,3 +246,37 @@ async def replay_delivery(
     delivery.updated_at = now
     await session.flush()
     return delivery
+
+
+def delivery_body(delivery: WebhookDelivery, event: Event | None, message: Message | None) -> bytes:
+    """The JSON body a delivery POSTs: its own payload (test events) or the event's view."""
+    if delivery.payload is not None:
+        data: dict[str, Any] = dict(delivery.payload)
+        timestamp = data.get("at", "")
+    else:
+        assert event is not None
+        data = event_view(event, message)
+        timestamp = event.at
+    return msgspec.json.encode({"type": delivery.event_type, "timestamp": timestamp, "data": data})
+
+
+async def sent_bodies(
+    session: AsyncSession, deliveries: Sequence[WebhookDelivery]
+) -> dict[str, bytes]:
+    """The body each delivery sends, by delivery id (absent when its event is gone)."""
+    event_ids = [d.event_id for d in deliveries if d.payload is None]
+    found: dict[str, tuple[Event, Message | None]] = {}
+    if event_ids:
+        rows = await session.execute(
+            select(Event, Message)
+            .outerjoin(Message, Message.id == Event.message_id)
+            .where(Event.id.in_(event_ids))
+        )
+        found = {event.id: (event, message) for event, message in rows.tuples()}
+    bodies: dict[str, bytes] = {}
+    for delivery in deliveries:
+        if delivery.payload is not None:
+            bodies[delivery.id] = delivery_body(delivery, None, None)
+        elif delivery.event_id in found:
+            bodies[delivery.id] = delivery_body(delivery, *found[delivery.event_id])
+    return bodies

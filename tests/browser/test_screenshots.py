@@ -1,0 +1,99 @@
+"""Screenshots of every console page at desktop (1280 px) and phone (390 px) widths, saved
+to docs/console/ for the README. Opt-in: ``scripts/console-screenshots`` runs it (the
+``screenshots`` marker is deselected otherwise, see conftest.py). Each shot also checks the
+page does not scroll sideways."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from test_console_browser import send, sign_in, submit
+
+from support.console import add_user
+from support.harness import Herald, Tenant
+from support.webhooks import Answer, WebhookReceiver, drain_webhooks
+
+pytestmark = pytest.mark.screenshots
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "console"
+WIDTHS = {"desktop": 1280, "phone": 390}
+
+
+@pytest.fixture
+def settings_env(settings_env: dict[str, str]) -> dict[str, str]:
+    """Loopback receivers allowed; one retry, due at once."""
+    return {
+        **settings_env,
+        "HERALD_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8",
+        "HERALD_WEBHOOK_RETRY_SCHEDULE": "0s",
+    }
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    server = WebhookReceiver("127.0.0.1")
+    yield server
+    server.stop()
+
+
+def shoot(driver: webdriver.Chrome, name: str) -> None:
+    """Save the whole page at each width; fail if it is wider than the viewport."""
+    for label, width in WIDTHS.items():
+        metrics = {"width": width, "height": 800, "deviceScaleFactor": 1, "mobile": width < 500}
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+        driver.refresh()
+        scroll_width = driver.execute_script("return document.documentElement.scrollWidth")
+        assert scroll_width <= width, f"{name} scrolls sideways at {width} px ({scroll_width})"
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride", {**metrics, "height": min(height, 4000)}
+        )
+        driver.save_screenshot(str(DOCS / f"{name}-{label}.png"))
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+async def seed(herald: Herald, base: str, tenant: Tenant, receiver: WebhookReceiver) -> str:
+    """Messages, suppressions and webhook endpoints, one with a delivery that succeeded and
+    one that failed; returns that endpoint's id."""
+    for subject in ("Your receipt", "Password reset", "Welcome aboard", "Weekly digest"):
+        send(base, tenant, subject)
+    client = httpx.Client(base_url=base, headers=tenant.headers, timeout=10)
+    for email, reason in (("gone@example.org", "hard_bounce"), ("stop@example.org", "manual")):
+        client.post("/v1/suppressions", json={"email": email, "reason": reason})
+    hook = client.post(
+        "/v1/webhooks",
+        json={"url": receiver.url(), "description": "orders app", "event_types": []},
+    )
+    assert hook.status_code == 201, hook.text
+    client.post("/v1/webhooks", json={"url": receiver.url("/audit"), "enabled": False})
+    hook_id: str = hook.json()["id"]
+    for answer in (Answer(200, body=b'{"ok": true}'), Answer(500, body=b"upstream timeout")):
+        receiver.default = answer
+        assert client.post(f"/v1/webhooks/{hook_id}/test").status_code == 202
+        assert await drain_webhooks(herald, rounds=3) >= 1
+    return hook_id
+
+
+async def test_console_pages(
+    herald: Herald, server: str, page: webdriver.Chrome, receiver: WebhookReceiver
+) -> None:
+    DOCS.mkdir(parents=True, exist_ok=True)
+    tenant = await herald.create_tenant("acme.example")
+    await add_user(herald.settings.database_url, "ops@acme.example", "admin", tenant.account_id)
+    hook_id = await seed(herald, server, tenant, receiver)
+
+    page.get(f"{server}/console/sign-in")
+    shoot(page, "sign-in")
+    sign_in(page, server, "ops@acme.example")
+    shoot(page, "activity")
+    submit(page, page.find_element(By.LINK_TEXT, "Suppressions"))
+    shoot(page, "suppressions")
+    submit(page, page.find_element(By.LINK_TEXT, "Webhooks"))
+    shoot(page, "webhooks")
+    page.get(f"{server}/console/webhooks/{hook_id}")
+    shoot(page, "webhook")
