@@ -14,6 +14,7 @@ from litestar.types import ControllerRouterHandler
 from herald_service import __version__
 from herald_service.console.activity import ActivityController
 from herald_service.console.controllers import SignInController
+from herald_service.console.message_page import MessagePageController
 from herald_service.console.suppressions import SuppressionsController
 from herald_service.console.web import CONSOLE_EXCEPTION_HANDLERS, check_request
 
@@ -27,7 +28,12 @@ def console_route_handlers() -> list[ControllerRouterHandler]:
     """The console's controllers and its ``/console/static`` files."""
     pages = Router(
         "/console",
-        route_handlers=[SignInController, ActivityController, SuppressionsController],
+        route_handlers=[
+            SignInController,
+            ActivityController,
+            MessagePageController,
+            SuppressionsController,
+        ],
         before_request=check_request,
         exception_handlers=CONSOLE_EXCEPTION_HANDLERS,
         include_in_schema=False,
