@@ -137,6 +137,7 @@ async def test_preview_is_sandboxed_and_blocks_remote_images(
     policy = preview.headers["content-security-policy"]
     assert policy.startswith("default-src 'none'; style-src 'unsafe-inline'; img-src data:;")
     assert "script-src" not in policy and "https:" not in policy  # no scripts, no remote images
+    assert "sandbox" in policy.split("; ")  # sandboxed even when opened on its own
     assert preview.headers["x-frame-options"] == "SAMEORIGIN"
     assert preview.headers["referrer-policy"] == "no-referrer"
     assert "<b>there</b>" in preview.text and TRACKER in preview.text

@@ -3,7 +3,8 @@ timeline, the webhook deliveries it caused, its parts, raw source and DKIM signa
 
 The HTML part is never put into the page: a sandboxed ``<iframe>`` (no scripts) loads it
 from ``/preview``, which answers with its own CSP allowing no script, no fetch, and
-images only from ``data:`` unless the operator asks for remote images. A message of an
+images only from ``data:`` unless the operator asks for remote images, and sandboxed
+even when opened outside the frame (the CSP ``sandbox`` directive). A message of an
 account the operator is not a member of is a 404, exactly like an unknown id.
 """
 
@@ -30,7 +31,7 @@ from herald_service.webhooks.service import deliveries_of_events
 
 _PREVIEW_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src {images}; "
-    "frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
+    "frame-ancestors 'self'; base-uri 'none'; form-action 'none'; sandbox"
 )
 PREVIEW_CSP = _PREVIEW_POLICY.format(images="data:")
 PREVIEW_CSP_REMOTE_IMAGES = _PREVIEW_POLICY.format(images="https: http: data:")
