@@ -16,6 +16,7 @@ from herald_service.console.activity import ActivityController
 from herald_service.console.controllers import SignInController
 from herald_service.console.domains import DomainsController
 from herald_service.console.keys import KeysController
+from herald_service.console.message_page import MessagePageController
 from herald_service.console.suppressions import SuppressionsController
 from herald_service.console.web import CONSOLE_EXCEPTION_HANDLERS, check_request
 from herald_service.console.webhooks import WebhooksController
@@ -33,6 +34,7 @@ def console_route_handlers() -> list[ControllerRouterHandler]:
         route_handlers=[
             SignInController,
             ActivityController,
+            MessagePageController,
             SuppressionsController,
             KeysController,
             DomainsController,

@@ -94,12 +94,14 @@ def pick_account(operator: Operator, requested: str | None) -> AccountRef | None
 
 
 def add_security_headers(message: Message, scope: Scope) -> None:
-    """``before_send`` hook: every response under ``/console`` carries the strict CSP."""
+    """``before_send`` hook: every response under ``/console`` carries the strict CSP,
+    unless its handler chose a stricter one of its own (the message preview)."""
     if message["type"] != "http.response.start" or not scope["path"].startswith("/console"):
         return
     headers = MutableScopeHeaders.from_message(message)
     for name, value in SECURITY_HEADERS.items():
-        headers[name] = value
+        if name not in headers:
+            headers[name] = value
     if not scope["path"].startswith("/console/static/"):
         headers["cache-control"] = "no-store"
 

@@ -31,6 +31,7 @@ from herald_service.mail.dkim_keys import (
     generate_ed25519,
     generate_rsa,
     selector_for,
+    txt_record_value,
 )
 from herald_service.security import secretbox
 from herald_service.settings import Settings
@@ -195,6 +196,20 @@ async def get_domain(session: AsyncSession, account_id: str, domain_id: str) -> 
     if domain is None or domain.account_id != account_id or domain.deleted_at is not None:
         raise NotFound(f"no domain {domain_id}")
     return domain
+
+
+async def dkim_key_records(session: AsyncSession, domain_id: str) -> dict[str, str]:
+    """The DKIM TXT record of every key the domain ever had (retired ones too, so old
+    messages still verify), by ``selector._domainkey.name``: verification without DNS."""
+    domain = await session.get(Domain, domain_id)
+    if domain is None:
+        return {}
+    return {
+        f"{key.selector}._domainkey.{domain.name}".lower(): txt_record_value(
+            key.algorithm, key.public_key
+        )
+        for key in domain.dkim_keys
+    }
 
 
 async def delete_domain(session: AsyncSession, account_id: str, domain_id: str) -> None:

@@ -38,6 +38,7 @@ from herald_service.messages.store import (
     store_messages,
 )
 from herald_service.messages.store import get_message as get_message  # the console's lookup
+from herald_service.messages.store import message_events as message_events  # and timeline
 from herald_service.messages.suppressed import drop_suppressed
 from herald_service.metrics import MESSAGES_ACCEPTED, RECIPIENTS_ACCEPTED
 from herald_service.storage.batched_writes import BatchedWriter

@@ -227,6 +227,25 @@ async def list_deliveries(
     return rows[:limit], next_cursor
 
 
+async def deliveries_of_events(
+    session: AsyncSession, account_id: str, event_ids: Sequence[str]
+) -> list[tuple[WebhookDelivery, str]]:
+    """The account's deliveries of ``event_ids`` (oldest first, with their attempts), each
+    with its endpoint's URL: what one message caused, for the console's message page."""
+    if not event_ids:
+        return []
+    query = (
+        select(WebhookDelivery, WebhookEndpoint.url)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(
+            WebhookDelivery.account_id == account_id,
+            WebhookDelivery.event_id.in_(list(event_ids)),
+        )
+        .order_by(WebhookDelivery.created_at, WebhookDelivery.id)
+    )
+    return [(delivery, url) for delivery, url in (await session.execute(query)).all()]
+
+
 async def replay_delivery(
     session: AsyncSession, endpoint: WebhookEndpoint, delivery_id: str
 ) -> WebhookDelivery:

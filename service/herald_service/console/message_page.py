@@ -1,0 +1,110 @@
+"""The Message page: one message's headers, recipients with every delivery attempt, its
+timeline, the webhook deliveries it caused, its parts, raw source and DKIM signatures.
+
+The HTML part is never put into the page: a sandboxed ``<iframe>`` (no scripts) loads it
+from ``/preview``, which answers with its own CSP allowing no script, no fetch, and
+images only from ``data:`` unless the operator asks for remote images, and sandboxed
+even when opened outside the frame (the CSP ``sandbox`` directive). A message of an
+account the operator is not a member of is a 404, exactly like an unknown id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
+from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from herald_service.console.message_view import preview_html, view_message
+from herald_service.console.web import ConsoleError, Operator, context_of, provide_operator
+from herald_service.domains.service import dkim_key_records
+from herald_service.errors import HeraldError
+from herald_service.events.service import event_view
+from herald_service.messages.schemas import message_out
+from herald_service.messages.service import get_message, message_events
+from herald_service.storage.models import Message
+from herald_service.webhooks.schemas import delivery_out
+from herald_service.webhooks.service import deliveries_of_events
+
+_PREVIEW_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src {images}; "
+    "frame-ancestors 'self'; base-uri 'none'; form-action 'none'; sandbox"
+)
+PREVIEW_CSP = _PREVIEW_POLICY.format(images="data:")
+PREVIEW_CSP_REMOTE_IMAGES = _PREVIEW_POLICY.format(images="https: http: data:")
+
+
+async def _find(db: AsyncSession, operator: Operator, message_id: str) -> Message:
+    """The message if it belongs to one of the operator's accounts; else a 404."""
+    if len(message_id) > 40:
+        raise ConsoleError(404, "No such message.")
+    for account in operator.accounts:
+        try:
+            return await get_message(db, account.id, message_id)
+        except HeraldError:
+            continue
+    raise ConsoleError(404, "No such message.")
+
+
+async def _page(request: Request[Any, Any, Any], operator: Operator, message_id: str) -> Any:
+    async with context_of(request).sessions() as db:
+        message = await _find(db, operator, message_id)
+        events = await message_events(db, message.id)
+        deliveries = await deliveries_of_events(db, message.account_id, [e.id for e in events])
+        records = await dkim_key_records(db, message.domain_id)
+        out = message_out(message, events)
+        timeline = [event_view(e, message) for e in events]
+        webhooks = [(delivery_out(d), url) for d, url in deliveries]
+        raw = message.raw
+    account = next(a for a in operator.accounts if a.id == message.account_id)
+    remote = request.query_params.get("images") == "remote"
+    return {
+        "operator": operator,
+        "page": "activity",
+        "account": account,
+        "message": out,
+        "timeline": timeline,
+        "webhooks": webhooks,
+        "view": view_message(raw, records),
+        "remote_images": remote,
+        "preview_src": f"/console/messages/{out.id}/preview" + ("?images=remote" if remote else ""),
+    }
+
+
+class MessagePageController(Controller):
+    """``/console/messages/{id}`` and its HTML preview."""
+
+    path = "/messages"
+    dependencies = {"operator": Provide(provide_operator)}
+
+    @get("/{message_id:str}")
+    async def message(
+        self,
+        request: Request[Any, Any, Any],
+        operator: NamedDependency[Operator],
+        message_id: FromPath[str],
+    ) -> Template:
+        """The whole page."""
+        return Template("message.html", context=await _page(request, operator, message_id))
+
+    @get("/{message_id:str}/preview")
+    async def preview(
+        self,
+        request: Request[Any, Any, Any],
+        operator: NamedDependency[Operator],
+        message_id: FromPath[str],
+    ) -> Response[bytes]:
+        """The HTML part alone, for the sandboxed frame: no script can run, nothing loads
+        but inline styles and ``data:`` images (remote ones too with ``?images=remote``)."""
+        async with context_of(request).sessions() as db:
+            raw = (await _find(db, operator, message_id)).raw
+        remote = request.query_params.get("images") == "remote"
+        headers = {
+            "content-security-policy": PREVIEW_CSP_REMOTE_IMAGES if remote else PREVIEW_CSP,
+            "x-frame-options": "SAMEORIGIN",
+            "referrer-policy": "no-referrer",
+        }
+        return Response(preview_html(raw), media_type="text/html; charset=utf-8", headers=headers)
