@@ -79,6 +79,29 @@ async def seed(herald: Herald, base: str, tenant: Tenant, receiver: WebhookRecei
     return hook_id
 
 
+def send_html(base: str, tenant: Tenant) -> str:
+    """A message with an HTML part, a text part and an attachment, for the Message page."""
+    body = {
+        "from": {"email": f"app@{tenant.domain}", "name": "Acme"},
+        "to": ["user@receiver.example"],
+        "subject": "Your receipt #1042",
+        "html": "<h1>Thanks for your order</h1><p>Total: <b>42.00 EUR</b></p>",
+        "text": "Thanks for your order. Total: 42.00 EUR",
+        "tags": ["receipt"],
+        "attachments": [
+            {
+                "filename": "receipt.txt",
+                "content": "VG90YWw6IDQyLjAwIEVVUgo=",
+                "content_type": "text/plain",
+            }
+        ],
+    }
+    response = httpx.post(f"{base}/v1/messages", json=body, headers=tenant.headers, timeout=10)
+    assert response.status_code == 202, response.text
+    message_id: str = response.json()["id"]
+    return message_id
+
+
 async def test_console_pages(
     herald: Herald, server: str, page: webdriver.Chrome, receiver: WebhookReceiver
 ) -> None:
@@ -86,6 +109,9 @@ async def test_console_pages(
     tenant = await herald.create_tenant("acme.example")
     await add_user(herald.settings.database_url, "ops@acme.example", "admin", tenant.account_id)
     hook_id = await seed(herald, server, tenant, receiver)
+    message_id = send_html(server, tenant)
+    domains = httpx.get(f"{server}/v1/domains", headers=tenant.headers, timeout=10).json()
+    domain_id: str = domains["data"][0]["id"]
 
     page.get(f"{server}/console/sign-in")
     shoot(page, "sign-in")
@@ -97,3 +123,11 @@ async def test_console_pages(
     shoot(page, "webhooks")
     page.get(f"{server}/console/webhooks/{hook_id}")
     shoot(page, "webhook")
+    submit(page, page.find_element(By.LINK_TEXT, "API keys"))
+    shoot(page, "keys")
+    submit(page, page.find_element(By.LINK_TEXT, "Domains"))
+    shoot(page, "domains")
+    page.get(f"{server}/console/domains/{domain_id}")
+    shoot(page, "domain")
+    page.get(f"{server}/console/messages/{message_id}")
+    shoot(page, "message")
