@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import insert, select
 
 from herald_service.core.ids import new_id
-from herald_service.jobs import DeliveryQueue, redis_connection
+from herald_service.delivery_queue import DeliveryQueue, redis_connection
 from herald_service.storage.database import make_engine
 from herald_service.storage.models import Domain, Message, Recipient
 from herald_service.storage.types import utcnow

@@ -26,7 +26,7 @@ from herald_queue.journal import adopt_orphans
 from herald_queue.scheduler import Duty
 from herald_queue.sweeper import sweep_due
 from herald_queue.webhook_dispatch import WebhookQueue, dispatch_due
-from herald_service.jobs import DeliveryQueue
+from herald_service.delivery_queue import DeliveryQueue
 
 if TYPE_CHECKING:
     from herald_queue.runtime import WorkerRuntime

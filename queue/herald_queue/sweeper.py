@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from herald_service.core.states import RecipientStatus
-from herald_service.jobs import DeliveryQueue
+from herald_service.delivery_queue import DeliveryQueue
 from herald_service.storage.models import Recipient
 from herald_service.storage.types import utcnow
 

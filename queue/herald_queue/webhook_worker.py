@@ -13,7 +13,7 @@ from rq import SimpleWorker
 from herald_queue.duties import webhook_worker_duties
 from herald_queue.runtime import WorkerRuntime
 from herald_queue.webhook_dispatch import WebhookQueue
-from herald_service.jobs import redis_connection
+from herald_service.delivery_queue import redis_connection
 from herald_service.settings import Settings
 
 

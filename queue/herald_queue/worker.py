@@ -11,8 +11,8 @@ from rq import SimpleWorker
 
 from herald_queue.duties import delivery_worker_duties
 from herald_queue.runtime import WorkerRuntime
+from herald_service.delivery_queue import DeliveryQueue, redis_connection
 from herald_service.gc_tuning import frozen_startup_objects, tune_gc
-from herald_service.jobs import DeliveryQueue, redis_connection
 from herald_service.settings import Settings
 
 log = logging.getLogger(__name__)

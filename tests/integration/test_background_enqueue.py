@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from herald_queue.sweeper import sweep_once
 from herald_service.api.app import create_app
 from herald_service.core.jobs import job_message_ids
-from herald_service.jobs import DeliveryQueue, redis_connection
+from herald_service.delivery_queue import DeliveryQueue, redis_connection
 from herald_service.messages.enqueue_batcher import EnqueueBatcher
 from herald_service.messages.store import ENQUEUE_GRACE
 from herald_service.storage.database import session_factory

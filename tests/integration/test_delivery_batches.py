@@ -16,7 +16,7 @@ from herald_queue.runtime import WorkerRuntime
 from herald_queue.smtp import Reply
 from herald_queue.sweeper import sweep_once
 from herald_service.core.jobs import DELIVER_MESSAGE
-from herald_service.jobs import DeliveryQueue
+from herald_service.delivery_queue import DeliveryQueue
 from herald_service.storage.database import session_factory
 from herald_service.storage.models import DeliveryAttempt, Event, Recipient
 from herald_service.storage.types import utcnow

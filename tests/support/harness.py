@@ -19,8 +19,8 @@ from herald_queue.runtime import WorkerRuntime
 from herald_queue.sweeper import sweep_once
 from herald_service.accounts.service import create_account
 from herald_service.core.jobs import job_message_ids
+from herald_service.delivery_queue import DeliveryQueue, redis_connection
 from herald_service.domains.service import add_domain, dns_records
-from herald_service.jobs import DeliveryQueue, redis_connection
 from herald_service.keys.service import create_api_key
 from herald_service.settings import Settings
 from herald_service.storage.database import (

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from herald_queue.webhook_dispatch import WebhookQueue, dispatch_once
 from herald_queue.webhooks import send_webhook
-from herald_service.jobs import redis_connection
+from herald_service.delivery_queue import redis_connection
 from herald_service.storage.database import session_factory
 from herald_service.storage.types import utcnow
 from simnet.ports import ensure_loopback

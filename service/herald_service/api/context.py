@@ -10,10 +10,10 @@ from contextlib import asynccontextmanager
 import dns.asyncresolver
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from herald_service.delivery_queue import DeliveryQueue, redis_connection
 from herald_service.dns import make_resolver
 from herald_service.domains.sending import SendingDomainCache
 from herald_service.domains.service import SigningKeyCache
-from herald_service.jobs import DeliveryQueue, redis_connection
 from herald_service.keys.quotas import QuotaGate, quota_redis
 from herald_service.keys.service import Authenticator
 from herald_service.keys.usage import KeyUsage

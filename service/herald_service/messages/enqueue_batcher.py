@@ -4,7 +4,7 @@ The send path answers ``202`` once a message's rows are committed and hands its 
 :meth:`EnqueueBatcher.submit`, which returns at once. One flusher task per process
 gathers the ids submitted within :data:`GATHER_WINDOW` of the oldest one still waiting
 (or while a write is under way) and writes them in one ``enqueue_many`` pipeline, as
-delivery jobs of up to :data:`~herald_service.jobs.IDS_PER_JOB` ids (rq's per-job
+delivery jobs of up to :data:`~herald_service.delivery_queue.IDS_PER_JOB` ids (rq's per-job
 bookkeeping in the worker is then shared by many messages), at most ``max_batch`` ids
 per write.
 
@@ -12,7 +12,7 @@ Nothing here can lose a message: a committed message carries ``next_attempt_at =
 ENQUEUE_GRACE`` (``messages/store.py``), and the sweeper in every worker
 (``herald_queue/sweeper.py``) enqueues committed messages whose time has come. So ids
 still waiting in this process when it crashes, and a write that Redis refuses (logged by
-:class:`~herald_service.jobs.DeliveryQueue`, never raised into a request), are handed
+:class:`~herald_service.delivery_queue.DeliveryQueue`, never raised into a request), are handed
 out by the sweeper after the grace period. :meth:`EnqueueBatcher.close` writes every id
 submitted before it, so a clean shutdown leaves nothing to the sweeper.
 """
@@ -24,7 +24,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 
-from herald_service.jobs import DeliveryQueue
+from herald_service.delivery_queue import DeliveryQueue
 
 # How long (seconds) the oldest waiting id waits for others before the write starts; it
 # delays when a worker can start, never the 202. Ids per job grow with it in proportion to

@@ -16,13 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from herald_service.core.message import OutgoingMessage
 from herald_service.core.states import RecipientStatus, summarize
+from herald_service.delivery_queue import DeliveryQueue
 from herald_service.domains.service import (
     SendingDomain,
     SendingDomainCache,
     ensure_sender_allowed,
 )
 from herald_service.events.service import EndpointSource
-from herald_service.jobs import DeliveryQueue
 from herald_service.messages import idempotency
 from herald_service.messages.enqueue_batcher import EnqueueBatcher
 from herald_service.messages.intake import validate_send_request
