@@ -5,49 +5,13 @@ from __future__ import annotations
 import httpx
 from selenium import webdriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from herald_service.console.web import CONTENT_SECURITY_POLICY
+from support.browser import console_errors, row, send, sign_in, submit
 from support.console import PASSWORD, add_user, csrf_of
-from support.harness import Herald, Tenant
-
-
-def submit(driver: webdriver.Chrome, button: WebElement) -> None:
-    """Click a form's button and wait until the next page has replaced this one."""
-    old = driver.find_element(By.TAG_NAME, "html")
-    button.click()
-    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(old))
-
-
-def sign_in(driver: webdriver.Chrome, base: str, email: str, password: str = PASSWORD) -> None:
-    driver.get(f"{base}/console/sign-in")
-    driver.find_element(By.ID, "email").send_keys(email)
-    driver.find_element(By.ID, "password").send_keys(password)
-    submit(driver, driver.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
-
-
-def send(base: str, tenant: Tenant, subject: str) -> str:
-    body = {
-        "from": f"app@{tenant.domain}",
-        "to": ["user@receiver.example"],
-        "subject": subject,
-        "text": "hello",
-        "tags": ["browser"],
-    }
-    response = httpx.post(f"{base}/v1/messages", json=body, headers=tenant.headers, timeout=10)
-    assert response.status_code == 202, response.text
-    message_id: str = response.json()["id"]
-    return message_id
-
-
-def console_errors(driver: webdriver.Chrome) -> list[str]:
-    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
-
-
-def row(message_id: str) -> tuple[str, str]:
-    return (By.CSS_SELECTOR, f'tr[data-message-id="{message_id}"]')
+from support.harness import Herald
 
 
 async def test_sign_in_and_watch_a_message_arrive(

@@ -9,28 +9,10 @@ import time
 import httpx
 from selenium import webdriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
-from selenium.webdriver.support.ui import WebDriverWait
 
-from support.console import PASSWORD, add_user
+from support.browser import console_errors, copy, sign_in, submit
+from support.console import add_user
 from support.harness import Herald, Tenant
-
-READ_CLIPBOARD = "navigator.clipboard.readText().then(arguments[0], () => arguments[0](null));"
-
-
-def submit(driver: webdriver.Chrome, button: WebElement) -> None:
-    """Click a form's button (or link) and wait until the next page has replaced this one."""
-    old = driver.find_element(By.TAG_NAME, "html")
-    button.click()
-    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(old))
-
-
-def sign_in(driver: webdriver.Chrome, base: str, email: str) -> None:
-    driver.get(f"{base}/console/sign-in")
-    driver.find_element(By.ID, "email").send_keys(email)
-    driver.find_element(By.ID, "password").send_keys(PASSWORD)
-    submit(driver, driver.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
 
 
 def send(base: str, tenant: Tenant, token: str) -> httpx.Response:
@@ -42,18 +24,6 @@ def send(base: str, tenant: Tenant, token: str) -> httpx.Response:
     }
     headers = {"Authorization": f"Bearer {token}"}
     return httpx.post(f"{base}/v1/messages", json=body, headers=headers, timeout=10)
-
-
-def severe_errors(driver: webdriver.Chrome) -> list[str]:
-    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
-
-
-def copy(driver: webdriver.Chrome, button: WebElement) -> str | None:
-    """Click a copy button and return what the clipboard then holds."""
-    button.click()
-    WebDriverWait(driver, 5).until(lambda d: button.get_attribute("data-copied") == "yes")
-    text: str | None = driver.execute_async_script(READ_CLIPBOARD)
-    return text
 
 
 async def test_create_copy_use_and_revoke_a_key(
@@ -90,7 +60,7 @@ async def test_create_copy_use_and_revoke_a_key(
         answer = send(server, tenant, copied)
     assert answer.status_code == 401
     assert send(server, tenant, tenant.api_key).status_code == 202  # the others still work
-    assert severe_errors(page) == []
+    assert console_errors(page) == []
 
 
 async def test_open_a_domain_and_copy_a_record(
@@ -119,4 +89,4 @@ async def test_open_a_domain_and_copy_a_record(
     button = rows[dkim].find_element(By.CSS_SELECTOR, "td[data-label=Copy] button")
     assert copy(page, button) == expected[dkim]["value"]
     assert page.find_elements(By.CSS_SELECTOR, "form[action$='/verify']") == []  # a viewer
-    assert severe_errors(page) == []
+    assert console_errors(page) == []

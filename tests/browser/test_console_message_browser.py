@@ -8,9 +8,9 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
-from test_console_browser import console_errors, row, sign_in, submit
 
 from simnet.fixtures import SMTPServerFactory
+from support.browser import console_errors, row, sign_in, submit
 from support.console import add_user
 from support.harness import Herald
 

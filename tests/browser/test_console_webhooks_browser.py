@@ -9,8 +9,8 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from standardwebhooks import Webhook
-from test_console_browser import console_errors, sign_in, submit
 
+from support.browser import console_errors, sign_in, submit
 from support.console import add_user
 from support.harness import Herald
 from support.webhooks import Answer, WebhookReceiver, drain_webhooks

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
-from test_console_browser import send, sign_in, submit
 
+from support.browser import send, sign_in, submit
 from support.console import add_user
 from support.harness import Herald, Tenant
 from support.webhooks import Answer, WebhookReceiver, drain_webhooks

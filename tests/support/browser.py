@@ -1,0 +1,63 @@
+"""Helpers for the console's browser tests: sign in, submit a form, send, read the log."""
+
+from __future__ import annotations
+
+import httpx
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+from support.console import PASSWORD
+from support.harness import Tenant
+
+READ_CLIPBOARD = "navigator.clipboard.readText().then(arguments[0], () => arguments[0](null));"
+
+
+def submit(driver: webdriver.Chrome, button: WebElement) -> None:
+    """Click a form's button (or a link) and wait until the next page has replaced this one."""
+    old = driver.find_element(By.TAG_NAME, "html")
+    button.click()
+    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(old))
+
+
+def sign_in(driver: webdriver.Chrome, base: str, email: str, password: str = PASSWORD) -> None:
+    """Sign in through the form."""
+    driver.get(f"{base}/console/sign-in")
+    driver.find_element(By.ID, "email").send_keys(email)
+    driver.find_element(By.ID, "password").send_keys(password)
+    submit(driver, driver.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
+
+
+def send(base: str, tenant: Tenant, subject: str) -> str:
+    """Send one message over the API with the tenant's key; return its id."""
+    body = {
+        "from": f"app@{tenant.domain}",
+        "to": ["user@receiver.example"],
+        "subject": subject,
+        "text": "hello",
+        "tags": ["browser"],
+    }
+    response = httpx.post(f"{base}/v1/messages", json=body, headers=tenant.headers, timeout=10)
+    assert response.status_code == 202, response.text
+    message_id: str = response.json()["id"]
+    return message_id
+
+
+def console_errors(driver: webdriver.Chrome) -> list[str]:
+    """The page's SEVERE console messages since the log was last read."""
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def row(message_id: str) -> tuple[str, str]:
+    """The locator of a message's row in a table."""
+    return (By.CSS_SELECTOR, f'tr[data-message-id="{message_id}"]')
+
+
+def copy(driver: webdriver.Chrome, button: WebElement) -> str | None:
+    """Click a copy button and return what the clipboard then holds."""
+    button.click()
+    WebDriverWait(driver, 5).until(lambda d: button.get_attribute("data-copied") == "yes")
+    text: str | None = driver.execute_async_script(READ_CLIPBOARD)
+    return text
