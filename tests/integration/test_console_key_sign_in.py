@@ -82,6 +82,32 @@ async def test_a_key_without_the_admin_scope_is_refused(
     assert (await key_sign_in(console, "")).status_code == 401
 
 
+async def test_a_restricted_admin_key_is_refused_and_restricting_ends_the_session(
+    herald: Herald,
+    console: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    """The console creates keys without bounding them by the acting key, so a key that
+    could not grant everything itself does not sign in."""
+    tenant = await herald.create_tenant("bounded.example")
+    created = await console.post(
+        "/v1/api-keys",
+        json={"scopes": ["send", "read", "admin"], "domains": ["bounded.example"]},
+        headers=tenant.headers,
+    )
+    assert created.status_code == 201, created.text
+    refused = await key_sign_in(console, created.json()["key"])
+    assert refused.status_code == 403 and "restricted" in refused.text
+    assert (await console.get("/console")).status_code == 303
+
+    assert (await key_sign_in(console, tenant.api_key)).status_code == 303
+    assert (await console.get("/console")).status_code == 200
+    patched = await console.patch(
+        f"/v1/api-keys/{tenant.key_id}", json={"quotas": {"burst": 10}}, headers=tenant.headers
+    )
+    assert patched.status_code == 200, patched.text
+    assert (await console.get("/console")).status_code == 303
+
+
 async def test_revoking_the_key_ends_its_session_at_once(
     herald: Herald,
     console: AsyncTestClient,  # type: ignore[type-arg]

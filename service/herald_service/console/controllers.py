@@ -2,7 +2,9 @@
 
 With ``HERALD_CONSOLE_KEY_SIGN_IN`` (on under ``herald dev``) the sign-in page also takes
 an API key: one with the ``admin`` scope, checked by the same :class:`Authenticator` as the
-API's (argon2id, revoked keys refused), opens an admin session for the key's account.
+API's (argon2id, revoked keys refused), opens an admin session for the key's account. The
+key must be unrestricted (every scope and domain, default quotas), since the console's
+pages, unlike the API, do not bound the keys they create by the acting key.
 Failed attempts count against the client address's lock-out like wrong passwords.
 """
 
@@ -29,7 +31,7 @@ from herald_service.console.web import (
     sessions,
 )
 from herald_service.errors import Unauthorized
-from herald_service.keys.service import ADMIN_SCOPE, UNAUTHORIZED, find_live_key
+from herald_service.keys.service import ADMIN_SCOPE, UNAUTHORIZED, find_live_key, unrestricted
 from herald_service.settings import Settings
 
 
@@ -143,6 +145,12 @@ class SignInController(Controller):
             return _sign_in_page(request, next_path, "Unknown or revoked API key.", 401)
         if ADMIN_SCOPE not in key.scopes:
             message = "This API key lacks the admin scope: only an admin key signs in."
+            return _sign_in_page(request, next_path, message, 403)
+        if not unrestricted(key):
+            message = (
+                "This admin key is restricted (scopes, domains or quotas): only an "
+                "unrestricted admin key signs in, as the console does not bound what it grants."
+            )
             return _sign_in_page(request, next_path, message, 403)
         token = await sessions(request).open("", key_id=key.id)
         return _signed_in(request, token, next_path)

@@ -29,7 +29,7 @@ from herald_service.console.sessions import (
     SessionStore,
 )
 from herald_service.errors import HeraldError
-from herald_service.keys.service import ADMIN_SCOPE, find_live_key
+from herald_service.keys.service import find_live_key, unrestricted
 from herald_service.storage.models import User
 
 CONTENT_SECURITY_POLICY = (
@@ -170,14 +170,14 @@ async def provide_operator(request: Request[Any, Any, Any]) -> Operator:
 
 async def _key_operator(request: Request[Any, Any, Any], key_id: str, csrf: str) -> Operator | None:
     """The admin operator of a key session, read afresh on every request: a key that was
-    revoked or lost its admin scope (or key sign-in turned off) ends the session at once."""
+    revoked or restricted (or key sign-in turned off) ends the session at once."""
     context = context_of(request)
     if not context.settings.console_key_sign_in:
         return None
     async with context.sessions() as db:
         key = await find_live_key(db, key_id)
         account = await find_account(db, key.account_id) if key else None
-    if key is None or account is None or ADMIN_SCOPE not in key.scopes:
+    if key is None or account is None or not unrestricted(key):
         return None
     label = f"API key {key.name or key.id}"
     return Operator("", label, "admin", (AccountRef(account.id, account.name),), csrf, key.id)
