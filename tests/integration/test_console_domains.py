@@ -142,6 +142,14 @@ async def test_live_status_and_verify_now_in_place(
     assert 'id="domain-notice" hx-swap-oob="innerHTML"' in checked.text
     assert ": 4 of 4 required verified." in checked.text
     assert (await console.get(f"{live}&seen={stamp}")).status_code == 200  # it changed
+    rotated = await console.post(
+        f"/console/domains/{tenant.domain_id}/rotate",
+        data={"csrf_token": csrf_of(page.text), "account": tenant.account_id},
+    )
+    assert rotated.status_code == 303
+    waiting = await console.get(rotated.headers["location"])  # new keys wait for DNS
+    assert 'id="domain-status">verified<' in waiting.text
+    assert 'hx-trigger="every 3s"' in waiting.text
 
     theirs = await herald.create_tenant("theirs.example", verified=False)
     foreign = f"/console/domains/{theirs.domain_id}/live?account={tenant.account_id}"

@@ -4,7 +4,7 @@ the last check found), verification on demand and DKIM key rotation.
 Verifying and rotating are changes, so only admins may post them (``check_request``).
 They run the same use cases as ``POST /v1/domains/{id}/verify`` and ``.../dkim/rotate``.
 
-Live status: until a domain and its records are verified, its page asks for its status
+Live status: until a domain (and a new DKIM key) is verified, its page asks for its status
 part (``/live``) every few seconds; the answer is a 204 while nothing changed, so htmx
 leaves the page alone. "Verify now" posted by htmx answers with that part too (and a
 notice), so the result appears in place; without JavaScript it redirects as before.
@@ -63,12 +63,10 @@ def _back(account: AccountRef, domain_id: str, done: str) -> Redirect:
 
 
 def _watching(domain: DomainOut) -> bool:
-    """Whether the page keeps refreshing: until the domain and every required record are
-    verified and no new DKIM key waits for its record."""
-    return (
-        domain.status != DomainStatus.VERIFIED
-        or any(r.required and r.status != RecordStatus.VERIFIED for r in domain.records)
-        or any(k.status == DkimKeyStatus.PENDING for k in domain.dkim_keys)
+    """Whether the page keeps refreshing: until the domain is verified and no new DKIM key
+    from a rotation waits for its record."""
+    return domain.status != DomainStatus.VERIFIED or any(
+        k.status == DkimKeyStatus.PENDING for k in domain.dkim_keys
     )
 
 
