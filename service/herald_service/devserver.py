@@ -138,6 +138,7 @@ def run_dev(host: str, port: int, as_json: bool) -> None:
     env.setdefault("HERALD_HOSTNAME", "localhost")
     env.setdefault("HERALD_WEBHOOK_ALLOW_NETWORKS", "127.0.0.0/8,::1/128")
     env.setdefault("HERALD_OUTCOME_JOURNAL_DIR", str((VAR / "outcome-journal").resolve()))
+    env.setdefault("HERALD_CONSOLE_KEY_SIGN_IN", "1")
     env["HERALD_SECRET_KEY"] = _secret_key()
     settings = load_settings(env)
     redis_child = _ensure_redis(settings.redis_url)
@@ -198,7 +199,8 @@ def _announce(base: str, details: dict[str, str], as_json: bool) -> None:
         f"\nHerald is running (embedded mode: SQLite in ./var, capture inbox).\n\n"
         f"  API:      {base}\n  Inbox:    {base}/dev/inbox\n  Console:  {base}/console\n"
         f"  API key:  {details['api_key']}\n"
-        f"\nSend a message:\n\n{curl}\n\nSign in to the console after creating a user:\n\n"
+        f"            (also signs in to the console: {base}/console/sign-in)\n"
+        f"\nSend a message:\n\n{curl}\n\nOr sign in to the console as a user you create:\n\n"
         f"  herald users create --email you@example.com --role admin "
         f"--account {details['account_id']}\n\nPress Ctrl-C to stop.\n"
     )

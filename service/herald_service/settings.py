@@ -99,6 +99,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Send the console cookie without ``Secure`` also to hosts other than localhost over
     # plain HTTP (a console behind a TLS-terminating proxy needs no such setting).
     console_insecure_cookies: bool = False
+    # Offer "Sign in with an API key" on the console's sign-in page: a key with the
+    # ``admin`` scope opens an admin session for its account (``herald dev`` turns it on).
+    console_key_sign_in: bool = False
 
     def require_secret_key(self) -> str:
         """Return the secret key, or fail with an explanation of how to set one."""

@@ -112,3 +112,52 @@ async def test_isolation_viewers_and_csrf(herald: Herald, console: AsyncTestClie
         body = api.json()
         assert body["status"] == "pending" and body["last_checked_at"] is None
         assert all(k["status"] == "active" for k in body["dkim_keys"])
+
+
+async def test_live_status_and_verify_now_in_place(
+    herald: Herald,
+    console: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    tenant = await herald.create_tenant("live.example", verified=False)
+    await add_user(herald.settings.database_url, "ops@example.com", "admin", tenant.account_id)
+    await sign_in(console, "ops@example.com")
+    page = await console.get(f"/console/domains/{tenant.domain_id}")
+    live = f"/console/domains/{tenant.domain_id}/live?account={tenant.account_id}"
+    assert f'hx-get="{live}&amp;seen=' in page.text and 'hx-trigger="every 3s"' in page.text
+    stamp = page.text.split("&amp;seen=", 1)[1].split('"', 1)[0]
+
+    unchanged = await console.get(f"{live}&seen={stamp}", headers={"HX-Request": "true"})
+    assert unchanged.status_code == 204 and unchanged.content == b""
+    part = await console.get(live, headers={"HX-Request": "true"})
+    assert part.status_code == 200 and part.text.startswith('<div id="domain-live"')
+    assert 'id="domain-status">pending<' in part.text and "<html" not in part.text
+
+    checked = await console.post(
+        f"/console/domains/{tenant.domain_id}/verify",
+        data={"csrf_token": csrf_of(page.text), "account": tenant.account_id},
+        headers={"HX-Request": "true"},
+    )
+    assert checked.status_code == 200, checked.text
+    assert 'id="domain-status">verified<' in checked.text and "hx-trigger" not in checked.text
+    assert 'id="domain-notice" hx-swap-oob="innerHTML"' in checked.text
+    assert ": 4 of 4 required verified." in checked.text
+    assert (await console.get(f"{live}&seen={stamp}")).status_code == 200  # it changed
+    rotated = await console.post(
+        f"/console/domains/{tenant.domain_id}/rotate",
+        data={"csrf_token": csrf_of(page.text), "account": tenant.account_id},
+    )
+    assert rotated.status_code == 303
+    waiting = await console.get(rotated.headers["location"])  # new keys wait for DNS
+    assert 'id="domain-status">verified<' in waiting.text
+    assert 'hx-trigger="every 3s"' in waiting.text
+
+    theirs = await herald.create_tenant("theirs.example", verified=False)
+    foreign = f"/console/domains/{theirs.domain_id}/live?account={tenant.account_id}"
+    assert (await console.get(foreign)).status_code == 404
+    other = f"/console/domains/{theirs.domain_id}/live?account={theirs.account_id}"
+    assert (await console.get(other)).status_code == 404
+    await console.post("/console/sign-out", data={"csrf_token": csrf_of(page.text)})
+    signed_out = await console.get(live, headers={"HX-Request": "true"})
+    assert signed_out.status_code == 401 and signed_out.headers["hx-redirect"].startswith(
+        "/console/sign-in"
+    )

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from support.console import csrf_of
 from support.processes import free_port, start, stop
 from support.redis_server import RedisServer
 
@@ -106,6 +107,11 @@ def test_dev_mode_prints_a_key_and_delivers_signed_mail_to_the_inbox(
         console = httpx.get(info["console_url"])
         assert console.status_code == 303
         assert console.headers["location"].startswith("/console/sign-in")
+        with httpx.Client(base_url=info["api_url"]) as browser:  # the printed key signs in
+            form = browser.get("/console/sign-in")
+            data = {"api_key": info["api_key"], "csrf_token": csrf_of(form.text)}
+            assert browser.post("/console/sign-in/key", data=data).status_code == 303
+            assert browser.get("/console").status_code == 200
         assert (tmp_path / "var" / "herald.db").exists()
     finally:
         stop(dev)

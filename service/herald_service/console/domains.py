@@ -3,14 +3,21 @@ the last check found), verification on demand and DKIM key rotation.
 
 Verifying and rotating are changes, so only admins may post them (``check_request``).
 They run the same use cases as ``POST /v1/domains/{id}/verify`` and ``.../dkim/rotate``.
+
+Live status: until a domain (and a new DKIM key) is verified, its page asks for its status
+part (``/live``) every few seconds; the answer is a 204 while nothing changed, so htmx
+leaves the page alone. "Verify now" posted by htmx answers with that part too (and a
+notice), so the result appears in place; without JavaScript it redirects as before.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Controller, Request, get, post
+import msgspec
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -24,6 +31,7 @@ from herald_service.console.web import (
     pick_account,
     provide_operator,
 )
+from herald_service.core.states import DkimKeyStatus, DomainStatus, RecordStatus
 from herald_service.domains.schemas import DomainOut, domain_out
 from herald_service.domains.service import (
     get_domain,
@@ -52,6 +60,28 @@ async def _domain(db: AsyncSession, account: AccountRef, domain_id: str) -> Doma
 def _back(account: AccountRef, domain_id: str, done: str) -> Redirect:
     query = urlencode({"account": account.id, "done": done})
     return Redirect(path=f"/console/domains/{domain_id}?{query}", status_code=303)
+
+
+def _watching(domain: DomainOut) -> bool:
+    """Whether the page keeps refreshing: until the domain is verified and no new DKIM key
+    from a rotation waits for its record."""
+    return domain.status != DomainStatus.VERIFIED or any(
+        k.status == DkimKeyStatus.PENDING for k in domain.dkim_keys
+    )
+
+
+def _live(account: AccountRef, domain: DomainOut, **extra: Any) -> dict[str, Any]:
+    """What the status part of the page needs, with a stamp of what it shows."""
+    stamp = hashlib.sha256(msgspec.json.encode(domain)).hexdigest()[:16]
+    part = {"account": account, "domain": domain, "watching": _watching(domain), "stamp": stamp}
+    return part | extra
+
+
+def _checked_notice(domain: DomainOut) -> str:
+    required = [r for r in domain.records if r.required]
+    good = sum(r.status == RecordStatus.VERIFIED for r in required)
+    at = domain.last_checked_at.strftime("%H:%M:%S") if domain.last_checked_at else "now"
+    return f"Records checked at {at} UTC: {good} of {len(required)} required verified."
 
 
 async def _posted_account(request: Request[Any, Any, Any], operator: Operator) -> AccountRef:
@@ -97,14 +127,33 @@ class DomainsController(Controller):
         context = context_of(request)
         async with context.sessions() as db:
             domain = domain_out(await _domain(db, account, domain_id), context.settings)
-        page = {
-            "operator": operator,
-            "page": "domains",
-            "account": account,
-            "domain": domain,
-            "done": DONE.get(request.query_params.get("done", ""), ""),
-        }
+        page = _live(
+            account,
+            domain,
+            operator=operator,
+            page="domains",
+            done=DONE.get(request.query_params.get("done", ""), ""),
+        )
         return Template("domain.html", context=page)
+
+    @get("/{domain_id:str}/live")
+    async def live(
+        self,
+        request: Request[Any, Any, Any],
+        operator: NamedDependency[Operator],
+        domain_id: FromPath[str],
+    ) -> Response[Any]:
+        """The status part of the page; 204 when it still shows what ``seen`` stamps."""
+        account = pick_account(operator, request.query_params.get("account"))
+        if account is None:
+            raise ConsoleError(404, "No such domain.")
+        context = context_of(request)
+        async with context.sessions() as db:
+            domain = domain_out(await _domain(db, account, domain_id), context.settings)
+        part = _live(account, domain)
+        if request.query_params.get("seen") == part["stamp"]:
+            return Response(content=None, status_code=204)
+        return Template("domain_live.html", context=part)
 
     @post("/{domain_id:str}/verify", status_code=303)
     async def verify(
@@ -112,14 +161,18 @@ class DomainsController(Controller):
         request: Request[Any, Any, Any],
         operator: NamedDependency[Operator],
         domain_id: FromPath[str],
-    ) -> Redirect:
-        """Look every record up now (admins only)."""
+    ) -> Response[Any]:
+        """Look every record up now (admins only); to htmx, answer with the status part."""
         account = await _posted_account(request, operator)
         context = context_of(request)
         async with context.sessions.begin() as db:
             domain = await _domain(db, account, domain_id)
             await verify_domain(db, context.settings, context.resolver, domain, utcnow())
+            checked = domain_out(domain, context.settings)
         context.sending_domains.forget(account.id)
+        if request.headers.get("hx-request"):
+            part = _live(account, checked, notice=_checked_notice(checked))
+            return Template("domain_live.html", context=part)
         return _back(account, domain_id, "verified")
 
     @post("/{domain_id:str}/rotate", status_code=303)

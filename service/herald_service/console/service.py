@@ -65,6 +65,11 @@ async def find_user(session: AsyncSession, email: str) -> User | None:
     return (await session.execute(query)).scalar_one_or_none()
 
 
+async def find_account(session: AsyncSession, account_id: str) -> Account | None:
+    """The account ``account_id``, if it exists."""
+    return await session.get(Account, account_id)
+
+
 async def member_accounts(session: AsyncSession, user_id: str) -> list[Account]:
     """The accounts ``user_id`` belongs to, by name."""
     query = (

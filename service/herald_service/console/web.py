@@ -21,7 +21,7 @@ from litestar.types import Message, Scope
 
 from herald_service.api.context import ApiContext
 from herald_service.api.nul_guard import refuse_nul
-from herald_service.console.service import member_accounts
+from herald_service.console.service import find_account, member_accounts
 from herald_service.console.sessions import (
     PRE_SESSION_COOKIE,
     SESSION_COOKIE,
@@ -29,6 +29,7 @@ from herald_service.console.sessions import (
     SessionStore,
 )
 from herald_service.errors import HeraldError
+from herald_service.keys.service import find_live_key, unrestricted
 from herald_service.storage.models import User
 
 CONTENT_SECURITY_POLICY = (
@@ -45,6 +46,7 @@ SECURITY_HEADERS = {
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 SIGN_IN_PATH = "/console/sign-in"
+KEY_SIGN_IN_PATH = "/console/sign-in/key"
 
 
 class AccountRef(msgspec.Struct, frozen=True):
@@ -55,13 +57,15 @@ class AccountRef(msgspec.Struct, frozen=True):
 
 
 class Operator(msgspec.Struct, frozen=True):
-    """The signed-in user of a request, with the accounts they may see."""
+    """The signed-in user of a request, with the accounts they may see. Signed in with an
+    API key, ``key_id`` names the key, ``user_id`` is empty and ``email`` labels the key."""
 
     user_id: str
     email: str
     role: str
     accounts: tuple[AccountRef, ...]
     csrf: str
+    key_id: str | None = None
 
 
 class ConsoleError(Exception):
@@ -150,7 +154,10 @@ async def current_session(request: Request[Any, Any, Any]) -> ConsoleSession | N
 async def provide_operator(request: Request[Any, Any, Any]) -> Operator:
     """The signed-in operator; without a session, :class:`SignInRequired`."""
     session = await current_session(request)
-    if session is not None:
+    if session is not None and session.key_id is not None:
+        if operator := await _key_operator(request, session.key_id, session.csrf):
+            return operator
+    elif session is not None:
         async with context_of(request).sessions() as db:
             user = await db.get(User, session.user_id)
             accounts = await member_accounts(db, session.user_id) if user else []
@@ -159,6 +166,21 @@ async def provide_operator(request: Request[Any, Any, Any]) -> Operator:
             return Operator(user.id, user.email, user.role, refs, session.csrf)
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     raise SignInRequired(target)
+
+
+async def _key_operator(request: Request[Any, Any, Any], key_id: str, csrf: str) -> Operator | None:
+    """The admin operator of a key session, read afresh on every request: a key that was
+    revoked or restricted (or key sign-in turned off) ends the session at once."""
+    context = context_of(request)
+    if not context.settings.console_key_sign_in:
+        return None
+    async with context.sessions() as db:
+        key = await find_live_key(db, key_id)
+        account = await find_account(db, key.account_id) if key else None
+    if key is None or account is None or not unrestricted(key):
+        return None
+    label = f"API key {key.name or key.id}"
+    return Operator("", label, "admin", (AccountRef(account.id, account.name),), csrf, key.id)
 
 
 async def check_request(request: Request[Any, Any, Any]) -> None:
@@ -175,7 +197,7 @@ async def check_request(request: Request[Any, Any, Any]) -> None:
         raise ConsoleError(400, "NUL characters are not allowed.")
     form = await request.form()
     presented = str(form.get("csrf_token") or request.headers.get("x-csrf-token") or "")
-    if request.url.path == SIGN_IN_PATH:
+    if request.url.path in (SIGN_IN_PATH, KEY_SIGN_IN_PATH):
         expected = request.cookies.get(PRE_SESSION_COOKIE, "")
     else:
         session = await current_session(request)

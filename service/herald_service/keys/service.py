@@ -17,6 +17,7 @@ from herald_service.core.key_grants import KeyLimits as KeyLimits  # re-exported
 from herald_service.domains.service import normalize_domain_name
 from herald_service.errors import FieldError, InvalidRequest, NotFound, Unauthorized
 from herald_service.keys.grants import (
+    SCOPES,
     check_limits,
     ensure_within,
     key_grant,
@@ -30,6 +31,7 @@ from herald_service.storage.models import ApiKey, Domain
 from herald_service.storage.types import utcnow
 
 UNAUTHORIZED = "missing, malformed or unknown API key"
+ADMIN_SCOPE = "admin"  # manages the account: keys, domains, webhooks, suppressions
 
 
 class AuthContext(Struct, frozen=True):
@@ -146,6 +148,22 @@ async def get_api_key(session: AsyncSession, account_id: str, key_id: str) -> Ap
     if key is None or key.account_id != account_id:
         raise NotFound(f"no API key {key_id}")
     return key
+
+
+async def find_live_key(session: AsyncSession, key_id: str) -> ApiKey | None:
+    """Key ``key_id`` unless it is unknown or revoked: one primary-key read, no secret
+    check, no cache. For a caller that authenticated the key's token earlier (a console
+    key session) and must stop the moment the key is revoked."""
+    key = await session.get(ApiKey, key_id)
+    return None if key is None or key.revoked_at is not None else key
+
+
+def unrestricted(key: ApiKey) -> bool:
+    """Whether ``key`` holds every scope, every domain of its account and the server's
+    default quotas: whatever it does through a surface that does not bound grants by the
+    acting key (the console), it cannot give more than it holds."""
+    grant = key_grant(key)
+    return grant.scopes == frozenset(SCOPES) and not grant.domains and grant.limits == KeyLimits()
 
 
 async def revoke_api_key(
