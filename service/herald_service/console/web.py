@@ -29,6 +29,7 @@ from herald_service.console.sessions import (
     SessionStore,
 )
 from herald_service.errors import HeraldError
+from herald_service.inbox.service import has_sandbox_messages
 from herald_service.storage.models import User
 
 CONTENT_SECURITY_POLICY = (
@@ -62,6 +63,8 @@ class Operator(msgspec.Struct, frozen=True):
     role: str
     accounts: tuple[AccountRef, ...]
     csrf: str
+    # Whether the nav offers the inbox: capture mode, or sandbox messages to show.
+    inbox: bool = False
 
 
 class ConsoleError(Exception):
@@ -151,12 +154,16 @@ async def provide_operator(request: Request[Any, Any, Any]) -> Operator:
     """The signed-in operator; without a session, :class:`SignInRequired`."""
     session = await current_session(request)
     if session is not None:
-        async with context_of(request).sessions() as db:
+        context = context_of(request)
+        async with context.sessions() as db:
             user = await db.get(User, session.user_id)
             accounts = await member_accounts(db, session.user_id) if user else []
+            inbox = context.settings.delivery_mode == "capture" or (
+                await has_sandbox_messages(db, [a.id for a in accounts])
+            )
         if user is not None:
             refs = tuple(AccountRef(a.id, a.name) for a in accounts)
-            return Operator(user.id, user.email, user.role, refs, session.csrf)
+            return Operator(user.id, user.email, user.role, refs, session.csrf, inbox)
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     raise SignInRequired(target)
 

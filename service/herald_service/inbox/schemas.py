@@ -1,10 +1,11 @@
-"""The shapes of the capture inbox (JSON and a minimal HTML page) and their presenters."""
+"""The shapes of the inbox (the JSON of ``/dev/inbox``, the console's rows) and their presenters."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from datetime import datetime
+from email import policy
+from email.parser import BytesHeaderParser
 
 import msgspec
 
@@ -42,20 +43,52 @@ def captured_detail(m: CapturedMessage) -> CapturedDetail:
     return CapturedDetail(**msgspec.structs.asdict(s), raw=m.raw.decode("utf-8", "replace"))
 
 
-def inbox_page(items: Sequence[CapturedSummary]) -> str:
-    """A minimal HTML listing linking to each message's source."""
-    rows = "".join(
-        f"<tr><td>{m.id}</td><td>{html.escape(m.received_at.isoformat())}</td>"
-        f"<td>{html.escape(m.mail_from)}</td><td>{html.escape(', '.join(m.rcpt_tos))}</td>"
-        f"<td><a href='/dev/inbox/messages/{m.id}'>{html.escape(m.subject)}</a></td>"
-        f"<td>{html.escape(m.dkim)}</td></tr>"
-        for m in items
-    )
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>Herald inbox</title>"
-        "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.3em .8em;"
-        "border-bottom:1px solid #ddd;text-align:left}</style></head><body>"
-        f"<h1>Herald capture inbox</h1><p>{len(items)} message(s)</p><table>"
-        "<tr><th>#</th><th>received</th><th>from</th><th>to</th><th>subject</th>"
-        f"<th>DKIM</th></tr>{rows}</table></body></html>"
+class InboxItem(msgspec.Struct, frozen=True):
+    """One message of the console's inbox: a captured copy or a sandbox message."""
+
+    kind: str  # "captured" | "sandbox"
+    ref: str  # the captured copy's number, or the sandbox message's id
+    message_id: str  # the Herald message
+    sender: str  # the From header (display name and address)
+    to: str
+    subject: str
+    at: datetime
+    tags: list[str]
+    size: int
+
+
+def from_header(head: bytes, fallback: str) -> str:
+    """The decoded From header of a message source's first bytes; ``fallback`` when it has
+    none or it cannot be read."""
+    try:
+        value = BytesHeaderParser(policy=policy.default).parsebytes(head).get("From")
+        shown = str(value or "").strip()
+    except (ValueError, IndexError, TypeError, LookupError):
+        shown = ""
+    return shown or fallback
+
+
+def inbox_item(
+    kind: str,
+    ref: str,
+    at: datetime,
+    message_id: str,
+    head: bytes,
+    size: int,
+    from_email: str,
+    to: Sequence[str],
+    subject: str,
+    tags: Sequence[str],
+) -> InboxItem:
+    """An inbox row from what its query read (``head``: the source's first bytes)."""
+    return InboxItem(
+        kind=kind,
+        ref=ref,
+        message_id=message_id,
+        sender=from_header(bytes(head or b""), from_email),
+        to=", ".join(to) or "—",
+        subject=subject,
+        at=at,
+        tags=list(tags or ()),
+        size=int(size or 0),
     )
