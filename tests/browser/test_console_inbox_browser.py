@@ -45,6 +45,19 @@ def capture(herald: Herald) -> Iterator[None]:
     server.stop()
 
 
+def fits_a_phone(driver: webdriver.Chrome) -> bool:
+    """Whether the current page, reloaded 390 px wide, has nothing to scroll sideways."""
+    metrics = {"width": 390, "height": 800, "deviceScaleFactor": 1, "mobile": True}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    try:
+        driver.refresh()
+        width: int = driver.execute_script("return document.documentElement.scrollWidth")
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        driver.refresh()
+    return width <= 390
+
+
 def send(base: str, tenant: Tenant, subject: str, **fields: object) -> str:
     body = {
         "from": {"email": f"app@{tenant.domain}", "name": "Shop Robot"},
@@ -83,6 +96,7 @@ async def test_inbox_lists_opens_checks_searches_and_deletes(
     assert "sandbox" in page.find_element(*row(trial)).text
     later = send(server, tenant, "Arrived while watching", sandbox=True)
     wait.until(expected_conditions.presence_of_element_located(row(later)))  # live, no reload
+    assert fits_a_phone(page)
 
     opened = page.find_element(*row(delivered)).find_element(By.LINK_TEXT, "Order shipped")
     assert opened.get_attribute("href") == f"{server}{copy_path}"
@@ -102,6 +116,7 @@ async def test_inbox_lists_opens_checks_searches_and_deletes(
     alt = page.find_element(By.CSS_SELECTOR, 'tr.finding[data-check="image_alt"]')
     assert "without alt" in alt.text
     assert page.find_element(By.CSS_SELECTOR, ".signature .dkim-pass").text == "pass"
+    assert fits_a_phone(page)
     submit(page, page.find_element(By.ID, "tab-source"))
     assert "Subject: Order shipped" in page.find_element(By.ID, "raw-source").text
 

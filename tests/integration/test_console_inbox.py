@@ -4,6 +4,7 @@ only its own; "Delete all" empties one account's inbox and nothing else."""
 
 from __future__ import annotations
 
+import base64
 import html
 import smtplib
 from collections.abc import AsyncIterator, Iterator
@@ -141,7 +142,12 @@ async def test_inbox_lists_searches_isolates_and_empties(
         f"/console/inbox?account={theirs.account_id}",
     ):
         assert (await console.get(path)).status_code == 404, path
-    assert (await console.get("/console/inbox?cursor=bm9wZQ")).status_code == 422
+    huge = base64.urlsafe_b64encode(b"2026-12-03T00:00:00+00:00|captured|" + b"9" * 40).decode()
+    for cursor in ("bm9wZQ", huge, "%FF%FE", "////"):
+        assert (await console.get(f"/console/inbox?cursor={cursor}")).status_code == 422
+    for q in ("\u00b2", "9" * 40, "%", "msg_" + "x" * 300, "@"):
+        assert (await console.get("/console/inbox", params={"q": q})).status_code == 200
+    assert (await console.get("/console/inbox/captured/\u00b2")).status_code == 404
 
     view = await console.get(f"/console/inbox/captured/{copies[first]}?tab=check")
     assert view.status_code == 200

@@ -40,6 +40,7 @@ from herald_service.inbox.service import (
     inbox_captured,
     inbox_sandbox,
     list_inbox,
+    number,
 )
 from herald_service.messages.service import check_source, get_message
 from herald_service.storage.types import utcnow
@@ -95,8 +96,8 @@ async def _open(request: Request[Any, Any, Any], operator: Operator, kind: str, 
     ids = [a.id for a in operator.accounts]
     async with context_of(request).sessions() as db:
         try:
-            if kind == CAPTURED and ref.isdigit() and len(ref) < 19:
-                copy = await inbox_captured(db, ids, int(ref))
+            if kind == CAPTURED and (copy_number := number(ref)) is not None:
+                copy = await inbox_captured(db, ids, copy_number)
                 message = await get_message(db, copy.account_id or "", copy.message_id or "")
                 raw, at, to = copy.raw, copy.received_at, copy.rcpt_tos
             elif kind == SANDBOX:

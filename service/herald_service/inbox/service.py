@@ -44,6 +44,11 @@ async def get_captured(session: AsyncSession, captured_id: int) -> CapturedMessa
     return message
 
 
+def number(text: str) -> int | None:
+    """``text`` as a captured copy's number (ASCII digits, fewer than 19), or None."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
+
+
 class _Cursor:
     """Where a page ends: the instant, the kind and the id of its last item."""
 
@@ -57,7 +62,7 @@ class _Cursor:
             cursor = cls(datetime.fromisoformat(at), kind, ref)
         except ValueError:
             raise InvalidRequest("cursor is not one this inbox gave") from None
-        wrong_ref = kind == CAPTURED and not ref.isdigit()
+        wrong_ref = number(ref) is None if kind == CAPTURED else len(ref) > 40
         if kind not in _RANK or wrong_ref or cursor.at.tzinfo is None:
             raise InvalidRequest("cursor is not one this inbox gave")
         return cursor
@@ -99,14 +104,14 @@ def _search(query: str, kind: str) -> ColumnElement[bool]:
     if not q:
         return true()
     if kind == CAPTURED:
-        if q.isdigit():
-            return CapturedMessage.id == int(q)
+        if (n := number(q)) is not None:
+            return CapturedMessage.id == n
         if q.startswith("msg_"):
             return CapturedMessage.message_id == q
         if "@" in q:
             return _address_of(CapturedMessage.message_id, q)
         return func.lower(CapturedMessage.subject).like(f"%{_escaped(q)}%", escape="\\")
-    if q.isdigit():
+    if number(q) is not None:
         return false()
     if q.startswith("msg_"):
         return Message.id == q
