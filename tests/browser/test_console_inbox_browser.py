@@ -58,6 +58,20 @@ def fits_a_phone(driver: webdriver.Chrome) -> bool:
     return width <= 390
 
 
+def read_row(driver: webdriver.Chrome, message_id: str) -> dict[str, str]:
+    """A message's row as it is now (text, ``data-inbox``, its link), read in one script:
+    htmx replaces the rows every 3 s, so an element found earlier may be gone."""
+    script = """
+    const tr = document.querySelector(`tr[data-message-id="${arguments[0]}"]`);
+    return tr && {
+      text: tr.innerText, 'data-inbox': tr.dataset.inbox, href: tr.querySelector('a').href};
+    """
+    found: dict[str, str] = WebDriverWait(driver, 10).until(
+        lambda d: d.execute_script(script, message_id)
+    )
+    return found
+
+
 def send(base: str, tenant: Tenant, subject: str, **fields: object) -> str:
     body = {
         "from": {"email": f"app@{tenant.domain}", "name": "Shop Robot"},
@@ -89,17 +103,16 @@ async def test_inbox_lists_opens_checks_searches_and_deletes(
     sign_in(page, server, "ops@example.com")
     wait = WebDriverWait(page, 10)
     submit(page, page.find_element(By.LINK_TEXT, "Inbox"))
-    captured = wait.until(expected_conditions.presence_of_element_located(row(delivered)))
-    copy_path = f"/console/inbox/{captured.get_attribute('data-inbox').replace('-', '/')}"
-    assert "captured" in captured.text and "Shop Robot <app@shop.example>" in captured.text
-    assert "browser" in captured.text
-    assert "sandbox" in page.find_element(*row(trial)).text
+    captured = read_row(page, delivered)
+    copy_path = f"/console/inbox/{captured['data-inbox'].replace('-', '/')}"
+    assert "captured" in captured["text"] and "Shop Robot <app@shop.example>" in captured["text"]
+    assert "browser" in captured["text"] and "Order shipped" in captured["text"]
+    assert "sandbox" in read_row(page, trial)["text"]
     later = send(server, tenant, "Arrived while watching", sandbox=True)
     wait.until(expected_conditions.presence_of_element_located(row(later)))  # live, no reload
     assert fits_a_phone(page)
 
-    opened = page.find_element(*row(delivered)).find_element(By.LINK_TEXT, "Order shipped")
-    assert opened.get_attribute("href") == f"{server}{copy_path}"
+    assert read_row(page, delivered)["href"] == f"{server}{copy_path}"
     page.get(f"{server}{copy_path}")  # the rows are replaced every 3 s: no stale click
     assert page.find_element(By.CSS_SELECTOR, 'dd[data-header="From"]').text == (
         "Shop Robot <app@shop.example>"
@@ -123,8 +136,10 @@ async def test_inbox_lists_opens_checks_searches_and_deletes(
     page.get(f"{server}/console/inbox")
     page.find_element(By.ID, "i-q").send_keys("trial")
     submit(page, page.find_element(By.CSS_SELECTOR, "form[role=search] button[type=submit]"))
-    shown = page.find_elements(By.CSS_SELECTOR, "tr[data-inbox]")
-    assert [r.get_attribute("data-message-id") for r in shown] == [trial]
+    shown = page.execute_script(
+        "return [...document.querySelectorAll('tr[data-inbox]')].map(r => r.dataset.messageId);"
+    )
+    assert shown == [trial]
 
     submit(page, page.find_element(By.ID, "delete-all"))
     submit(page, page.find_element(By.CSS_SELECTOR, "button.danger"))

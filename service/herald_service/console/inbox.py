@@ -31,7 +31,7 @@ from herald_service.console.web import (
 )
 from herald_service.domains.service import dkim_key_records
 from herald_service.errors import HeraldError
-from herald_service.inbox.schemas import InboxItem, inbox_item
+from herald_service.inbox.schemas import InboxItem, inbox_item, with_from_header
 from herald_service.inbox.service import (
     CAPTURED,
     HEAD_BYTES,
@@ -110,9 +110,9 @@ async def _open(request: Request[Any, Any, Any], operator: Operator, kind: str, 
             raise ConsoleError(404, "No such message.") from None
         records = await dkim_key_records(db, message.domain_id)
     item = inbox_item(
-        kind, ref, at, message.id, raw[:HEAD_BYTES], len(raw), message.from_email, to,
-        message.subject, message.tags,
-    )  # fmt: skip
+        kind, ref, at, message.id, len(raw), message.from_email, to, message.subject, message.tags
+    )
+    item = with_from_header(item, raw[:HEAD_BYTES])
     account = next(a for a in operator.accounts if a.id == message.account_id)
     return Opened(item, account, records, raw)
 

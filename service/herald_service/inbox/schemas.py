@@ -82,22 +82,27 @@ def inbox_item(
     ref: str,
     at: datetime,
     message_id: str,
-    head: bytes,
     size: int,
     from_email: str,
     to: Sequence[str],
     subject: str,
     tags: Sequence[str],
 ) -> InboxItem:
-    """An inbox row from what its query read (``head``: the source's first bytes)."""
+    """An inbox row from what its query read, showing the envelope's From address until
+    :func:`with_from_header` reads the header."""
     return InboxItem(
         kind=kind,
         ref=ref,
         message_id=message_id,
-        sender=from_header(bytes(head or b""), from_email),
+        sender=from_email,
         to=", ".join(to) or "—",
         subject=subject,
         at=at,
         tags=list(tags or ()),
         size=int(size or 0),
     )
+
+
+def with_from_header(item: InboxItem, head: bytes) -> InboxItem:
+    """``item`` showing the From header of ``head``, its source's first bytes."""
+    return msgspec.structs.replace(item, sender=from_header(bytes(head or b""), item.sender))

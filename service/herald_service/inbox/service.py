@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, LargeBinary, and_, delete, false, func, or
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald_service.errors import InvalidRequest, NotFound
-from herald_service.inbox.schemas import InboxItem, inbox_item
+from herald_service.inbox.schemas import InboxItem, inbox_item, with_from_header
 from herald_service.storage.models import Account, CapturedMessage, Message, Recipient
 
 HEAD_BYTES = 16 * 1024  # enough of the source for its From header
@@ -120,9 +120,12 @@ def _search(query: str, kind: str) -> ColumnElement[bool]:
     return func.lower(Message.subject).like(f"%{_escaped(q)}%", escape="\\")
 
 
+Found = tuple[InboxItem, bytes]  # a row and its source's first bytes
+
+
 async def _captured(
     db: AsyncSession, account_id: str, query: str, cursor: _Cursor | None, limit: int
-) -> list[InboxItem]:
+) -> list[Found]:
     c = CapturedMessage
     rows = await db.execute(
         select(
@@ -143,14 +146,14 @@ async def _captured(
         .limit(limit)
     )
     return [
-        inbox_item(CAPTURED, str(i), at, mid, head, size, from_email, list(to), subject, tags)
+        (inbox_item(CAPTURED, str(i), at, mid, size, from_email, list(to), subject, tags), head)
         for i, at, to, subject, mid, size, head, tags, from_email in rows.all()
     ]
 
 
 async def _sandbox(
     db: AsyncSession, account_id: str, query: str, cursor: _Cursor | None, limit: int
-) -> list[InboxItem]:
+) -> list[Found]:
     m = Message
     cleared = select(Account.inbox_cleared_at).where(Account.id == account_id).scalar_subquery()
     rows = (
@@ -181,7 +184,7 @@ async def _sandbox(
         for message_id, email in found.all():
             to.setdefault(message_id, []).append(email)
     return [
-        inbox_item(SANDBOX, i, at, i, head, size, from_email, to.get(i, []), subject, tags)
+        (inbox_item(SANDBOX, i, at, i, size, from_email, to.get(i, []), subject, tags), head)
         for i, at, subject, tags, from_email, size, head in rows
     ]
 
@@ -191,12 +194,15 @@ async def list_inbox(
 ) -> tuple[list[InboxItem], str | None]:
     """One page of the account's inbox, newest first, and the cursor of the next."""
     after = _Cursor.decode(cursor) if cursor else None
-    items = await _captured(db, account_id, query, after, limit + 1)
-    items += await _sandbox(db, account_id, query, after, limit + 1)
-    items.sort(key=lambda i: (i.at, _RANK[i.kind], int(i.ref) if i.kind == CAPTURED else i.ref))
-    items.reverse()
-    page = items[:limit]
-    return page, (_Cursor.encode(page[-1]) if len(items) > limit else None)
+    found = await _captured(db, account_id, query, after, limit + 1)
+    found += await _sandbox(db, account_id, query, after, limit + 1)
+    found.sort(key=lambda f: _order(f[0]), reverse=True)
+    page = [with_from_header(item, head) for item, head in found[:limit]]
+    return page, (_Cursor.encode(page[-1]) if len(found) > limit else None)
+
+
+def _order(item: InboxItem) -> tuple[datetime, int, int | str]:
+    return (item.at, _RANK[item.kind], int(item.ref) if item.kind == CAPTURED else item.ref)
 
 
 async def inbox_captured(
