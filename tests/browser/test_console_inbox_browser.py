@@ -125,6 +125,10 @@ async def test_inbox_lists_opens_checks_searches_and_deletes(
         assert greeting.text == "Hello from the inbox"
     finally:
         page.switch_to.default_content()
+    assert "images=remote" not in (frame.get_attribute("src") or "")  # blocked until asked
+    submit(page, page.find_element(By.ID, "load-images"))
+    frame = page.find_element(By.CSS_SELECTOR, "iframe.preview")
+    assert (frame.get_attribute("src") or "").endswith("/preview?images=remote")
     submit(page, page.find_element(By.ID, "tab-check"))
     alt = page.find_element(By.CSS_SELECTOR, 'tr.finding[data-check="image_alt"]')
     assert "without alt" in alt.text
