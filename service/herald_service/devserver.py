@@ -145,7 +145,9 @@ def run_dev(host: str, port: int, as_json: bool) -> None:
     engine = make_engine(settings.database_url)
     upgrade(engine)
     details = asyncio.run(_bootstrap(env))
-    capture = start_capture_server(engine, settings.capture_host, settings.capture_port)
+    capture = start_capture_server(
+        engine, settings.capture_host, settings.capture_port, settings.require_secret_key()
+    )
     herald = [sys.executable, "-m", "herald_service"]
     api = Child("API", [*herald, "api", "--host", host, "--port", str(port)], env)
     supervisor = Supervisor(
@@ -190,6 +192,7 @@ def _announce(base: str, details: dict[str, str], as_json: bool) -> None:
         "api_url": base,
         "inbox_url": f"{base}/dev/inbox",
         "console_url": f"{base}/console",
+        "console_inbox_url": f"{base}/console/inbox",
         "curl": curl,
     }
     if as_json:
@@ -197,7 +200,7 @@ def _announce(base: str, details: dict[str, str], as_json: bool) -> None:
         return
     click.echo(
         f"\nHerald is running (embedded mode: SQLite in ./var, capture inbox).\n\n"
-        f"  API:      {base}\n  Inbox:    {base}/dev/inbox\n  Console:  {base}/console\n"
+        f"  API:      {base}\n  Inbox:    {base}/console/inbox\n  Console:  {base}/console\n"
         f"  API key:  {details['api_key']}\n"
         f"            (also signs in to the console: {base}/console/sign-in)\n"
         f"\nSend a message:\n\n{curl}\n\nOr sign in to the console as a user you create:\n\n"

@@ -13,9 +13,11 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
+from herald_queue.capture import start_capture_server
 from support.browser import send, sign_in, submit
 from support.console import add_user
 from support.harness import Herald, Tenant
+from support.processes import free_port
 from support.webhooks import Answer, WebhookReceiver, drain_webhooks
 
 pytestmark = pytest.mark.screenshots
@@ -26,12 +28,24 @@ WIDTHS = {"desktop": 1280, "phone": 390}
 
 @pytest.fixture
 def settings_env(settings_env: dict[str, str]) -> dict[str, str]:
-    """Loopback receivers allowed; one retry, due at once."""
+    """Loopback receivers allowed; one retry, due at once; capture delivery (the inbox)."""
     return {
         **settings_env,
         "HERALD_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8",
         "HERALD_WEBHOOK_RETRY_SCHEDULE": "0s",
+        "HERALD_DELIVERY_MODE": "capture",
+        "HERALD_CAPTURE_PORT": str(free_port()),
     }
+
+
+@pytest.fixture
+def capture(herald: Herald) -> Iterator[None]:
+    settings = herald.settings
+    server = start_capture_server(
+        herald.engine, settings.capture_host, settings.capture_port, settings.secret_key or ""
+    )
+    yield
+    server.stop()
 
 
 @pytest.fixture
@@ -79,13 +93,13 @@ async def seed(herald: Herald, base: str, tenant: Tenant, receiver: WebhookRecei
     return hook_id
 
 
-def send_html(base: str, tenant: Tenant) -> str:
+def send_html(base: str, tenant: Tenant, sandbox: bool = False) -> str:
     """A message with an HTML part, a text part and an attachment, for the Message page."""
     body = {
         "from": {"email": f"app@{tenant.domain}", "name": "Acme"},
         "to": ["user@receiver.example"],
         "subject": "Your receipt #1042",
-        "html": "<h1>Thanks for your order</h1><p>Total: <b>42.00 EUR</b></p>",
+        "html": '<h1>Thanks for your order</h1><p>Total: <b>42.00 EUR</b></p><img src="https://acme.example/logo.png">',
         "text": "Thanks for your order. Total: 42.00 EUR",
         "tags": ["receipt"],
         "attachments": [
@@ -95,6 +109,7 @@ def send_html(base: str, tenant: Tenant) -> str:
                 "content_type": "text/plain",
             }
         ],
+        "sandbox": sandbox,
     }
     response = httpx.post(f"{base}/v1/messages", json=body, headers=tenant.headers, timeout=10)
     assert response.status_code == 202, response.text
@@ -103,7 +118,11 @@ def send_html(base: str, tenant: Tenant) -> str:
 
 
 async def test_console_pages(
-    herald: Herald, server: str, page: webdriver.Chrome, receiver: WebhookReceiver
+    herald: Herald,
+    server: str,
+    page: webdriver.Chrome,
+    receiver: WebhookReceiver,
+    capture: None,
 ) -> None:
     DOCS.mkdir(parents=True, exist_ok=True)
     tenant = await herald.create_tenant("acme.example")
@@ -131,3 +150,11 @@ async def test_console_pages(
     shoot(page, "domain")
     page.get(f"{server}/console/messages/{message_id}")
     shoot(page, "message")
+    await herald.wait_queued([message_id])
+    await herald.drain_queue()
+    send_html(server, tenant, sandbox=True)
+    submit(page, page.find_element(By.LINK_TEXT, "Inbox"))
+    shoot(page, "inbox")
+    submit(page, page.find_element(By.LINK_TEXT, "Your receipt #1042"))
+    submit(page, page.find_element(By.ID, "tab-check"))
+    shoot(page, "inbox-check")

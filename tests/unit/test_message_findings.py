@@ -15,6 +15,7 @@ from herald_service.core.message_findings import (
     domain_findings,
     header_findings,
     size_findings,
+    source_header_findings,
 )
 
 UNSUBSCRIBE = (("List-Unsubscribe", "<https://e.example/u>"),)
@@ -138,3 +139,46 @@ def test_domain_findings(
     found = domain_findings("s.example", "s.example", problem, records)
     assert [(f.check, f.severity) for f in found] == expected
     assert all(f.field == "from" for f in found)
+
+
+COMPLETE_SOURCE = (
+    ("From", "App <app@sender.example>"),
+    ("To", "user@receiver.example"),
+    ("Subject", "Your receipt"),
+    ("Date", "Thu, 03 Dec 2026 17:00:00 +0000"),
+    ("Message-ID", "<a@sender.example>"),
+    ("MIME-Version", "1.0"),
+    ("Content-Type", "text/plain"),
+    ("List-Unsubscribe", "<https://e.example/u>"),
+)
+
+
+def without(name: str) -> tuple[tuple[str, str], ...]:
+    return tuple(f for f in COMPLETE_SOURCE if f[0] != name)
+
+
+# (case, header fields, unreadable fields, expected (severity, field) or None: no finding)
+SOURCE_CASES: list[tuple[str, Any, Any, tuple[str, str, str] | None]] = [
+    ("complete", COMPLETE_SOURCE, (), None),
+    ("no From", without("From"), (), ("headers", "error", "From")),
+    ("no Date", without("Date"), (), ("headers", "error", "Date")),
+    ("no Message-ID", without("Message-ID"), (), ("headers", "warning", "Message-ID")),
+    ("no MIME-Version", without("MIME-Version"), (), ("headers", "warning", "MIME-Version")),
+    ("two Subjects", (*COMPLETE_SOURCE, ("subject", "Again")), (), ("headers", "error", "Subject")),
+    ("a Bcc shown", (*COMPLETE_SOURCE, ("Bcc", "x@y.example")), (), ("headers", "error", "Bcc")),
+    ("unreadable To", COMPLETE_SOURCE, (("To", "bad address"),), ("headers", "warning", "To")),
+    ("no Subject", without("Subject"), (), ("subject", "warning", "subject")),
+    ("no unsubscribe", without("List-Unsubscribe"), (), ("unsubscribe", "info", "unsubscribe")),
+]
+
+
+@pytest.mark.parametrize(
+    ("fields", "invalid", "expected"),
+    [c[1:] for c in SOURCE_CASES],
+    ids=[c[0] for c in SOURCE_CASES],
+)
+def test_source_header_findings(
+    fields: Any, invalid: Any, expected: tuple[str, str, str] | None
+) -> None:
+    found = [(f.check, f.severity, f.field) for f in source_header_findings(fields, invalid)]
+    assert found == ([expected] if expected else [])

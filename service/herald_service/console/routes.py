@@ -15,6 +15,7 @@ from herald_service import __version__
 from herald_service.console.activity import ActivityController
 from herald_service.console.controllers import SignInController
 from herald_service.console.domains import DomainsController
+from herald_service.console.inbox import InboxPageController
 from herald_service.console.keys import KeysController
 from herald_service.console.message_page import MessagePageController
 from herald_service.console.suppressions import SuppressionsController
@@ -39,6 +40,7 @@ def console_route_handlers() -> list[ControllerRouterHandler]:
             KeysController,
             DomainsController,
             WebhooksController,
+            InboxPageController,
         ],
         before_request=check_request,
         exception_handlers=CONSOLE_EXCEPTION_HANDLERS,

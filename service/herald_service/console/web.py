@@ -18,6 +18,7 @@ from litestar import Request, Response
 from litestar.datastructures import MutableScopeHeaders
 from litestar.response import Redirect, Template
 from litestar.types import Message, Scope
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald_service.api.context import ApiContext
 from herald_service.api.nul_guard import refuse_nul
@@ -29,6 +30,7 @@ from herald_service.console.sessions import (
     SessionStore,
 )
 from herald_service.errors import HeraldError
+from herald_service.inbox.service import has_sandbox_messages
 from herald_service.keys.service import find_live_key, unrestricted
 from herald_service.storage.models import User
 
@@ -66,6 +68,8 @@ class Operator(msgspec.Struct, frozen=True):
     accounts: tuple[AccountRef, ...]
     csrf: str
     key_id: str | None = None
+    # Whether the nav offers the inbox: capture mode, or sandbox messages to show.
+    inbox: bool = False
 
 
 class ConsoleError(Exception):
@@ -158,12 +162,14 @@ async def provide_operator(request: Request[Any, Any, Any]) -> Operator:
         if operator := await _key_operator(request, session.key_id, session.csrf):
             return operator
     elif session is not None:
-        async with context_of(request).sessions() as db:
+        context = context_of(request)
+        async with context.sessions() as db:
             user = await db.get(User, session.user_id)
             accounts = await member_accounts(db, session.user_id) if user else []
+            inbox = await _offers_inbox(context, db, [a.id for a in accounts])
         if user is not None:
             refs = tuple(AccountRef(a.id, a.name) for a in accounts)
-            return Operator(user.id, user.email, user.role, refs, session.csrf)
+            return Operator(user.id, user.email, user.role, refs, session.csrf, inbox=inbox)
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     raise SignInRequired(target)
 
@@ -177,10 +183,19 @@ async def _key_operator(request: Request[Any, Any, Any], key_id: str, csrf: str)
     async with context.sessions() as db:
         key = await find_live_key(db, key_id)
         account = await find_account(db, key.account_id) if key else None
+        inbox = await _offers_inbox(context, db, [account.id] if account else [])
     if key is None or account is None or not unrestricted(key):
         return None
     label = f"API key {key.name or key.id}"
-    return Operator("", label, "admin", (AccountRef(account.id, account.name),), csrf, key.id)
+    refs = (AccountRef(account.id, account.name),)
+    return Operator("", label, "admin", refs, csrf, key.id, inbox)
+
+
+async def _offers_inbox(context: ApiContext, db: AsyncSession, account_ids: list[str]) -> bool:
+    """Whether the nav offers the inbox: in capture mode, or with sandbox messages to show."""
+    if context.settings.delivery_mode == "capture":
+        return True
+    return await has_sandbox_messages(db, account_ids)
 
 
 async def check_request(request: Request[Any, Any, Any]) -> None:

@@ -7,7 +7,7 @@ Everything here is a function over plain values, so each rule reads as a table r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import msgspec
 
@@ -30,30 +30,103 @@ def header_findings(
 ) -> list[CheckFinding]:
     """Subject, parts, Reply-To and unsubscribe problems of a validated message
     (``text_generated``: its text part was made from its HTML at validation)."""
-    found: list[CheckFinding] = []
-    subject = message.subject.strip()
-    if not subject:
-        found.append(
-            finding("subject", "warning", "subject", "no Subject: spam filters penalise it")
-        )
-    elif len(subject) > LONG_SUBJECT:
-        why = f"subject is {len(subject)} characters: clients cut it at 40 to 80"
-        found.append(finding("subject", "warning", "subject", why))
-    elif subject.isupper():
-        found.append(finding("subject", "info", "subject", "subject in capitals looks like spam"))
-    if message.html is not None and (message.text is None or text_generated):
-        why = "no text part: send one, or Herald generates it from the HTML (check it reads well)"
-        found.append(finding("text_part", "info", "text", why))
-    if message.html is None and message.text is not None:
-        found.append(finding("html_part", "info", "html", "text only: no HTML part"))
+    found = subject_findings(message.subject)
+    found += part_findings(message.html is not None, message.text is not None, text_generated)
     found.extend(_reply_to_findings(message))
-    names = {name.lower() for name, _ in message.headers}
-    if "list-unsubscribe" not in names:
-        why = "no List-Unsubscribe: Gmail and Yahoo require one-click unsubscribe for bulk mail"
-        found.append(finding("unsubscribe", "info", "unsubscribe", why))
+    found += unsubscribe_findings(name for name, _ in message.headers)
     if message.sandbox:
         why = "sandbox is set: the message would be captured, not delivered"
         found.append(finding("sandbox", "info", "sandbox", why))
+    return found
+
+
+def subject_findings(subject: str) -> list[CheckFinding]:
+    """An absent, overlong or shouting subject."""
+    subject = subject.strip()
+    if not subject:
+        return [finding("subject", "warning", "subject", "no Subject: spam filters penalise it")]
+    if len(subject) > LONG_SUBJECT:
+        why = f"subject is {len(subject)} characters: clients cut it at 40 to 80"
+        return [finding("subject", "warning", "subject", why)]
+    if subject.isupper():
+        return [finding("subject", "info", "subject", "subject in capitals looks like spam")]
+    return []
+
+
+def part_findings(has_html: bool, has_text: bool, text_generated: bool) -> list[CheckFinding]:
+    """A message without a text part, or without an HTML part."""
+    if has_html and (not has_text or text_generated):
+        why = "no text part: send one, or Herald generates it from the HTML (check it reads well)"
+        return [finding("text_part", "info", "text", why)]
+    if has_text and not has_html:
+        return [finding("html_part", "info", "html", "text only: no HTML part")]
+    return []
+
+
+def unsubscribe_findings(header_names: Iterable[str]) -> list[CheckFinding]:
+    """No List-Unsubscribe among ``header_names``."""
+    if "list-unsubscribe" in {name.lower() for name in header_names}:
+        return []
+    why = "no List-Unsubscribe: Gmail and Yahoo require one-click unsubscribe for bulk mail"
+    return [finding("unsubscribe", "info", "unsubscribe", why)]
+
+
+# RFC 5322 §3.6: these fields appear at most once; From and Date must appear.
+SINGLE_FIELDS = (
+    "From",
+    "Sender",
+    "Reply-To",
+    "To",
+    "Cc",
+    "Bcc",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+)
+
+
+def source_header_findings(
+    fields: Sequence[tuple[str, str]], invalid: Sequence[tuple[str, str]]
+) -> list[CheckFinding]:
+    """Missing, repeated and malformed header fields of a message as it was delivered:
+    ``fields`` its (name, value) pairs in order, ``invalid`` a (name, why) pair for each
+    field the parser could not read."""
+    found: list[CheckFinding] = []
+    counts: dict[str, int] = {}
+    for name, _ in fields:
+        counts[name.lower()] = counts.get(name.lower(), 0) + 1
+    for name in ("From", "Date"):
+        if not counts.get(name.lower()):
+            found.append(
+                finding("headers", "error", name, f"no {name} header (RFC 5322 requires one)")
+            )
+    if not counts.get("message-id"):
+        why = "no Message-ID header: receivers may add one or distrust the message"
+        found.append(finding("headers", "warning", "Message-ID", why))
+    if not counts.get("mime-version") and counts.get("content-type"):
+        found.append(
+            finding("headers", "warning", "MIME-Version", "Content-Type without MIME-Version")
+        )
+    for name in SINGLE_FIELDS:
+        if counts.get(name.lower(), 0) > 1:
+            why = f"{name} appears {counts[name.lower()]} times (RFC 5322 allows one)"
+            found.append(finding("headers", "error", name, why))
+    if counts.get("bcc"):
+        found.append(
+            finding(
+                "headers",
+                "error",
+                "Bcc",
+                "Bcc header in the delivered message: every recipient sees it",
+            )
+        )
+    for name, why in invalid:
+        found.append(finding("headers", "warning", name, f"invalid {name} header: {why}"))
+    subject = next((value for name, value in fields if name.lower() == "subject"), "")
+    found += subject_findings(subject)
+    found += unsubscribe_findings(name for name, _ in fields)
     return found
 
 

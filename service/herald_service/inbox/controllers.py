@@ -1,16 +1,18 @@
 """The local capture inbox over HTTP (only when ``HERALD_DELIVERY_MODE=capture``).
 
-Lists what the capture SMTP server received, as JSON and as a minimal HTML page. It needs
-no API key: it exists for local development and is not mounted in other modes.
+Lists what the capture SMTP server received as JSON. It needs no API key: it exists for
+local development and is not mounted in other modes. People read the inbox in the
+console (``/console/inbox``, per account, signed in), where ``/dev/inbox/`` now leads.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, MediaType, get
+from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
+from litestar.response import Redirect
 
 from herald_service.api.context import ApiContext
 from herald_service.inbox.schemas import (
@@ -18,7 +20,6 @@ from herald_service.inbox.schemas import (
     CapturedSummary,
     captured_detail,
     captured_summary,
-    inbox_page,
 )
 from herald_service.inbox.service import get_captured, list_captured
 
@@ -48,9 +49,7 @@ class InboxController(Controller):
         async with herald.sessions() as session:
             return captured_detail(await get_captured(session, captured_id))
 
-    @get("/", media_type=MediaType.HTML)
-    async def page(self, herald: NamedDependency[ApiContext]) -> str:
-        """A minimal HTML listing with each message's source."""
-        async with herald.sessions() as session:
-            items = [captured_summary(m) for m in await list_captured(session, 50)]
-        return inbox_page(items)
+    @get("/")
+    async def page(self) -> Redirect:
+        """The inbox page moved into the console."""
+        return Redirect(path="/console/inbox", status_code=302)

@@ -1,10 +1,12 @@
-"""The shapes of the capture inbox (JSON and a minimal HTML page) and their presenters."""
+"""The shapes of the inbox (the JSON of ``/dev/inbox``, the console's rows) and their presenters."""
 
 from __future__ import annotations
 
-import html
+import re
 from collections.abc import Sequence
 from datetime import datetime
+from email.header import decode_header, make_header
+from email.utils import parseaddr
 
 import msgspec
 
@@ -42,20 +44,65 @@ def captured_detail(m: CapturedMessage) -> CapturedDetail:
     return CapturedDetail(**msgspec.structs.asdict(s), raw=m.raw.decode("utf-8", "replace"))
 
 
-def inbox_page(items: Sequence[CapturedSummary]) -> str:
-    """A minimal HTML listing linking to each message's source."""
-    rows = "".join(
-        f"<tr><td>{m.id}</td><td>{html.escape(m.received_at.isoformat())}</td>"
-        f"<td>{html.escape(m.mail_from)}</td><td>{html.escape(', '.join(m.rcpt_tos))}</td>"
-        f"<td><a href='/dev/inbox/messages/{m.id}'>{html.escape(m.subject)}</a></td>"
-        f"<td>{html.escape(m.dkim)}</td></tr>"
-        for m in items
+class InboxItem(msgspec.Struct, frozen=True):
+    """One message of the console's inbox: a captured copy or a sandbox message."""
+
+    kind: str  # "captured" | "sandbox"
+    ref: str  # the captured copy's number, or the sandbox message's id
+    message_id: str  # the Herald message
+    sender: str  # the From header (display name and address)
+    to: str
+    subject: str
+    at: datetime
+    tags: list[str]
+    size: int
+
+
+def from_header(head: bytes, fallback: str) -> str:
+    """The From header of a message source's first bytes, its encoded words decoded
+    (a light reading: a page lists fifty of them); ``fallback`` when it has none."""
+    fields = head.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    unfolded = re.sub(rb"\r?\n[ \t]+", b" ", fields)
+    found = re.search(rb"^from:[ \t]*(.*?)\r?$", unfolded, re.IGNORECASE | re.MULTILINE)
+    if found is None:
+        return fallback
+    value = found.group(1).decode("utf-8", "replace").strip()
+    try:
+        shown = str(make_header(decode_header(value))).strip()
+    except (ValueError, LookupError, UnicodeError):
+        shown = value
+    name, address = parseaddr(shown)
+    if address and "@" in address:
+        return f"{name} <{address}>" if name else address
+    return shown or fallback
+
+
+def inbox_item(
+    kind: str,
+    ref: str,
+    at: datetime,
+    message_id: str,
+    size: int,
+    from_email: str,
+    to: Sequence[str],
+    subject: str,
+    tags: Sequence[str],
+) -> InboxItem:
+    """An inbox row from what its query read, showing the envelope's From address until
+    :func:`with_from_header` reads the header."""
+    return InboxItem(
+        kind=kind,
+        ref=ref,
+        message_id=message_id,
+        sender=from_email,
+        to=", ".join(to) or "—",
+        subject=subject,
+        at=at,
+        tags=list(tags or ()),
+        size=int(size or 0),
     )
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>Herald inbox</title>"
-        "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.3em .8em;"
-        "border-bottom:1px solid #ddd;text-align:left}</style></head><body>"
-        f"<h1>Herald capture inbox</h1><p>{len(items)} message(s)</p><table>"
-        "<tr><th>#</th><th>received</th><th>from</th><th>to</th><th>subject</th>"
-        f"<th>DKIM</th></tr>{rows}</table></body></html>"
-    )
+
+
+def with_from_header(item: InboxItem, head: bytes) -> InboxItem:
+    """``item`` showing the From header of ``head``, its source's first bytes."""
+    return msgspec.structs.replace(item, sender=from_header(bytes(head or b""), item.sender))

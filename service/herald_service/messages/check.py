@@ -10,6 +10,9 @@ recipients is charged and no DNS lookup is made; spamd is asked only when config
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 
 from msgspec import Struct
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,7 +25,9 @@ from herald_service.core.message_findings import (
     RecordState,
     domain_findings,
     header_findings,
+    part_findings,
     size_findings,
+    source_header_findings,
 )
 from herald_service.core.mime import build_mime, new_message_id
 from herald_service.domains.service import SenderReadiness, sender_readiness
@@ -108,3 +113,65 @@ async def _spam(url: str, raw: bytes) -> tuple[SpamScore | None, list[CheckFindi
         return score, [finding("spam", "error", "", f"{verdict}: spamd would call it spam")]
     severity: Severity = "warning" if score.score >= score.threshold / 2 else "info"
     return score, [finding("spam", severity, "", verdict)]
+
+
+async def check_source(raw: bytes, spamd_url: str) -> MessageCheck:
+    """The findings for a message's source as it was (or would have been) delivered: its
+    header fields, parts, size and HTML by the same rules as a check of a request, and
+    spamd's score when ``spamd_url`` is set. The sending domain is not judged here."""
+    found = (await off_loop(_judge_source, [raw], len(raw)))[0]
+    score, spam = await _spam(spamd_url, raw)
+    found += spam
+    return MessageCheck(
+        summary=summarize(found),
+        size=len(raw),
+        size_limit=MAX_MESSAGE_BYTES,
+        findings=ordered(found),
+        spam_score=score.score if score is not None else None,
+    )
+
+
+def _judge_source(sources: Sequence[bytes]) -> list[list[CheckFinding]]:
+    judged = []
+    for raw in sources:
+        message = BytesParser(policy=policy.default).parsebytes(raw)
+        assert isinstance(message, EmailMessage)
+        fields, invalid = [], []
+        for name, value in message.raw_items():
+            fields.append((name, str(value)))
+        for name in dict.fromkeys(name for name, _ in fields):
+            try:
+                values = message.get_all(name, [])
+            except (ValueError, IndexError, TypeError):
+                invalid.append((name, "it cannot be parsed"))
+                continue
+            for value in values:
+                for defect in getattr(value, "defects", ()):
+                    invalid.append((name, str(defect) or type(defect).__name__))
+        html_part = message.get_body(preferencelist=("html",))
+        text_part = message.get_body(preferencelist=("plain",))
+        html = _text(html_part)
+        found = source_header_findings(fields, invalid)
+        found += part_findings(html is not None, text_part is not None, False)
+        found += size_findings(len(raw), len((html or "").encode()))
+        if html is not None:
+            inline = [
+                str(part["Content-ID"]).strip().strip("<>")
+                for part in message.walk()
+                if part.get("Content-ID")
+            ]
+            found += html_findings(html, inline)
+        judged.append(found)
+    return judged
+
+
+def _text(part: object) -> str | None:
+    """A text part's content, decoded as best it can be."""
+    if not isinstance(part, EmailMessage):
+        return None
+    try:
+        content = part.get_content()
+    except (LookupError, ValueError):
+        payload = part.get_payload(decode=True)
+        return payload.decode("utf-8", "replace") if isinstance(payload, bytes) else None
+    return content if isinstance(content, str) else None

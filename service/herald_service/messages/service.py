@@ -24,6 +24,7 @@ from herald_service.domains.service import (
 )
 from herald_service.events.service import EndpointSource
 from herald_service.messages import idempotency
+from herald_service.messages.check import check_source as check_source  # the console inbox
 from herald_service.messages.enqueue_batcher import EnqueueBatcher
 from herald_service.messages.intake import validate_send_request
 from herald_service.messages.offload import off_loop

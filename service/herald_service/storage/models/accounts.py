@@ -21,6 +21,8 @@ class Account(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When an admin last emptied the console's inbox: older sandbox messages leave it.
+    inbox_cleared_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class ApiKey(Base):

@@ -13,6 +13,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -24,7 +25,17 @@ class Message(Base):
     """An accepted message: the exact signed bytes that will be delivered."""
 
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_account_created", "account_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_messages_account_created", "account_id", "created_at"),
+        # The sandbox messages of an account, for the console's inbox.
+        Index(
+            "ix_messages_sandbox_account_created",
+            "account_id",
+            "created_at",
+            sqlite_where=text("sandbox = 1"),
+            postgresql_where=text("sandbox"),
+        ),
+    )
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
     domain_id: Mapped[str] = mapped_column(ForeignKey("domains.id"))
