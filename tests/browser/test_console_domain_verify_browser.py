@@ -129,3 +129,20 @@ async def test_a_viewer_sees_the_domain_turn_verified_by_itself(
     assert {status for *_, status in shown_records(page)} == {"verified"}
     assert page.find_element(By.ID, "domain-live").get_attribute("data-watching") == "no"
     assert console_errors(page) == []
+
+
+async def test_a_click_after_the_session_ended_is_answered(
+    herald: Herald, server: str, page: webdriver.Chrome
+) -> None:
+    tenant = await herald.create_tenant("home.example")  # verified: the page does not poll
+    await add_user(herald.settings.database_url, "ops@example.com", "admin", tenant.account_id)
+    sign_in(page, server, "ops@example.com")
+    open_domain(page, "home.example")
+    assert page.find_element(By.ID, "domain-live").get_attribute("data-watching") != "yes"
+    alert = page.find_element(By.ID, "htmx-alert")
+    assert not alert.is_displayed()
+
+    page.delete_cookie("herald_console")  # the session ends (expiry, sign-out elsewhere)
+    page.find_element(By.XPATH, "//button[text()='Verify now']").click()
+    WebDriverWait(page, 10).until(lambda d: alert.is_displayed())
+    assert "session has ended" in alert.text
