@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 from redis.asyncio import Redis
-from sqlalchemy import ColumnElement, String, func, select
+from sqlalchemy import ColumnElement, String, func, join, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald_service.core.charts import (
@@ -86,17 +86,31 @@ async def _counts(
 ) -> list[Row]:
     """The account's recipients per bucket, domain and status, of messages created in
     ``[since, until)``."""
-    bucket = _bucket(db.get_bind().dialect.name, size).label("bucket")
+    dialect = db.get_bind().dialect.name
+    bucket = _bucket(dialect, size).label("bucket")
+    if dialect == "postgresql":
+        # Each message's statuses from the index (a nested loop), which PostgreSQL would
+        # rather replace with a hash join over the whole recipients table: 21 ms instead
+        # of 180 ms for 3,300 messages among 100,000. OFFSET 0 keeps the subquery apart.
+        statuses = (
+            select(Recipient.status)
+            .where(Recipient.message_id == Message.id)
+            .offset(0)
+            .lateral("statuses")
+        )
+        source, status = join(Message, statuses, true()), statuses.c.status
+    else:
+        source = join(Message, Recipient, Recipient.message_id == Message.id)
+        status = Recipient.__table__.c.status
     query = (
-        select(bucket, Message.domain_id, Recipient.status, func.count())
-        .select_from(Message)
-        .join(Recipient, Recipient.message_id == Message.id)
+        select(bucket, Message.domain_id, status, func.count())
+        .select_from(source)
         .where(
             Message.account_id == account_id,
             Message.created_at >= since,
             Message.created_at < until,
         )
-        .group_by(bucket, Message.domain_id, Recipient.status)
+        .group_by(bucket, Message.domain_id, status)
     )
     return [(str(b), str(d), str(s), int(n)) for b, d, s, n in await db.execute(query)]
 
