@@ -3,8 +3,6 @@ their numbers, readable on a phone without scrolling sideways, no console errors
 
 from __future__ import annotations
 
-import os
-
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
@@ -41,8 +39,6 @@ async def test_overview_shows_charts_and_counts(
     domains = page.find_element(By.ID, "month-domains").text
     assert "shop.example" in domains and "3" in domains
 
-    if os.environ.get("HERALD_OVERVIEW_SHOT"):
-        page.save_screenshot(os.environ["HERALD_OVERVIEW_SHOT"] + "-desktop.png")
     summary = page.find_element(By.CSS_SELECTOR, "#day-chart + figcaption summary")
     summary.click()  # the chart's numbers open as a table
     table = page.find_element(By.CSS_SELECTOR, "#day-chart + figcaption table")
@@ -51,8 +47,6 @@ async def test_overview_shows_charts_and_counts(
     page.set_window_size(390, 844)
     try:
         page.refresh()
-        if os.environ.get("HERALD_OVERVIEW_SHOT"):
-            page.save_screenshot(os.environ["HERALD_OVERVIEW_SHOT"] + "-phone.png")
         assert page.execute_script(
             "return document.documentElement.scrollWidth <= window.innerWidth;"
         )

@@ -41,7 +41,19 @@ from herald_service.core.charts import (
 from herald_service.core.states import RecipientStatus
 from herald_service.storage.models import Domain, Message, Recipient
 
-STATUSES = tuple(s.value for s in RecipientStatus)
+# Stacking order, bottom first: the outcome most recipients have, then the pending, then
+# the failures on top where they stand out.
+_ORDER = (
+    RecipientStatus.DELIVERED,
+    RecipientStatus.CAPTURED,
+    RecipientStatus.QUEUED,
+    RecipientStatus.DEFERRED,
+    RecipientStatus.SUPPRESSED,
+    RecipientStatus.BOUNCED,
+    RecipientStatus.FAILED,
+)
+STATUSES = tuple(s.value for s in (*_ORDER, *(s for s in RecipientStatus if s not in _ORDER)))
+HOUR, DAY = 13, 10  # the length of a bucket key: ``YYYY-MM-DD HH``, ``YYYY-MM-DD``
 PAST_DAYS_TTL = 300  # seconds: how stale the days before today may be
 NOW_MARGIN = timedelta(microseconds=1)  # a message stored at ``now`` counts
 
@@ -70,9 +82,10 @@ class Overview(msgspec.Struct, frozen=True):
 
 
 def _bucket(dialect: str, size: int) -> ColumnElement[str]:
-    """``YYYY-MM-DD HH`` (``size`` 13) or ``YYYY-MM-DD`` (10) of a message's creation."""
+    """``YYYY-MM-DD HH`` (``size`` :data:`HOUR`) or ``YYYY-MM-DD`` (:data:`DAY`) of a
+    message's creation."""
     if dialect == "postgresql":
-        pattern = "YYYY-MM-DD HH24" if size == 13 else "YYYY-MM-DD"
+        pattern = "YYYY-MM-DD HH24" if size == HOUR else "YYYY-MM-DD"
         return func.to_char(func.timezone("UTC", Message.created_at), pattern, type_=String)
     return func.substr(Message.created_at, 1, size, type_=String)
 
@@ -88,10 +101,11 @@ async def _counts(
     ``[since, until)``."""
     dialect = db.get_bind().dialect.name
     bucket = _bucket(dialect, size).label("bucket")
-    if dialect == "postgresql":
+    if dialect == "postgresql" and size == HOUR:
         # Each message's statuses from the index (a nested loop), which PostgreSQL would
         # rather replace with a hash join over the whole recipients table: 21 ms instead
-        # of 180 ms for 3,300 messages among 100,000. OFFSET 0 keeps the subquery apart.
+        # of 180 ms for the last 24 hours, 3,300 messages among 100,000. OFFSET 0 keeps
+        # the subquery apart. For 29 days its hash join is the faster (0.7 s against 1.2).
         statuses = (
             select(Recipient.status)
             .where(Recipient.message_id == Message.id)
@@ -123,7 +137,7 @@ async def _past_days(
     cached = await redis.get(key)
     if cached is not None:
         return msgspec.json.decode(cached, type=list[Row])
-    rows = await _counts(db, account_id, 10, since, today)
+    rows = await _counts(db, account_id, DAY, since, today)
     await redis.set(key, msgspec.json.encode(rows), ex=PAST_DAYS_TTL)
     return rows
 
@@ -152,7 +166,7 @@ async def account_overview(
     found = await db.execute(select(Domain.id, Domain.name).where(Domain.account_id == account_id))
     names = {str(i): str(n) for i, n in found}
     hours, days = hour_keys(now), day_keys(now)
-    hour_rows = await _counts(db, account_id, 13, window_start(hours), now + NOW_MARGIN)
+    hour_rows = await _counts(db, account_id, HOUR, window_start(hours), now + NOW_MARGIN)
     today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     past = await _past_days(db, redis, account_id, window_start(days), today)
     # Today's hours are all within the last 24: today's day is the sum of its hours.
