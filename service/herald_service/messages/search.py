@@ -14,6 +14,8 @@ from herald_service.pagination import decode_cursor, encode_cursor
 from herald_service.storage.models import Message, Recipient
 from herald_service.storage.types import utcnow
 
+# A status at most this many recipients have is looked up first (see ``_rare``).
+RARE_STATUS = 2_000
 # The windows of a search by a filter the database cannot estimate (see ``_windows``).
 SEARCH_WINDOWS = (timedelta(hours=1), timedelta(days=1), timedelta(days=7), timedelta(days=30))
 
@@ -55,6 +57,12 @@ async def search_messages(
         if filters.status:
             sent_to = sent_to.where(Recipient.status == filters.status)
         query = query.where(Message.id.in_(sent_to))
+    elif filters.status and await _rare(session, filters.status):
+        # Few recipients anywhere have it: their messages first (``ix_recipients_due``),
+        # not every message of the account checked for one (230 ms among 100,000 when
+        # none has it, on SQLite).
+        with_status = select(Recipient.message_id).where(Recipient.status == filters.status)
+        query = query.where(Message.id.in_(with_status))
     elif filters.status:
         match = select(Recipient.message_id).where(
             Recipient.message_id == Message.id, Recipient.status == filters.status
@@ -94,6 +102,13 @@ async def search_messages(
     page = rows[:limit]
     last = page[-1] if len(rows) > limit else None
     return page, (encode_cursor(last.created_at, last.id) if last is not None else None)
+
+
+async def _rare(session: AsyncSession, status: str) -> bool:
+    """Whether at most :data:`RARE_STATUS` recipients have ``status`` (read from the index)."""
+    some = select(Recipient.id).where(Recipient.status == status).limit(RARE_STATUS + 1)
+    count = await session.scalar(select(func.count()).select_from(some.subquery()))
+    return (count or 0) <= RARE_STATUS
 
 
 def _windows(
