@@ -18,6 +18,7 @@ from herald_service.console.domains import DomainsController
 from herald_service.console.inbox import InboxPageController
 from herald_service.console.keys import KeysController
 from herald_service.console.message_page import MessagePageController
+from herald_service.console.overview import OverviewController
 from herald_service.console.suppressions import SuppressionsController
 from herald_service.console.web import CONSOLE_EXCEPTION_HANDLERS, check_request
 from herald_service.console.webhooks import WebhooksController
@@ -34,6 +35,7 @@ def console_route_handlers() -> list[ControllerRouterHandler]:
         "/console",
         route_handlers=[
             SignInController,
+            OverviewController,
             ActivityController,
             MessagePageController,
             SuppressionsController,

@@ -10,6 +10,7 @@ app sees may be ``http``, but the host is then not localhost, so the cookie stay
 from __future__ import annotations
 
 import hmac
+import time
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -103,10 +104,14 @@ def pick_account(operator: Operator, requested: str | None) -> AccountRef | None
 
 def add_security_headers(message: Message, scope: Scope) -> None:
     """``before_send`` hook: every response under ``/console`` carries the strict CSP,
-    unless its handler chose a stricter one of its own (the message preview)."""
+    unless its handler chose a stricter one of its own (the message preview), and a page
+    its own time as ``Server-Timing: app;dur=<ms>`` (from :func:`check_request` on)."""
     if message["type"] != "http.response.start" or not scope["path"].startswith("/console"):
         return
     headers = MutableScopeHeaders.from_message(message)
+    started = scope.get("state", {}).get("console_started")
+    if started is not None and "server-timing" not in headers:
+        headers["server-timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
     for name, value in SECURITY_HEADERS.items():
         if name not in headers:
             headers[name] = value
@@ -201,7 +206,9 @@ async def _offers_inbox(context: ApiContext, db: AsyncSession, account_ids: list
 async def check_request(request: Request[Any, Any, Any]) -> None:
     """``before_request`` of the console (it replaces the API's, so it refuses NULs too):
     a state-changing request needs the CSRF token of its session (or, for the sign-in
-    form, of the pre-session cookie); a viewer may only sign out."""
+    form, of the pre-session cookie); a viewer may only sign out. It runs first, so it
+    starts the clock of the ``Server-Timing`` header."""
+    request.state.console_started = time.perf_counter()
     try:
         await refuse_nul(request)
     except HeraldError as exc:

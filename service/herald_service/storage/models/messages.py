@@ -56,9 +56,15 @@ class Recipient(Base):
     """One envelope recipient of a message and its delivery state."""
 
     __tablename__ = "recipients"
-    __table_args__ = (Index("ix_recipients_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_recipients_due", "status", "next_attempt_at"),
+        # A message's recipients, and their statuses from the index alone (migration 0011).
+        Index("ix_recipients_message_status", "message_id", "status"),
+        # The messages sent to an address, whatever its case (migration 0011).
+        Index("ix_recipients_lower_email", text("lower(email)")),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    message_id: Mapped[str] = mapped_column(ForeignKey("messages.id"), index=True)
+    message_id: Mapped[str] = mapped_column(ForeignKey("messages.id"))
     email: Mapped[str] = mapped_column(String(320))
     domain: Mapped[str] = mapped_column(String(253))
     kind: Mapped[str] = mapped_column(String(3))  # to | cc | bcc

@@ -13,7 +13,7 @@ from alembic import op
 import herald_service.storage.types
 
 revision = "0012"
-down_revision = "0010"  # "0011" once that migration lands; see the branch report
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
