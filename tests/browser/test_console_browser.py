@@ -48,10 +48,10 @@ async def test_wrong_password_then_lockout(
     await add_user(herald.settings.database_url, "ops@example.com", "admin", tenant.account_id)
     for _ in range(5):
         sign_in(page, server, "ops@example.com", "not the password")
-        alert = page.find_element(By.CSS_SELECTOR, "[role=alert]")
+        alert = page.find_element(By.CSS_SELECTOR, ".card [role=alert]")
         assert alert.text == "Wrong email or password."
     sign_in(page, server, "ops@example.com")
-    alert = page.find_element(By.CSS_SELECTOR, "[role=alert]")
+    alert = page.find_element(By.CSS_SELECTOR, ".card [role=alert]")
     assert "Too many failed sign-ins" in alert.text
     assert "/console/sign-in" in page.current_url
 
