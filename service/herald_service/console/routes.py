@@ -18,6 +18,7 @@ from herald_service.console.domains import DomainsController
 from herald_service.console.inbox import InboxPageController
 from herald_service.console.keys import KeysController
 from herald_service.console.message_page import MessagePageController
+from herald_service.console.navigation import NAVIGATION
 from herald_service.console.overview import OverviewController
 from herald_service.console.suppressions import SuppressionsController
 from herald_service.console.web import CONSOLE_EXCEPTION_HANDLERS, check_request
@@ -62,6 +63,7 @@ def console_route_handlers() -> list[ControllerRouterHandler]:
 
 def _add_globals(engine: JinjaTemplateEngine) -> None:
     engine.engine.globals["version"] = __version__
+    engine.engine.globals["navigation"] = NAVIGATION
 
 
 def console_template_config() -> TemplateConfig[JinjaTemplateEngine]:
