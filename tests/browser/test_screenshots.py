@@ -158,3 +158,5 @@ async def test_console_pages(
     submit(page, page.find_element(By.LINK_TEXT, "Your receipt #1042"))
     submit(page, page.find_element(By.ID, "tab-check"))
     shoot(page, "inbox-check")
+    submit(page, page.find_element(By.LINK_TEXT, "Overview"))
+    shoot(page, "overview")
