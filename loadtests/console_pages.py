@@ -9,6 +9,9 @@ time the client saw over loopback. The goal is every page at or under 100 ms p95
 
     .venv/bin/python -m loadtests.console_pages [--messages 100000] [--database sqlite|postgresql]
 
+The server runs with ``HERALD_DELIVERY_MODE=capture``, so the Inbox lists both what it
+holds: the captured copies of delivered mail and the sandbox messages.
+
 The Overview is measured twice: as most views find it (the days before today counted
 within the last 5 minutes, kept in Redis) and, five times, with that count dropped first
 (what the first view every 5 minutes pays); the goal applies to the former.
@@ -34,6 +37,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
+from urllib.parse import urlencode
 
 import httpx
 import redis
@@ -43,11 +48,13 @@ from sqlalchemy.engine import make_url
 from herald_service.settings import load_settings
 from herald_service.storage.database import make_engine
 from herald_service.storage.migrate import upgrade
-from loadtests import console_seed
+from loadtests import console_seed, inbox_seed
 
 GOAL_MS = 100.0
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 NEXT = re.compile(r'href="/console\?([^"]*cursor=[^"]+)"')
+INBOX_NEXT = re.compile(r'href="/console/inbox\?([^"]*cursor=[^"]+)"')
+CAPTURED_SHARE = 0.04  # of the delivered recipients: ~5,000 copies for 100,000 messages
 TIMING = re.compile(r"app;dur=([0-9.]+)")
 
 
@@ -80,8 +87,16 @@ def database(kind: str, tmp: Path) -> Iterator[str]:
         admin.dispose()
 
 
-def seed(env: dict[str, str], messages: int) -> console_seed.Seeded:
-    """The benchmark's account (and a smaller other account), then ``ANALYZE``."""
+class Seeded(NamedTuple):
+    """The seeded rows the pages address."""
+
+    rows: console_seed.Seeded
+    captured: inbox_seed.Captured
+
+
+def seed(env: dict[str, str], messages: int) -> Seeded:
+    """The benchmark's account (and a smaller other account, with its own captured copies
+    and sandbox messages), then ``ANALYZE``."""
     settings = load_settings(env, env_file=Path("/nonexistent"))
     account_id, domain_ids = asyncio.run(
         console_seed.create_tenant(settings, "Benchmark shop", with_user=True)
@@ -95,6 +110,9 @@ def seed(env: dict[str, str], messages: int) -> console_seed.Seeded:
         sample = console_seed.store_messages(engine, account_id, domain_ids, messages, seed=1)
         console_seed.store_messages(engine, other_id, other_domains, messages // 10, seed=2)
         console_seed.store_suppressions(engine, account_id, 2_000)
+        secret = settings.require_secret_key()
+        captured = inbox_seed.store_captured(engine, secret, account_id, CAPTURED_SHARE, seed=1)
+        inbox_seed.store_captured(engine, secret, other_id, CAPTURED_SHARE, seed=2)
         with engine.begin() as db:
             db.execute(text("ANALYZE"))
         print(
@@ -102,17 +120,20 @@ def seed(env: dict[str, str], messages: int) -> console_seed.Seeded:
         )
     finally:
         engine.dispose()
-    return console_seed.Seeded(account_id, domain_ids, sample)
+    return Seeded(console_seed.Seeded(account_id, domain_ids, sample), captured)
 
 
-def pages(seeded: console_seed.Seeded, cursor_query: str) -> dict[str, str]:
+def pages(both: Seeded, cursor_query: str, inbox_cursor_query: str) -> dict[str, str]:
     """Every page measured, by name."""
+    seeded, captured = both
     account = f"account={seeded.account_id}"
+    copy = f"/console/inbox/captured/{captured.id}"
+    inbox = f"/console/inbox?{account}"
     return {
         "Overview": f"/console/overview?{account}",
         "Activity": f"/console?{account}",
         "Activity, status=bounced": f"/console?{account}&status=bounced",
-        "Activity, status=captured (none)": f"/console?{account}&status=captured",
+        "Activity, status=captured (sandbox)": f"/console?{account}&status=captured",
         f"Activity, tag={seeded.tag}": f"/console?{account}&tag={seeded.tag}",
         "Activity, domain": f"/console?{account}&domain=billing.example",
         "Activity, recipient": f"/console?{account}&recipient={seeded.recipient}",
@@ -124,6 +145,13 @@ def pages(seeded: console_seed.Seeded, cursor_query: str) -> dict[str, str]:
         "Domains": f"/console/domains?{account}",
         "Domain": f"/console/domains/{seeded.domain_ids[0]}",
         "Webhooks": f"/console/webhooks?{account}",
+        "Inbox": inbox,
+        "Inbox, searched by an address": f"{inbox}&{urlencode({'q': captured.address})}",
+        "Inbox, searched by subject words": f"{inbox}&{urlencode({'q': captured.words})}",
+        "Inbox, 2nd page (cursor)": f"/console/inbox?{inbox_cursor_query}",
+        "Inbox rows fragment": f"/console/inbox/rows?{account}",
+        "Inbox, captured message": copy,
+        "Inbox, captured message, Check tab": f"{copy}?tab=check",
     }
 
 
@@ -217,6 +245,7 @@ def main() -> None:
             "HERALD_SECRET_KEY": secrets.token_urlsafe(32),
             "HERALD_QUEUE_NAME": f"herald-pages-{secrets.token_hex(3)}",
             "HERALD_OUTCOME_JOURNAL_DIR": str(Path(tmp) / "journal"),
+            "HERALD_DELIVERY_MODE": "capture",
         }
         seeded = seed(env, args.messages)
         results = run(env, seeded, args.requests, args.rounds)
@@ -234,7 +263,7 @@ def main() -> None:
 
 
 def run(
-    env: dict[str, str], seeded: console_seed.Seeded, requests: int, rounds: int
+    env: dict[str, str], seeded: Seeded, requests: int, rounds: int
 ) -> dict[str, list[Figures]]:
     """Start ``herald api``, sign in, measure every page ``rounds`` times."""
     with socket.socket() as sock:
@@ -250,22 +279,29 @@ def run(
         wait_ready(base, process)
         with httpx.Client(base_url=base, timeout=30) as client:
             sign_in(client)
-            first = client.get(f"/console?account={seeded.account_id}")
-            found = NEXT.search(first.text)
-            assert found is not None, "no second page of Activity"
-            cursor_query = found.group(1).replace("&amp;", "&")
+            account_id = seeded.rows.account_id
+            cursor_query = next_page(client, f"/console?account={account_id}", NEXT)
+            inbox = next_page(client, f"/console/inbox?account={account_id}", INBOX_NEXT)
             results: dict[str, list[Figures]] = {}
             cold = "Overview, past days recounted (cold)"
-            recount = forget_past_days(env["HERALD_REDIS_URL"], seeded.account_id)
+            recount = forget_past_days(env["HERALD_REDIS_URL"], account_id)
+            measured = pages(seeded, cursor_query, inbox)
             for _ in range(rounds):
-                for name, path in pages(seeded, cursor_query).items():
+                for name, path in measured.items():
                     results.setdefault(name, []).append(figures(*measure(client, path, requests)))
-                path = pages(seeded, "")["Overview"]
+                path = measured["Overview"]
                 results.setdefault(cold, []).append(figures(*measure(client, path, 5, recount)))
             return results
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def next_page(client: httpx.Client, path: str, link: re.Pattern[str]) -> str:
+    """The query of the link to the second page of ``path``."""
+    found = link.search(client.get(path).text)
+    assert found is not None, f"no second page of {path}"
+    return found.group(1).replace("&amp;", "&")
 
 
 def wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:

@@ -3,7 +3,9 @@
 The account gets four sending domains, an API key, a webhook endpoint, a console admin
 and 2,000 suppressions; its messages are spread evenly over the last 30 days, each with
 1-3 recipients in varied statuses (mostly delivered), a delivery attempt per recipient
-that was tried, an event per change and 0-2 tags. A second account gets a tenth as many
+that was tried, an event per change and 0-2 tags; 1 % are sandbox messages (recipients
+``captured``, never tried), as the Inbox shows them (its captured copies:
+``loadtests/inbox_seed.py``). A second account gets a tenth as many
 messages, so every page has to pick its own account's rows out of the tables. Rows go in
 with Core ``executemany`` in chunks, ~1 minute for 100,000 messages.
 """
@@ -130,9 +132,15 @@ def _chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
 
 
 def store_messages(
-    engine: Engine, account_id: str, domain_ids: list[str], count: int, seed: int
+    engine: Engine,
+    account_id: str,
+    domain_ids: list[str],
+    count: int,
+    seed: int,
+    sandbox_share: float = 0.01,
 ) -> str:
-    """``count`` messages of the account over the last 30 days; returns one message id."""
+    """``count`` messages of the account over the last 30 days, ``sandbox_share`` of them
+    sandbox messages; returns one message id (not a sandbox one)."""
     rng = random.Random(seed)
     now = utcnow()
     span = timedelta(days=30).total_seconds()
@@ -156,6 +164,7 @@ def store_messages(
                 for _ in range(rng.choice((1, 1, 1, 2, 3)))
             ]
             subject = f"Your {rng.choice(TAGS)} #{done}"
+            sandbox = rng.random() < sandbox_share
             messages.append(
                 {
                     "id": message_id,
@@ -167,13 +176,13 @@ def store_messages(
                     "raw": raw_message(message_id, sender, addresses[0], subject),
                     "tags": rng.sample(TAGS, rng.choice((0, 1, 1, 2))),
                     "metadata_": {},
-                    "sandbox": False,
+                    "sandbox": sandbox,
                     "created_at": created,
                 }
             )
             events.append(_event(account_id, message_id, "", "message.accepted", created))
             for address in addresses:
-                status = rng.choices(statuses, weights)[0]
+                status = "captured" if sandbox else rng.choices(statuses, weights)[0]
                 recipient_id = len(recipients)
                 later = created + timedelta(seconds=rng.randrange(1, 600))
                 recipients.append(
@@ -183,14 +192,14 @@ def store_messages(
                         "domain": address.partition("@")[2],
                         "kind": "to",
                         "status": status,
-                        "attempt_count": 0 if status == "queued" else 1,
+                        "attempt_count": 0 if status in ("queued", "captured") else 1,
                         "next_attempt_at": later if status == "deferred" else None,
                         "updated_at": later,
                     }
                 )
                 if status in EVENT_OF:
                     events.append(_event(account_id, message_id, address, EVENT_OF[status], later))
-                if status not in ("queued", "suppressed"):
+                if status not in ("queued", "suppressed", "captured"):
                     attempts.append(_attempt(recipient_id, status, later))
         with engine.begin() as db:
             for chunk in _chunks(messages):
@@ -202,7 +211,7 @@ def store_messages(
                 db.execute(insert(DeliveryAttempt), chunk)
             for chunk in _chunks(events):
                 db.execute(insert(Event), chunk)
-        sample = sample or messages[-1]["id"]
+        sample = sample or next(m["id"] for m in reversed(messages) if not m["sandbox"])
     return sample
 
 

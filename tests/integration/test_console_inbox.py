@@ -114,6 +114,9 @@ async def test_inbox_lists_searches_isolates_and_empties(
     assert await inbox(herald, theirs.account_id) == [f"captured:{other}"]
     assert await inbox(herald, mine.account_id, "RESET") == [f"captured:{second}"]
     assert await inbox(herald, mine.account_id, "bob@receiver.example") == [f"captured:{second}"]
+    everything = await inbox(herald, mine.account_id)
+    assert await inbox(herald, mine.account_id, f"APP@{mine.domain}") == everything  # the sender
+    assert await inbox(herald, mine.account_id, f"app@{theirs.domain}") == []
     assert await inbox(herald, mine.account_id, sandboxed) == [f"sandbox:{sandboxed}"]
     assert await inbox(herald, mine.account_id, "their") == []
     assert await inbox(herald, mine.account_id, "100%_") == []

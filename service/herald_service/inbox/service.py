@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald_service.errors import InvalidRequest, NotFound
 from herald_service.inbox.schemas import InboxItem, inbox_item, with_from_header
-from herald_service.storage.models import Account, CapturedMessage, Message, Recipient
+from herald_service.storage.models import Account, CapturedMessage, Domain, Message, Recipient
 
 HEAD_BYTES = 16 * 1024  # enough of the source for its From header
 CAPTURED, SANDBOX = "captured", "sandbox"
@@ -90,15 +90,31 @@ def _escaped(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _address_of(message_id: Any, address: str) -> ColumnElement[bool]:
-    """The Herald message was from, or to, ``address``."""
-    recipient = select(Recipient.id).where(
-        Recipient.message_id == message_id, func.lower(Recipient.email) == address
-    )
-    return or_(func.lower(Message.from_email) == address, recipient.exists())
+def _address_of(message_id: Any, address: str, may_send: bool) -> ColumnElement[bool]:
+    """The Herald message was to ``address`` (found by the recipients' ``lower(email)``
+    index) or, if ``may_send``, from it (a check of each message row, so skipped when
+    ``address`` cannot be the account's sender: see :func:`_may_send_from`)."""
+    to_it = select(Recipient.message_id).where(func.lower(Recipient.email) == address)
+    to_address: ColumnElement[bool] = message_id.in_(to_it)
+    if not may_send:
+        return to_address
+    return or_(to_address, func.lower(Message.from_email) == address)
 
 
-def _search(query: str, kind: str) -> ColumnElement[bool]:
+async def _may_send_from(db: AsyncSession, account_id: str, query: str) -> bool:
+    """Whether ``query`` is an address the account may have sent from: its domain, or a
+    parent of it, is one of the account's domains (deleted ones too, as their messages
+    stay), as every message's From is (``domains.sending``)."""
+    q = query.strip().lower()
+    if "@" not in q:
+        return False
+    labels = q.rpartition("@")[2].split(".")
+    names = [".".join(labels[i:]) for i in range(len(labels))]
+    found = select(Domain.id).where(Domain.account_id == account_id, Domain.name.in_(names))
+    return (await db.execute(found.limit(1))).first() is not None
+
+
+def _search(query: str, kind: str, may_send: bool) -> ColumnElement[bool]:
     """What ``query`` (an id, an address or words of the subject) selects of ``kind``."""
     q = query.strip().lower()
     if not q:
@@ -109,14 +125,14 @@ def _search(query: str, kind: str) -> ColumnElement[bool]:
         if q.startswith("msg_"):
             return CapturedMessage.message_id == q
         if "@" in q:
-            return _address_of(CapturedMessage.message_id, q)
+            return _address_of(CapturedMessage.message_id, q, may_send)
         return func.lower(CapturedMessage.subject).like(f"%{_escaped(q)}%", escape="\\")
     if number(q) is not None:
         return false()
     if q.startswith("msg_"):
         return Message.id == q
     if "@" in q:
-        return _address_of(Message.id, q)
+        return _address_of(Message.id, q, may_send)
     return func.lower(Message.subject).like(f"%{_escaped(q)}%", escape="\\")
 
 
@@ -124,7 +140,12 @@ Found = tuple[InboxItem, bytes]  # a row and its source's first bytes
 
 
 async def _captured(
-    db: AsyncSession, account_id: str, query: str, cursor: _Cursor | None, limit: int
+    db: AsyncSession,
+    account_id: str,
+    query: str,
+    cursor: _Cursor | None,
+    limit: int,
+    may_send: bool,
 ) -> list[Found]:
     c = CapturedMessage
     rows = await db.execute(
@@ -140,7 +161,7 @@ async def _captured(
             Message.from_email,
         )
         .join(Message, Message.id == c.message_id)
-        .where(c.account_id == account_id, _search(query, CAPTURED))
+        .where(c.account_id == account_id, _search(query, CAPTURED, may_send))
         .where(_before(cursor, CAPTURED, c.received_at, c.id))
         .order_by(c.received_at.desc(), c.id.desc())
         .limit(limit)
@@ -152,7 +173,12 @@ async def _captured(
 
 
 async def _sandbox(
-    db: AsyncSession, account_id: str, query: str, cursor: _Cursor | None, limit: int
+    db: AsyncSession,
+    account_id: str,
+    query: str,
+    cursor: _Cursor | None,
+    limit: int,
+    may_send: bool,
 ) -> list[Found]:
     m = Message
     cleared = select(Account.inbox_cleared_at).where(Account.id == account_id).scalar_subquery()
@@ -167,7 +193,9 @@ async def _sandbox(
                 func.length(m.raw),
                 func.substr(m.raw, 1, HEAD_BYTES, type_=LargeBinary),
             )
-            .where(m.account_id == account_id, m.sandbox == true(), _search(query, SANDBOX))
+            .where(
+                m.account_id == account_id, m.sandbox == true(), _search(query, SANDBOX, may_send)
+            )
             .where(or_(cleared.is_(None), m.created_at > cleared))
             .where(_before(cursor, SANDBOX, m.created_at, m.id))
             .order_by(m.created_at.desc(), m.id.desc())
@@ -194,8 +222,9 @@ async def list_inbox(
 ) -> tuple[list[InboxItem], str | None]:
     """One page of the account's inbox, newest first, and the cursor of the next."""
     after = _Cursor.decode(cursor) if cursor else None
-    found = await _captured(db, account_id, query, after, limit + 1)
-    found += await _sandbox(db, account_id, query, after, limit + 1)
+    may_send = await _may_send_from(db, account_id, query)
+    found = await _captured(db, account_id, query, after, limit + 1, may_send)
+    found += await _sandbox(db, account_id, query, after, limit + 1, may_send)
     found.sort(key=lambda f: _order(f[0]), reverse=True)
     page = [with_from_header(item, head) for item, head in found[:limit]]
     return page, (_Cursor.encode(page[-1]) if len(found) > limit else None)
