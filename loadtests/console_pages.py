@@ -49,13 +49,13 @@ from herald_service.settings import load_settings
 from herald_service.storage.database import make_engine
 from herald_service.storage.migrate import upgrade
 from loadtests import console_seed, inbox_seed
+from loadtests.page_timings import Figures, figures, measure, table
 
 GOAL_MS = 100.0
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 NEXT = re.compile(r'href="/console\?([^"]*cursor=[^"]+)"')
 INBOX_NEXT = re.compile(r'href="/console/inbox\?([^"]*cursor=[^"]+)"')
 CAPTURED_SHARE = 0.04  # of the delivered recipients: ~5,000 copies for 100,000 messages
-TIMING = re.compile(r"app;dur=([0-9.]+)")
 
 
 @contextmanager
@@ -169,50 +169,6 @@ def sign_in(client: httpx.Client) -> None:
     assert response.status_code == 303, response.text
 
 
-def measure(
-    client: httpx.Client, path: str, requests: int, before: Callable[[], None] = lambda: None
-) -> tuple[list[float], list[float]]:
-    """Server and client milliseconds of ``requests`` GETs of ``path`` (after 3 unmeasured),
-    each after a call of ``before``."""
-    server, observed = [], []
-    for n in range(requests + 3):
-        before()
-        started = time.perf_counter()
-        response = client.get(path)
-        elapsed = (time.perf_counter() - started) * 1000
-        assert response.status_code == 200, (path, response.status_code, response.text[:500])
-        timing = TIMING.search(response.headers.get("server-timing", ""))
-        assert timing is not None, f"{path}: no Server-Timing header"
-        if n >= 3:
-            server.append(float(timing.group(1)))
-            observed.append(elapsed)
-    return server, observed
-
-
-Figures = tuple[float, float, float, float]
-"""Server p50 and p95, client p50 and p95, in ms."""
-
-
-def figures(server: list[float], observed: list[float]) -> Figures:
-    """The percentiles of one page's measurements."""
-    return (
-        statistics.median(server),
-        percentile(server, 0.95),
-        statistics.median(observed),
-        percentile(observed, 0.95),
-    )
-
-
-def table(results: dict[str, list[Figures]]) -> list[str]:
-    """Markdown rows: each figure's median over the rounds, then each round's server p95."""
-    rows = []
-    for name, rounds in results.items():
-        medians = [statistics.median(r[i] for r in rounds) for i in range(4)]
-        each = " / ".join(f"{r[1]:.0f}" for r in rounds)
-        rows.append(f"| {name} | " + " | ".join(f"{m:.1f}" for m in medians) + f" | {each} |")
-    return rows
-
-
 def forget_past_days(redis_url: str, account_id: str) -> Callable[[], None]:
     """A function that drops the Overview's cached count of the days before today, so the
     next view counts them again (what the first view every 5 minutes pays)."""
@@ -223,12 +179,6 @@ def forget_past_days(redis_url: str, account_id: str) -> Callable[[], None]:
             client.delete(key)
 
     return forget
-
-
-def percentile(values: list[float], share: float) -> float:
-    """The ``share`` quantile (nearest rank) of ``values``."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
 
 
 def main() -> None:
