@@ -10,16 +10,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
-from sqlalchemy import insert
 
 from herald_service.api.app import create_app
 from herald_service.console.overview_queries import Overview, account_overview
-from herald_service.core.ids import new_id
 from herald_service.domains.service import add_domain
 from herald_service.storage.database import async_session_factory, make_async_engine
-from herald_service.storage.models import Message, Recipient
 from support.console import add_user, sign_in
 from support.harness import Herald, Tenant
+from support.stored import store_message
 
 NOW = datetime(2026, 3, 1, 14, 35, 12, tzinfo=UTC)
 
@@ -35,43 +33,7 @@ async def store(
     herald: Herald, account_id: str, domain_id: str, at: datetime, *statuses: str
 ) -> None:
     """One message created ``at`` with a recipient in each of ``statuses``."""
-    message_id = new_id("msg")
-    engine = make_async_engine(herald.settings.database_url)
-    try:
-        async with engine.begin() as db:
-            await db.execute(
-                insert(Message),
-                [
-                    {
-                        "id": message_id,
-                        "account_id": account_id,
-                        "domain_id": domain_id,
-                        "from_email": "app@example.com",
-                        "subject": "s",
-                        "message_id_header": f"<{message_id}@example.com>",
-                        "raw": b"Subject: s\r\n\r\nbody\r\n",
-                        "tags": [],
-                        "metadata_": {},
-                        "created_at": at,
-                    }
-                ],
-            )
-            await db.execute(
-                insert(Recipient),
-                [
-                    {
-                        "message_id": message_id,
-                        "email": f"r{n}@receiver.example",
-                        "domain": "receiver.example",
-                        "kind": "to",
-                        "status": status,
-                        "updated_at": at,
-                    }
-                    for n, status in enumerate(statuses)
-                ],
-            )
-    finally:
-        await engine.dispose()
+    await store_message(herald.settings.database_url, account_id, domain_id, at, *statuses)
 
 
 async def second_domain(herald: Herald, tenant: Tenant, name: str) -> str:

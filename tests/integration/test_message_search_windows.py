@@ -13,8 +13,9 @@ from herald_service.core.ids import new_id
 from herald_service.messages import search
 from herald_service.messages.service import MessageFilter, search_messages
 from herald_service.storage.database import async_session_factory, make_async_engine
-from herald_service.storage.models import Message, Recipient
+from herald_service.storage.models import Message
 from support.harness import Herald, Tenant
+from support.stored import message_row, store_message
 
 AGES = [
     timedelta(minutes=10),
@@ -30,18 +31,7 @@ def row(
     tenant: Tenant, message_id: str, at: datetime, tags: list[str], sender: str = "a@mine.example"
 ) -> dict[str, object]:
     """The columns of a stored message."""
-    return {
-        "id": message_id,
-        "account_id": tenant.account_id,
-        "domain_id": tenant.domain_id,
-        "from_email": sender,
-        "subject": "s",
-        "message_id_header": f"<{message_id}@example.com>",
-        "raw": b"Subject: s\r\n\r\nbody\r\n",
-        "tags": tags,
-        "metadata_": {},
-        "created_at": at,
-    }
+    return message_row(message_id, tenant.account_id, tenant.domain_id, at, tags, sender)
 
 
 async def test_pages_cross_every_window(herald: Herald) -> None:
@@ -123,25 +113,5 @@ async def test_status_filter_by_walk_or_lookup(
 
 async def store(herald: Herald, tenant: Tenant, at: datetime, *statuses: str) -> str:
     """A message created ``at`` with a recipient in each of ``statuses``."""
-    message_id = new_id("msg")
-    engine = make_async_engine(herald.settings.database_url)
-    try:
-        async with engine.begin() as db:
-            await db.execute(insert(Message), [row(tenant, message_id, at, [])])
-            await db.execute(
-                insert(Recipient),
-                [
-                    {
-                        "message_id": message_id,
-                        "email": f"r{n}@receiver.example",
-                        "domain": "receiver.example",
-                        "kind": "to",
-                        "status": status,
-                        "updated_at": at,
-                    }
-                    for n, status in enumerate(statuses)
-                ],
-            )
-    finally:
-        await engine.dispose()
-    return message_id
+    url = herald.settings.database_url
+    return await store_message(url, tenant.account_id, tenant.domain_id, at, *statuses)
