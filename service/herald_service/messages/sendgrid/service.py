@@ -1,7 +1,9 @@
 """Translate SendGrid v3 ``/mail/send`` bodies into Herald send requests.
 
 Each personalization becomes its own message. Only fields Herald implements are accepted;
-anything else (templates, scheduling, tracking...) is refused by name rather than ignored.
+anything else (scheduling, tracking...) is refused by name rather than ignored. A
+``template_id`` names a Herald template (its id or its alias), rendered per
+personalization with its ``dynamic_template_data`` (Jinja2 syntax, not Handlebars).
 
 One request's work is bounded as SendGrid bounds it: at most 1,000 personalizations and
 1,000 recipients (to, cc and bcc of every personalization together). The parts every
@@ -12,11 +14,13 @@ one request body may hold (``HERALD_MAX_REQUEST_BYTES``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from herald_service.core.message import OutgoingMessage
 from herald_service.errors import FieldError, InvalidRequest
@@ -29,6 +33,7 @@ from herald_service.messages.schemas import (
     EmailAddress,
     SendMessageRequest,
 )
+from herald_service.messages.templated import apply_template
 from herald_service.request_fields import (
     MAX_ATTACHMENTS,
     MAX_RECIPIENTS,
@@ -44,6 +49,7 @@ from herald_service.request_fields import (
     Metadata,
     Tags,
 )
+from herald_service.templates.schemas import TemplateData
 
 MAX_PERSONALIZATIONS = 1000
 
@@ -87,6 +93,7 @@ class SGPersonalization(msgspec.Struct, forbid_unknown_fields=True, frozen=True,
     subject: HeaderText | None = None
     headers: Headers = msgspec.field(default_factory=dict)
     custom_args: Metadata = msgspec.field(default_factory=dict)
+    dynamic_template_data: TemplateData | None = None
 
 
 class SGSwitch(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -132,6 +139,17 @@ class SGMail(
     categories: Tags = msgspec.field(default_factory=list)
     custom_args: Metadata = msgspec.field(default_factory=dict)
     mail_settings: SGMailSettings | None = None
+    template_id: (
+        Annotated[
+            str,
+            Meta(
+                min_length=1,
+                max_length=100,
+                description="A Herald template's id or alias (Jinja2 syntax, not Handlebars).",
+            ),
+        ]
+        | None
+    ) = None
 
     @property
     def sandbox(self) -> bool:
@@ -211,19 +229,37 @@ def to_send_requests(mail: SGMail) -> list[SendMessageRequest]:
             tags=list(mail.categories),
             metadata={**mail.custom_args, **p.custom_args},
             sandbox=mail.sandbox,
+            **_template_fields(mail, p),
         )
         for p in mail.personalizations
     ]
 
 
+def _template_fields(mail: SGMail, personalization: SGPersonalization) -> dict[str, Any]:
+    """The Herald template fields of one personalization's request: ``tpl_...`` is a
+    template's id, anything else its alias."""
+    if mail.template_id is None:
+        data = personalization.dynamic_template_data
+        return {} if data is None else {"template_data": data}
+    by_id = _TEMPLATE_ID.match(mail.template_id) is not None
+    return {
+        "template_id" if by_id else "template_alias": mail.template_id,
+        "template_data": personalization.dynamic_template_data or {},
+    }
+
+
+_TEMPLATE_ID = re.compile(r"^tpl_[0-9a-z]{26}$")
+
 _FIELD_NAMES = {
+    "template_data": "dynamic_template_data",
+    "template_alias": "template_id",
     "text": "content",
     "html": "content",
     "tags": "categories",
     "metadata": "custom_args",
     "from": "from.email",
 }
-_PER_PERSONALIZATION = ("to", "cc", "bcc", "subject", "headers", "metadata")
+_PER_PERSONALIZATION = ("to", "cc", "bcc", "subject", "headers", "metadata", "template_data")
 
 
 def sendgrid_field(index: int, field: str) -> str:
@@ -236,11 +272,15 @@ def sendgrid_field(index: int, field: str) -> str:
     return renamed
 
 
-async def validate_mail(mail: SGMail, max_bytes: int) -> list[OutgoingMessage]:
+async def validate_mail(
+    mail: SGMail, max_bytes: int, sessions: async_sessionmaker[AsyncSession], account_id: str
+) -> list[OutgoingMessage]:
     """One validated message per personalization, or :class:`InvalidRequest` naming every
     bad field in SendGrid's terms. Large requests are worked on off the event loop."""
     check_bounds(mail, max_bytes)
     requests = await off_loop(_translate, [mail], content_bytes(mail))
+    if mail.template_id is not None:
+        requests = await _templated(sessions, account_id, requests)
     size = len(requests) * content_bytes(mail)
     results = await off_loop(_validate, list(enumerate(requests)), size)
     errors = [e for r in results if isinstance(r, list) for e in r]
@@ -249,6 +289,27 @@ async def validate_mail(mail: SGMail, max_bytes: int) -> list[OutgoingMessage]:
         fields = ", ".join(dict.fromkeys(e.field for e in unique))
         raise InvalidRequest(f"the request has invalid fields: {fields}", unique)
     return [r for r in results if isinstance(r, OutgoingMessage)]
+
+
+async def _templated(
+    sessions: async_sessionmaker[AsyncSession],
+    account_id: str,
+    requests: list[SendMessageRequest],
+) -> list[SendMessageRequest]:
+    """Each personalization's request rendered from the template (errors of them all in
+    one 422, in SendGrid's terms)."""
+    filled: list[SendMessageRequest] = []
+    errors: list[FieldError] = []
+    for index, request in enumerate(requests):
+        try:
+            filled.append(await apply_template(sessions, account_id, request))
+        except InvalidRequest as exc:
+            errors += [FieldError(sendgrid_field(index, e.field), e.message) for e in exc.errors]
+    if errors:
+        unique = list(dict.fromkeys(errors))
+        fields = ", ".join(dict.fromkeys(e.field for e in unique))
+        raise InvalidRequest(f"the request has invalid fields: {fields}", unique)
+    return filled
 
 
 def _translate(mails: Sequence[SGMail]) -> list[SendMessageRequest]:
