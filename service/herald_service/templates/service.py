@@ -171,9 +171,12 @@ async def render_version(version: TemplateVersion, data: Mapping[str, Any]) -> R
     return await asyncio.to_thread(render, compiled, data)
 
 
-def preview(subject: str, html: str | None, text: str | None, data: Mapping[str, Any]) -> Rendered:
+async def preview(
+    subject: str, html: str | None, text: str | None, data: Mapping[str, Any]
+) -> Rendered:
     """Unsaved content rendered with ``data`` (the console's live preview)."""
-    return render(compile_parts(subject, html or None, text or None), data)
+    compiled = compile_parts(subject, html or None, text or None)
+    return await asyncio.to_thread(render, compiled, data)
 
 
 async def render_template(
