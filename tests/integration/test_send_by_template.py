@@ -112,6 +112,19 @@ async def test_the_send_request_template_fields_are_checked(
     assert await refused(other_send, other.headers) == ["template_id"]
     assert herald.queued_message_ids() == []
 
+    checked = await api.post(
+        "/v1/messages/check",
+        headers=tenant.headers,
+        json={**base, "template_id": tid, "template_data": DATA},
+    )
+    assert checked.status_code == 200, checked.text
+    assert checked.json()["summary"]["errors"] == 0
+    check_missing = await api.post(
+        "/v1/messages/check", headers=tenant.headers, json={**base, "template_id": tid}
+    )
+    assert check_missing.status_code == 422
+    assert check_missing.json()["errors"][0]["field"] == "template_data.customer"
+
 
 async def test_v3_mail_send_renders_dynamic_template_data_per_personalization(
     herald: Herald,
@@ -151,6 +164,11 @@ async def test_v3_mail_send_renders_dynamic_template_data_per_personalization(
     assert missing.json()["errors"][0]["field"] == (
         "personalizations[0].dynamic_template_data.items"
     )
+    no_template = {**body, "content": [{"type": "text/plain", "value": "v"}], "subject": "s"}
+    del no_template["template_id"]
+    stray = await api.post("/v3/mail/send", headers=tenant.headers, json=no_template)
+    assert stray.status_code == 400
+    assert stray.json()["errors"][0]["field"] == "personalizations[0].dynamic_template_data"
     unknown = await api.post(
         "/v3/mail/send", headers=tenant.headers, json={**body, "template_id": "d-123"}
     )

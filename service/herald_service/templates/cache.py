@@ -29,8 +29,13 @@ class CompiledCache:
             self._entries.popitem(last=False)
         return compiled
 
-    def __contains__(self, key: tuple[str, int]) -> bool:
-        return key in self._entries
+    def peek(self, key: tuple[str, int]) -> Compiled | None:
+        """The compiled parts of ``key`` when they are cached (so the source need not be
+        loaded), else ``None``."""
+        found = self._entries.get(key)
+        if found is not None:
+            self._entries.move_to_end(key)
+        return found
 
 
 COMPILED = CompiledCache()

@@ -215,5 +215,8 @@ async def render_for_send(
         except NotFound as exc:
             field = "template_id" if template_id is not None else "template_alias"
             raise InvalidRequest(str(exc.detail), [FieldError(field, "no such template")]) from None
-        version = await version_of(session, row.id, row.active_version)
-    return await render_version(version, data)
+        compiled = COMPILED.peek((row.id, row.active_version))
+        if compiled is None:  # the first send of this version in this process
+            version = await version_of(session, row.id, row.active_version)
+            return await render_version(version, data)
+    return await asyncio.to_thread(render, compiled, data)

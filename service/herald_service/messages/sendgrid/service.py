@@ -14,9 +14,8 @@ one request body may hold (``HERALD_MAX_REQUEST_BYTES``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from msgspec import Meta
@@ -33,7 +32,8 @@ from herald_service.messages.schemas import (
     EmailAddress,
     SendMessageRequest,
 )
-from herald_service.messages.templated import apply_template
+from herald_service.messages.sendgrid.fields import sendgrid_field as sendgrid_field
+from herald_service.messages.sendgrid.templated import render_personalizations, template_fields
 from herald_service.request_fields import (
     MAX_ATTACHMENTS,
     MAX_RECIPIENTS,
@@ -229,47 +229,10 @@ def to_send_requests(mail: SGMail) -> list[SendMessageRequest]:
             tags=list(mail.categories),
             metadata={**mail.custom_args, **p.custom_args},
             sandbox=mail.sandbox,
-            **_template_fields(mail, p),
+            **template_fields(mail.template_id, p.dynamic_template_data),
         )
         for p in mail.personalizations
     ]
-
-
-def _template_fields(mail: SGMail, personalization: SGPersonalization) -> dict[str, Any]:
-    """The Herald template fields of one personalization's request: ``tpl_...`` is a
-    template's id, anything else its alias."""
-    if mail.template_id is None:
-        data = personalization.dynamic_template_data
-        return {} if data is None else {"template_data": data}
-    by_id = _TEMPLATE_ID.match(mail.template_id) is not None
-    return {
-        "template_id" if by_id else "template_alias": mail.template_id,
-        "template_data": personalization.dynamic_template_data or {},
-    }
-
-
-_TEMPLATE_ID = re.compile(r"^tpl_[0-9a-z]{26}$")
-
-_FIELD_NAMES = {
-    "template_data": "dynamic_template_data",
-    "template_alias": "template_id",
-    "text": "content",
-    "html": "content",
-    "tags": "categories",
-    "metadata": "custom_args",
-    "from": "from.email",
-}
-_PER_PERSONALIZATION = ("to", "cc", "bcc", "subject", "headers", "metadata", "template_data")
-
-
-def sendgrid_field(index: int, field: str) -> str:
-    """A Herald field path in SendGrid's terms (``to[0]`` → ``personalizations.0.to.0``)."""
-    head, sep, rest = field.partition(".")
-    base = head.split("[")[0]
-    renamed = _FIELD_NAMES.get(base, base) + head[len(base) :] + sep + rest
-    if base in _PER_PERSONALIZATION:
-        renamed = f"personalizations[{index}].{renamed}"
-    return renamed
 
 
 async def validate_mail(
@@ -279,8 +242,10 @@ async def validate_mail(
     bad field in SendGrid's terms. Large requests are worked on off the event loop."""
     check_bounds(mail, max_bytes)
     requests = await off_loop(_translate, [mail], content_bytes(mail))
-    if mail.template_id is not None:
-        requests = await _templated(sessions, account_id, requests)
+    if mail.template_id is not None or any(
+        p.dynamic_template_data is not None for p in mail.personalizations
+    ):
+        requests = await render_personalizations(sessions, account_id, requests)
     size = len(requests) * content_bytes(mail)
     results = await off_loop(_validate, list(enumerate(requests)), size)
     errors = [e for r in results if isinstance(r, list) for e in r]
@@ -289,27 +254,6 @@ async def validate_mail(
         fields = ", ".join(dict.fromkeys(e.field for e in unique))
         raise InvalidRequest(f"the request has invalid fields: {fields}", unique)
     return [r for r in results if isinstance(r, OutgoingMessage)]
-
-
-async def _templated(
-    sessions: async_sessionmaker[AsyncSession],
-    account_id: str,
-    requests: list[SendMessageRequest],
-) -> list[SendMessageRequest]:
-    """Each personalization's request rendered from the template (errors of them all in
-    one 422, in SendGrid's terms)."""
-    filled: list[SendMessageRequest] = []
-    errors: list[FieldError] = []
-    for index, request in enumerate(requests):
-        try:
-            filled.append(await apply_template(sessions, account_id, request))
-        except InvalidRequest as exc:
-            errors += [FieldError(sendgrid_field(index, e.field), e.message) for e in exc.errors]
-    if errors:
-        unique = list(dict.fromkeys(errors))
-        fields = ", ".join(dict.fromkeys(e.field for e in unique))
-        raise InvalidRequest(f"the request has invalid fields: {fields}", unique)
-    return filled
 
 
 def _translate(mails: Sequence[SGMail]) -> list[SendMessageRequest]:
