@@ -195,3 +195,21 @@ async def test_render_refusals_are_422s_that_say_why(
         text="{% for i in items %}{{ items|sort|first }}{% endfor %}",
     )
     assert "longer than" in slow["text"]
+
+    deep = await api.post(
+        "/v1/templates",
+        headers=h,
+        json={"name": "deep", "subject": "{{ a[0].b[0].c }}", "text": "t"},
+    )
+    fits = {"a": [{"b": [{"c": "four levels"}]}]}
+    rendered = await api.post(
+        f"/v1/templates/{deep.json()['id']}/render", headers=h, json={"template_data": fits}
+    )
+    assert rendered.json()["subject"] == "four levels"
+    too_deep = await api.post(
+        f"/v1/templates/{deep.json()['id']}/render",
+        headers=h,
+        json={"template_data": {"a": [{"b": [{"c": [1]}]}]}},
+    )
+    assert too_deep.status_code == 400
+    assert too_deep.json()["errors"][0]["field"].startswith("template_data")

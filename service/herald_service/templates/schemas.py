@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 
@@ -44,9 +44,21 @@ PartSource = Annotated[
         description='Jinja2 source; on update, `""` removes the part.',
     ),
 ]
+# template_data is JSON whose values nest at most four arrays or objects deep (enough for
+# ``order.items[0].options[0].name``): a closed type (no ``Any``), so the schema bounds
+# the nesting as it does for every other request body.
+_Scalar = str | int | float | bool | None
+_Level5 = _Scalar
+_Level4 = _Scalar | list[_Level5] | dict[str, _Level5]
+_Level3 = _Scalar | list[_Level4] | dict[str, _Level4]
+_Level2 = _Scalar | list[_Level3] | dict[str, _Level3]
+_Level1 = _Scalar | list[_Level2] | dict[str, _Level2]
 TemplateData = Annotated[
-    dict[str, Any],
-    msgspec.Meta(description="The variables the template is rendered with (Jinja2 syntax)."),
+    dict[str, _Level1],
+    msgspec.Meta(
+        description="The variables the template is rendered with (Jinja2 syntax): JSON "
+        "values with at most four levels of arrays or objects in them."
+    ),
 ]
 
 
