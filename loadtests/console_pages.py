@@ -92,6 +92,7 @@ class Seeded(NamedTuple):
 
     rows: console_seed.Seeded
     captured: inbox_seed.Captured
+    template_id: str
 
 
 def seed(env: dict[str, str], messages: int) -> Seeded:
@@ -110,6 +111,7 @@ def seed(env: dict[str, str], messages: int) -> Seeded:
         sample = console_seed.store_messages(engine, account_id, domain_ids, messages, seed=1)
         console_seed.store_messages(engine, other_id, other_domains, messages // 10, seed=2)
         console_seed.store_suppressions(engine, account_id, 2_000)
+        template_id = console_seed.store_templates(engine, account_id, 200)
         secret = settings.require_secret_key()
         captured = inbox_seed.store_captured(engine, secret, account_id, CAPTURED_SHARE, seed=1)
         inbox_seed.store_captured(engine, secret, other_id, CAPTURED_SHARE, seed=2)
@@ -120,12 +122,12 @@ def seed(env: dict[str, str], messages: int) -> Seeded:
         )
     finally:
         engine.dispose()
-    return Seeded(console_seed.Seeded(account_id, domain_ids, sample), captured)
+    return Seeded(console_seed.Seeded(account_id, domain_ids, sample), captured, template_id)
 
 
 def pages(both: Seeded, cursor_query: str, inbox_cursor_query: str) -> dict[str, str]:
     """Every page measured, by name."""
-    seeded, captured = both
+    seeded, captured, template_id = both
     account = f"account={seeded.account_id}"
     copy = f"/console/inbox/captured/{captured.id}"
     inbox = f"/console/inbox?{account}"
@@ -141,6 +143,8 @@ def pages(both: Seeded, cursor_query: str, inbox_cursor_query: str) -> dict[str,
         "Activity rows fragment": f"/console/activity/rows?{account}",
         "Message": f"/console/messages/{seeded.message_id}",
         "Suppressions": f"/console/suppressions?{account}",
+        "Templates": f"/console/templates?{account}",
+        "Template": f"/console/templates/{template_id}?{account}",
         "API keys": f"/console/keys?{account}",
         "Domains": f"/console/domains?{account}",
         "Domain": f"/console/domains/{seeded.domain_ids[0]}",

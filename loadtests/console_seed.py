@@ -33,6 +33,8 @@ from herald_service.storage.models import (
     Message,
     Recipient,
     Suppression,
+    Template,
+    TemplateVersion,
     WebhookEndpoint,
 )
 from herald_service.storage.types import utcnow
@@ -271,3 +273,37 @@ def store_suppressions(engine: Engine, account_id: str, count: int) -> None:
     ]
     with engine.begin() as db:
         db.execute(insert(Suppression), rows)
+
+
+def store_templates(engine: Engine, account_id: str, count: int) -> str:
+    """``count`` templates of the account with two versions each; returns the newest's id."""
+    now = utcnow()
+    ids = [new_id("tpl") for _ in range(count)]
+    templates = [
+        {
+            "id": template_id,
+            "account_id": account_id,
+            "name": f"Template {i}",
+            "alias": f"template-{i}",
+            "active_version": 2,
+            "created_at": now - timedelta(minutes=i),
+            "updated_at": now - timedelta(minutes=i),
+        }
+        for i, template_id in enumerate(ids)
+    ]
+    versions = [
+        {
+            "template_id": template_id,
+            "version": version,
+            "subject": "Receipt for {{ customer }}",
+            "html": "<p>Thanks {{ customer }}</p>{% for i in items %}{{ i.name }}{% endfor %}",
+            "text": "Thanks {{ customer }}",
+            "created_at": now,
+        }
+        for template_id in ids
+        for version in (1, 2)
+    ]
+    with engine.begin() as db:
+        db.execute(insert(Template), templates)
+        db.execute(insert(TemplateVersion), versions)
+    return ids[0]

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from herald_queue.capture import start_capture_server
 from support.browser import send, sign_in, submit
@@ -79,6 +80,16 @@ async def seed(herald: Herald, base: str, tenant: Tenant, receiver: WebhookRecei
     client = httpx.Client(base_url=base, headers=tenant.headers, timeout=10)
     for email, reason in (("gone@example.org", "hard_bounce"), ("stop@example.org", "manual")):
         client.post("/v1/suppressions", json={"email": email, "reason": reason})
+    template = {
+        "name": "Receipt",
+        "alias": "receipt",
+        "subject": "Receipt for {{ first_name }}",
+        "html": "<p>Thanks {{ first_name }}</p>{% if vip|default(false) %}<p>VIP</p>{% endif %}",
+        "text": "Thanks {{ first_name }}",
+    }
+    assert client.post("/v1/templates", json=template).status_code == 201
+    template_id = client.get("/v1/templates").json()["data"][0]["id"]
+    client.patch(f"/v1/templates/{template_id}", json={"subject": "Your receipt, {{ first_name }}"})
     hook = client.post(
         "/v1/webhooks",
         json={"url": receiver.url(), "description": "orders app", "event_types": []},
@@ -138,6 +149,11 @@ async def test_console_pages(
     shoot(page, "activity")
     submit(page, page.find_element(By.LINK_TEXT, "Suppressions"))
     shoot(page, "suppressions")
+    submit(page, page.find_element(By.LINK_TEXT, "Templates"))
+    shoot(page, "templates")
+    submit(page, page.find_element(By.LINK_TEXT, "Receipt"))
+    WebDriverWait(page, 10).until(lambda d: d.find_elements(By.ID, "preview-subject"))
+    shoot(page, "template")
     submit(page, page.find_element(By.LINK_TEXT, "Webhooks"))
     shoot(page, "webhooks")
     page.get(f"{server}/console/webhooks/{hook_id}")

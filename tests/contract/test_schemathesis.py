@@ -55,14 +55,22 @@ _ADDRESS = r"(from|to|cc|bcc|reply_to)(\[\d+\])?(\.email|\.name)?"
 _SEND = (
     rf"{_ADDRESS}|text|attachments(\[\d+\]\.(filename|content_id))?"
     r"|headers\..+|unsubscribe(\.url|\.mailto)?"
+    r"|subject|html|template_id|template_alias|template_data(\..+)?"
 )
+# A template's parts must compile; rendering needs the variables its template uses.
+_TEMPLATE_PARTS = r"subject|html|text|alias"
 BEYOND_SCHEMA: dict[str, str] = {
     "POST /v1/messages": _SEND,
     "POST /v1/messages/check": _SEND,
     "POST /v3/mail/send": r"from(\.email|\.name)?|reply_to(_list)?(\[\d+\])?(\.email|\.name)?"
     r"|content(\[\d+\]\.value)?"
     r"|personalizations(\[\d+\]\.(to|cc|bcc)(\[\d+\])?(\.email|\.name)?)?"
-    r"|attachments(\[\d+\]\.(filename|content_id))?|(personalizations\[\d+\]\.)?headers\..+",
+    r"|attachments(\[\d+\]\.(filename|content_id))?|(personalizations\[\d+\]\.)?headers\..+"
+    r"|template_id|(personalizations\[\d+\]\.)?(subject|dynamic_template_data(\..+)?)",
+    "POST /v1/templates": _TEMPLATE_PARTS,
+    "PATCH /v1/templates/{template_id}": _TEMPLATE_PARTS,
+    "POST /v1/templates/{template_id}/render": r"subject|html|text|template_data(\..+)?",
+    "GET /v1/templates": r"cursor",
     "POST /v1/domains": r"name",
     "POST /v1/api-keys": r"domains(\[\d+\])?",
     "POST /v1/webhooks": r"url",

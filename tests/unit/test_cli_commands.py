@@ -16,6 +16,7 @@ COMMANDS = {
     "keys": {"create", "list", "revoke"},
     "migrate": None,
     "openapi": None,
+    "templates": {"create", "list", "show", "update", "delete", "versions", "activate", "render"},
     "users": {"create"},
     "webhooks-worker": None,
     "worker": None,

@@ -23,11 +23,13 @@ from herald.resources import (
     AsyncEvents,
     AsyncMessages,
     AsyncSuppressions,
+    AsyncTemplates,
     AsyncWebhooks,
     Domains,
     Events,
     Messages,
     Suppressions,
+    Templates,
     Webhooks,
 )
 
@@ -104,6 +106,11 @@ class Herald(SyncAPIClient):
         """Addresses Herald will not send to (``/v1/suppressions``)."""
         return Suppressions(self)
 
+    @cached_property
+    def templates(self) -> Templates:
+        """Message templates, their versions and renders (``/v1/templates``)."""
+        return Templates(self)
+
     def __enter__(self) -> Herald:
         return self
 
@@ -173,6 +180,11 @@ class AsyncHerald(AsyncAPIClient):
     def suppressions(self) -> AsyncSuppressions:
         """Addresses Herald will not send to (``/v1/suppressions``)."""
         return AsyncSuppressions(self)
+
+    @cached_property
+    def templates(self) -> AsyncTemplates:
+        """Message templates, their versions and renders (``/v1/templates``)."""
+        return AsyncTemplates(self)
 
     async def __aenter__(self) -> AsyncHerald:
         return self

@@ -41,6 +41,7 @@ from herald_service.operations.health import healthz, readyz
 from herald_service.operations.metrics import metrics
 from herald_service.settings import Settings, get_settings
 from herald_service.suppressions.controllers import SuppressionController
+from herald_service.templates.controllers import TemplateController
 from herald_service.webhooks.controllers import WebhookController
 
 
@@ -91,6 +92,7 @@ def _route_handlers(config: Settings) -> list[object]:
         WebhookController,
         ApiKeyController,
         SuppressionController,
+        TemplateController,
         *console_route_handlers(),
     ]
     if config.delivery_mode == "capture":

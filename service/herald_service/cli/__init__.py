@@ -27,6 +27,7 @@ FEATURE_COMMANDS: Mapping[str, str] = {
     "accounts": "herald_service.accounts.cli:accounts",
     "domains": "herald_service.domains.cli:domains",
     "keys": "herald_service.keys.cli:keys",
+    "templates": "herald_service.templates.cli:templates",
     "users": "herald_service.console.cli:users",
 }
 

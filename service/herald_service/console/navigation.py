@@ -31,6 +31,7 @@ NAVIGATION: tuple[Section, ...] = (
     Section("overview", "Overview", "/console/overview"),
     Section("activity", "Activity", "/console"),
     Section("suppressions", "Suppressions", "/console/suppressions"),
+    Section("templates", "Templates", "/console/templates"),
     Section("domains", "Domains", "/console/domains"),
     Section("keys", "API keys", "/console/keys"),
     Section("webhooks", "Webhooks", "/console/webhooks"),

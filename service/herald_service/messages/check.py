@@ -35,6 +35,7 @@ from herald_service.mail.spamd import SpamdError, SpamScore, spam_score
 from herald_service.messages.intake import validate_send_request
 from herald_service.messages.offload import off_loop
 from herald_service.messages.schemas import MessageCheck, SendMessageRequest, request_size
+from herald_service.messages.templated import apply_template
 from herald_service.settings import Settings
 
 
@@ -47,6 +48,7 @@ async def check_message(
 ) -> MessageCheck:
     """The findings for ``request`` sent by ``account_id`` with a key limited to
     ``allowed_domains`` (422 when the request is invalid, as for a send)."""
+    request = await apply_template(sessions, account_id, request)
     built = (await off_loop(_build, [request], request_size(request)))[0]
     outgoing, raw = built.message, built.raw
     async with sessions() as session:

@@ -33,6 +33,7 @@ from herald_service.request_fields import (
     UnsubscribeUrl,
 )
 from herald_service.storage.models import Event, Message
+from herald_service.templates.schemas import AliasRef, TemplateData, TemplateRef
 
 # The send request (POST /v1/messages)
 
@@ -88,6 +89,12 @@ class SendMessageRequest(
     metadata: Metadata = msgspec.field(default_factory=dict)
     unsubscribe: Unsubscribe | None = None
     sandbox: bool = False
+    template_id: TemplateRef | None = None
+    """Render subject, html and text from this template (then leave those three out)."""
+    template_alias: AliasRef | None = None
+    """The template by its alias instead of its id."""
+    template_data: TemplateData | None = None
+    """The variables the template is rendered with."""
 
 
 def address_list(value: AddressField | list[AddressField] | None) -> list[EmailAddress]:

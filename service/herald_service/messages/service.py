@@ -41,6 +41,7 @@ from herald_service.messages.store import (
 from herald_service.messages.store import get_message as get_message  # the console's lookup
 from herald_service.messages.store import message_events as message_events  # and timeline
 from herald_service.messages.suppressed import drop_suppressed
+from herald_service.messages.templated import apply_template
 from herald_service.metrics import MESSAGES_ACCEPTED, RECIPIENTS_ACCEPTED
 from herald_service.storage.batched_writes import BatchedWriter
 
@@ -236,7 +237,8 @@ class Sender:
         """Validate and accept one message (``POST /v1/messages``), as :meth:`submit` does."""
 
         async def validated() -> list[OutgoingMessage]:
-            return await off_loop(_validate_all, [request], request_size(request))
+            filled = await apply_template(self._sessions, account_id, request)
+            return await off_loop(_validate_all, [filled], request_size(filled))
 
         return await self.submit(
             account_id,

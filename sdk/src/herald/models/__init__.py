@@ -23,6 +23,14 @@ from herald.models._messages import (
     SendResult,
     Unsubscribe,
 )
+from herald.models._templates import (
+    RenderedTemplate,
+    Template,
+    TemplatePage,
+    TemplateSummary,
+    TemplateVersion,
+    TemplateVersionList,
+)
 from herald.models._webhooks import (
     WebhookAttempt,
     WebhookDelivery,
@@ -59,9 +67,15 @@ __all__ = [
     "Problem",
     "Recipient",
     "RecipientSummary",
+    "RenderedTemplate",
     "SendResult",
     "Suppression",
     "SuppressionPage",
+    "Template",
+    "TemplatePage",
+    "TemplateSummary",
+    "TemplateVersion",
+    "TemplateVersionList",
     "Unsubscribe",
     "WebhookAttempt",
     "WebhookDelivery",

@@ -5,6 +5,7 @@ from herald.resources.domains import AsyncDomains, Domains
 from herald.resources.events import AsyncEvents, Events
 from herald.resources.messages import AsyncMessages, Messages
 from herald.resources.suppressions import AsyncSuppressions, Suppressions
+from herald.resources.templates import AsyncTemplates, Templates
 from herald.resources.webhooks import (
     AsyncWebhookDeliveries,
     AsyncWebhooks,
@@ -19,12 +20,14 @@ __all__ = [
     "AsyncEvents",
     "AsyncMessages",
     "AsyncSuppressions",
+    "AsyncTemplates",
     "AsyncWebhookDeliveries",
     "AsyncWebhooks",
     "Domains",
     "Events",
     "Messages",
     "Suppressions",
+    "Templates",
     "WebhookDeliveries",
     "Webhooks",
 ]

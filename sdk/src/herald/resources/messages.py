@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Required, Unpack
+from typing import Any, Required, Unpack
 
 import msgspec
 
@@ -70,6 +70,12 @@ class MessageParams(CallOptions, total=False):
     """``List-Unsubscribe`` targets (a URL also enables one-click unsubscribe)."""
     sandbox: bool
     """Validate, sign and store, but do not deliver."""
+    template_id: str
+    """Render subject, html and text from this stored template (then give none of them)."""
+    template_alias: str
+    """The template by its alias instead of its id."""
+    template_data: Mapping[str, Any]
+    """The variables the template is rendered with."""
 
 
 class SendParams(MessageParams, total=False):
@@ -133,6 +139,9 @@ class _SendBody(msgspec.Struct, omit_defaults=True, kw_only=True, rename={"from_
     metadata: dict[str, str] | None = None
     unsubscribe: Unsubscribe | None = None
     sandbox: bool | None = None
+    template_id: str | None = None
+    template_alias: str | None = None
+    template_data: dict[str, Any] | None = None
 
 
 def _addresses(value: Addresses | None) -> Address | list[Address] | None:
@@ -145,6 +154,7 @@ def _body(params: MessageParams) -> _SendBody:
     """The JSON body of a message, from the keyword arguments of a send or check."""
     attachments = params.get("attachments")
     headers, tags, metadata = params.get("headers"), params.get("tags"), params.get("metadata")
+    data = params.get("template_data")
     return _SendBody(
         from_=params["from_"],
         to=_addresses(params.get("to")),
@@ -160,6 +170,9 @@ def _body(params: MessageParams) -> _SendBody:
         metadata=None if metadata is None else dict(metadata),
         unsubscribe=params.get("unsubscribe"),
         sandbox=params.get("sandbox"),
+        template_id=params.get("template_id"),
+        template_alias=params.get("template_alias"),
+        template_data=None if data is None else dict(data),
     )
 
 

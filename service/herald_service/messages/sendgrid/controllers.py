@@ -134,7 +134,7 @@ async def sendgrid_mail_send(
     max_bytes = herald.settings.max_request_bytes
 
     async def validated() -> list[OutgoingMessage]:
-        return await validate_mail(data, max_bytes)
+        return await validate_mail(data, max_bytes, herald.sessions, auth.account_id)
 
     def answer(stored: list[StoredMessage]) -> SendOutcome:
         return SendOutcome(200 if data.sandbox else 202, accepted_body(stored[0]))

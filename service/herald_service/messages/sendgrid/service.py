@@ -1,7 +1,9 @@
 """Translate SendGrid v3 ``/mail/send`` bodies into Herald send requests.
 
 Each personalization becomes its own message. Only fields Herald implements are accepted;
-anything else (templates, scheduling, tracking...) is refused by name rather than ignored.
+anything else (scheduling, tracking...) is refused by name rather than ignored. A
+``template_id`` names a Herald template (its id or its alias), rendered per
+personalization with its ``dynamic_template_data`` (Jinja2 syntax, not Handlebars).
 
 One request's work is bounded as SendGrid bounds it: at most 1,000 personalizations and
 1,000 recipients (to, cc and bcc of every personalization together). The parts every
@@ -17,6 +19,7 @@ from typing import Annotated
 
 import msgspec
 from msgspec import Meta
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from herald_service.core.message import OutgoingMessage
 from herald_service.errors import FieldError, InvalidRequest
@@ -29,6 +32,8 @@ from herald_service.messages.schemas import (
     EmailAddress,
     SendMessageRequest,
 )
+from herald_service.messages.sendgrid.fields import sendgrid_field as sendgrid_field
+from herald_service.messages.sendgrid.templated import render_personalizations, template_fields
 from herald_service.request_fields import (
     MAX_ATTACHMENTS,
     MAX_RECIPIENTS,
@@ -44,6 +49,7 @@ from herald_service.request_fields import (
     Metadata,
     Tags,
 )
+from herald_service.templates.schemas import TemplateData
 
 MAX_PERSONALIZATIONS = 1000
 
@@ -87,6 +93,7 @@ class SGPersonalization(msgspec.Struct, forbid_unknown_fields=True, frozen=True,
     subject: HeaderText | None = None
     headers: Headers = msgspec.field(default_factory=dict)
     custom_args: Metadata = msgspec.field(default_factory=dict)
+    dynamic_template_data: TemplateData | None = None
 
 
 class SGSwitch(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -132,6 +139,17 @@ class SGMail(
     categories: Tags = msgspec.field(default_factory=list)
     custom_args: Metadata = msgspec.field(default_factory=dict)
     mail_settings: SGMailSettings | None = None
+    template_id: (
+        Annotated[
+            str,
+            Meta(
+                min_length=1,
+                max_length=100,
+                description="A Herald template's id or alias (Jinja2 syntax, not Handlebars).",
+            ),
+        ]
+        | None
+    ) = None
 
     @property
     def sandbox(self) -> bool:
@@ -211,36 +229,23 @@ def to_send_requests(mail: SGMail) -> list[SendMessageRequest]:
             tags=list(mail.categories),
             metadata={**mail.custom_args, **p.custom_args},
             sandbox=mail.sandbox,
+            **template_fields(mail.template_id, p.dynamic_template_data),
         )
         for p in mail.personalizations
     ]
 
 
-_FIELD_NAMES = {
-    "text": "content",
-    "html": "content",
-    "tags": "categories",
-    "metadata": "custom_args",
-    "from": "from.email",
-}
-_PER_PERSONALIZATION = ("to", "cc", "bcc", "subject", "headers", "metadata")
-
-
-def sendgrid_field(index: int, field: str) -> str:
-    """A Herald field path in SendGrid's terms (``to[0]`` → ``personalizations.0.to.0``)."""
-    head, sep, rest = field.partition(".")
-    base = head.split("[")[0]
-    renamed = _FIELD_NAMES.get(base, base) + head[len(base) :] + sep + rest
-    if base in _PER_PERSONALIZATION:
-        renamed = f"personalizations[{index}].{renamed}"
-    return renamed
-
-
-async def validate_mail(mail: SGMail, max_bytes: int) -> list[OutgoingMessage]:
+async def validate_mail(
+    mail: SGMail, max_bytes: int, sessions: async_sessionmaker[AsyncSession], account_id: str
+) -> list[OutgoingMessage]:
     """One validated message per personalization, or :class:`InvalidRequest` naming every
     bad field in SendGrid's terms. Large requests are worked on off the event loop."""
     check_bounds(mail, max_bytes)
     requests = await off_loop(_translate, [mail], content_bytes(mail))
+    if mail.template_id is not None or any(
+        p.dynamic_template_data is not None for p in mail.personalizations
+    ):
+        requests = await render_personalizations(sessions, account_id, requests)
     size = len(requests) * content_bytes(mail)
     results = await off_loop(_validate, list(enumerate(requests)), size)
     errors = [e for r in results if isinstance(r, list) for e in r]

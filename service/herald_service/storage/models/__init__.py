@@ -12,6 +12,7 @@ from herald_service.storage.models.events import Event
 from herald_service.storage.models.idempotency import IdempotencyKey
 from herald_service.storage.models.messages import DeliveryAttempt, Message, Recipient
 from herald_service.storage.models.suppressions import Suppression
+from herald_service.storage.models.templates import Template, TemplateVersion
 from herald_service.storage.models.users import User, UserAccount
 from herald_service.storage.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -28,6 +29,8 @@ __all__ = [
     "Message",
     "Recipient",
     "Suppression",
+    "Template",
+    "TemplateVersion",
     "User",
     "UserAccount",
     "WebhookAttempt",
