@@ -102,8 +102,10 @@ class Sender:
         queue: DeliveryQueue,
         hostname: str,
         endpoints: EndpointSource | None = None,
+        max_schedule_ahead: float | None = None,
     ) -> None:
         self._sessions = sessions
+        self._max_schedule_ahead = max_schedule_ahead
         self._domains = domains
         self._endpoints = endpoints
         self._enqueuer = EnqueueBatcher(queue)
@@ -235,8 +237,12 @@ class Sender:
     ) -> SendOutcome:
         """Validate and accept one message (``POST /v1/messages``), as :meth:`submit` does."""
 
+        def validate_all(requests: Sequence[SendMessageRequest]) -> list[OutgoingMessage]:
+            ahead = self._max_schedule_ahead
+            return [validate_send_request(r, max_schedule_ahead=ahead) for r in requests]
+
         async def validated() -> list[OutgoingMessage]:
-            return await off_loop(_validate_all, [request], request_size(request))
+            return await off_loop(validate_all, [request], request_size(request))
 
         return await self.submit(
             account_id,
@@ -252,10 +258,6 @@ def content_size(message: OutgoingMessage) -> int:
     """About how many bytes of content ``message`` carries (to tell big work from small)."""
     text = len(message.text or "") + len(message.html or "")
     return text + sum(len(a.content) for a in message.attachments)
-
-
-def _validate_all(requests: Sequence[SendMessageRequest]) -> list[OutgoingMessage]:
-    return [validate_send_request(r) for r in requests]
 
 
 def _connections_for_one_statement(

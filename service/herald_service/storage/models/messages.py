@@ -47,6 +47,8 @@ class Message(Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
     sandbox: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When it was scheduled for (``send_at``); ``None``: sent at once (migration 0014).
+    send_at: Mapped[datetime | None] = mapped_column(default=None)
     recipients: Mapped[list[Recipient]] = relationship(
         back_populates="message", order_by="Recipient.id", lazy="selectin"
     )

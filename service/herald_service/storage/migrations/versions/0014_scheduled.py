@@ -1,0 +1,38 @@
+"""scheduled send: messages.send_at
+
+Scheduled recipients wait with status ``scheduled`` and ``next_attempt_at = send_at``, so
+the sweeper finds the due ones through the existing ``ix_recipients_due`` index; the
+message keeps the time it was scheduled for.
+
+Revision ID: 0014_scheduled
+Revises: 0012
+Create Date: 2026-12-03 20:30:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import herald_service.storage.types
+
+revision = "0014_scheduled"
+down_revision = "0012"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "send_at",
+                herald_service.storage.types.UTCDateTime(timezone=True),
+                nullable=True,
+            )
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.drop_column("send_at")
