@@ -71,7 +71,9 @@ async def test_send_at_is_refused_naive_past_too_far_or_with_sandbox(
         "tomorrow at nine": (400, "RFC3339"),
     }
     for send_at, (status, reason) in cases.items():
-        response = await api.post("/v1/messages", headers=tenant.headers, json=body(send_at=send_at))
+        response = await api.post(
+            "/v1/messages", headers=tenant.headers, json=body(send_at=send_at)
+        )
         assert response.status_code == status, (send_at, response.text)
         errors = response.json()["errors"]
         assert [e["field"] for e in errors] == ["send_at"], errors

@@ -44,7 +44,7 @@ SendAt = Annotated[
             "Send at this time (RFC 3339 with an offset, e.g. 2026-01-31T09:00:00+01:00), at "
             "most HERALD_MAX_SCHEDULE_AHEAD (72 h by default) ahead and no more than 5 s in "
             "the past; until then the recipients are `scheduled`. Not with `sandbox`."
-        )
+        ),
     ),
 ]
 
