@@ -24,10 +24,12 @@ from herald_service.domains.service import (
 )
 from herald_service.events.service import EndpointSource
 from herald_service.messages import idempotency
+from herald_service.messages.cancel import cancel_message as cancel_message  # the console's
 from herald_service.messages.check import check_source as check_source  # the console inbox
 from herald_service.messages.enqueue_batcher import EnqueueBatcher
 from herald_service.messages.intake import validate_send_request
 from herald_service.messages.offload import off_loop
+from herald_service.messages.scheduled import scheduled_messages as scheduled_messages
 from herald_service.messages.schemas import SendMessageRequest, request_size
 from herald_service.messages.search import MessageFilter as MessageFilter  # the console's too
 from herald_service.messages.search import has_tag as has_tag  # the event log filters by tag too
