@@ -14,6 +14,9 @@ private Redis holds the jobs). Then, ``--rounds`` times, alternating empty / ful
   with nothing due; median and p95 ms per round;
 * **due sweep**: 500 scheduled messages made due, then one sweep round that queues them
   (and writes their 500 delivery jobs to Redis); ms, median of 3;
+* **scheduled list**: the query of the console's Scheduled page and ``herald messages
+  scheduled`` (:func:`~herald_service.messages.scheduled.scheduled_messages`, the first 50,
+  recipients loaded) for the account that holds the rows; median ms of 20;
 * **acceptance**: ``--clients`` closed-loop HTTP clients post single messages for
   ``--seconds`` after a 1 s warm-up; accepted messages/s. The recipients they leave
   ``queued`` are then marked delivered (as the workers would have), so the next round's
@@ -49,7 +52,13 @@ from herald_queue.sweeper import sweep_once
 from herald_service.core.ids import new_id
 from herald_service.core.states import RecipientStatus
 from herald_service.delivery_queue import DeliveryQueue
-from herald_service.storage.database import make_engine, session_factory
+from herald_service.messages.scheduled import scheduled_messages
+from herald_service.storage.database import (
+    async_session_factory,
+    make_async_engine,
+    make_engine,
+    session_factory,
+)
 from herald_service.storage.migrate import upgrade
 from herald_service.storage.models import Domain, Message, Recipient
 from herald_service.storage.types import utcnow
@@ -281,6 +290,21 @@ def due_sweeps(peer: Peer) -> None:
     peer.note(f"due sweep ms ({DUE} due)", statistics.median(times))
 
 
+async def scheduled_list(peer: Peer) -> None:
+    account_id, _ = _ids(peer.engine)
+    engine = make_async_engine(peer.url)
+    times = []
+    try:
+        for _ in range(20):
+            began = time.perf_counter()
+            async with async_session_factory(engine)() as session:
+                await scheduled_messages(session, account_id)
+            times.append(1000 * (time.perf_counter() - began))
+    finally:
+        await engine.dispose()
+    peer.note("scheduled list ms (first 50)", statistics.median(times))
+
+
 def settle(peer: Peer) -> None:
     """Mark what is queued as delivered (the workers' part) and empty the Redis queue."""
     with peer.engine.begin() as db:
@@ -336,6 +360,7 @@ def run_backend(backend: str, args: argparse.Namespace, work: Path) -> None:
             for peer in (empty, full) if round_ % 2 == 0 else (full, empty):
                 idle_sweeps(peer)
                 due_sweeps(peer)
+                asyncio.run(scheduled_list(peer))
                 asyncio.run(acceptance(peer, args.seconds, args.clients))
             print(f"round {round_ + 1}: " + "; ".join(
                 f"{p.label} " + ", ".join(f"{k} {v[-1]:.2f}" for k, v in p.figures.items())

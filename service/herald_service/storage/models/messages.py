@@ -35,6 +35,14 @@ class Message(Base):
             sqlite_where=text("sandbox = 1"),
             postgresql_where=text("sandbox"),
         ),
+        # The scheduled messages of an account by due time, for the Scheduled page (0014).
+        Index(
+            "ix_messages_account_send_at",
+            "account_id",
+            "send_at",
+            sqlite_where=text("send_at IS NOT NULL"),
+            postgresql_where=text("send_at IS NOT NULL"),
+        ),
     )
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))

@@ -1,8 +1,9 @@
-"""scheduled send: messages.send_at
+"""scheduled send: messages.send_at and the account's scheduled messages by due time
 
 Scheduled recipients wait with status ``scheduled`` and ``next_attempt_at = send_at``, so
 the sweeper finds the due ones through the existing ``ix_recipients_due`` index; the
-message keeps the time it was scheduled for.
+message keeps the time it was scheduled for, and a partial index (only scheduled messages
+are in it) lists an account's by due time.
 
 Revision ID: 0014_scheduled
 Revises: 0012
@@ -31,8 +32,16 @@ def upgrade() -> None:
                 nullable=True,
             )
         )
+        batch_op.create_index(
+            "ix_messages_account_send_at",
+            ["account_id", "send_at"],
+            unique=False,
+            sqlite_where=sa.text("send_at IS NOT NULL"),
+            postgresql_where=sa.text("send_at IS NOT NULL"),
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_messages_account_send_at")
         batch_op.drop_column("send_at")
