@@ -37,11 +37,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import redis
@@ -49,7 +47,6 @@ from sqlalchemy import Engine, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from herald_queue.sweeper import sweep_once
-from herald_service.core.ids import new_id
 from herald_service.core.states import RecipientStatus
 from herald_service.delivery_queue import DeliveryQueue
 from herald_service.messages.scheduled import scheduled_messages
@@ -60,17 +57,16 @@ from herald_service.storage.database import (
     session_factory,
 )
 from herald_service.storage.migrate import upgrade
-from herald_service.storage.models import Domain, Message, Recipient
+from herald_service.storage.models import Message, Recipient
 from herald_service.storage.types import utcnow
 from loadtests.herald_stack import Postgres, Redis, Tenant, _create_tenant
-from loadtests.loadgen import RECIPIENT_DOMAIN, Sender, saturate
+from loadtests.loadgen import Sender, saturate
+from loadtests.scheduled_seed import bulk_insert, scheduled_rows, tenant_ids
 from loadtests.sink import free_port
 
 HERALD = [sys.executable, "-m", "herald_service"]
-CHUNK = 20_000
 IDLE_ROUNDS = 200
 DUE = 500
-RAW = b"From: a@sender.bench.example\r\nSubject: later\r\n\r\n" + b"x" * 400
 
 
 @dataclass
@@ -140,108 +136,6 @@ def start_api(peer: Peer, work: Path) -> None:
     raise RuntimeError(f"herald api for {peer.label} did not start")
 
 
-def _ids(engine: Engine) -> tuple[str, str]:
-    with engine.connect() as db:
-        account_id, domain_id = db.execute(select(Domain.account_id, Domain.id)).one()
-    return str(account_id), str(domain_id)
-
-
-def _rows(
-    engine: Engine, count: int
-) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
-    """Chunks of messages scheduled from 1 h to 72 h ahead, one recipient each."""
-    account_id, domain_id = _ids(engine)
-    now = utcnow()
-    span = timedelta(hours=71).total_seconds()
-    for start in range(0, count, CHUNK):
-        messages, recipients = [], []
-        for index in range(start, min(start + CHUNK, count)):
-            message_id = new_id("msg")
-            send_at = now + timedelta(hours=1, seconds=span * index / count)
-            messages.append(
-                {
-                    "id": message_id,
-                    "account_id": account_id,
-                    "domain_id": domain_id,
-                    "from_email": "app@sender.bench.example",
-                    "subject": f"Reminder {index}",
-                    "message_id_header": f"<{message_id}@mta.herald.bench.example>",
-                    "raw": RAW,
-                    "tags": [],
-                    "metadata_": {},
-                    "sandbox": False,
-                    "created_at": now,
-                    "send_at": send_at,
-                }
-            )
-            recipients.append(
-                {
-                    "message_id": message_id,
-                    "email": f"user{index}@{RECIPIENT_DOMAIN}",
-                    "domain": RECIPIENT_DOMAIN,
-                    "kind": "to",
-                    "status": RecipientStatus.SCHEDULED.value,
-                    "attempt_count": 0,
-                    "next_attempt_at": send_at,
-                    "lease_token": None,
-                    "updated_at": now,
-                }
-            )
-        yield messages, recipients
-
-
-def bulk_insert(engine: Engine, count: int) -> float:
-    """Insert ``count`` scheduled messages; seconds it took."""
-    began = time.perf_counter()
-    if engine.dialect.name == "postgresql":
-        _copy(engine, count)
-    else:
-        with engine.begin() as db:
-            for messages, recipients in _rows(engine, count):
-                db.execute(insert(Message), messages)
-                db.execute(insert(Recipient), recipients)
-    return time.perf_counter() - began
-
-
-def _copy(engine: Engine, count: int) -> None:
-    message_columns = (
-        "id, account_id, domain_id, from_email, subject, message_id_header, raw, tags, "
-        "metadata, sandbox, created_at, send_at"
-    )
-    recipient_columns = (
-        "message_id, email, domain, kind, status, attempt_count, next_attempt_at, updated_at"
-    )
-    raw = engine.raw_connection()
-    try:
-        connection: Any = raw.driver_connection
-        with connection.cursor() as cursor:
-            for messages, recipients in _rows(engine, count):
-                with cursor.copy(f"COPY messages ({message_columns}) FROM STDIN") as copy:
-                    for m in messages:
-                        copy.write_row(
-                            (
-                                m["id"], m["account_id"], m["domain_id"], m["from_email"],
-                                m["subject"], m["message_id_header"], m["raw"], "[]", "{}",
-                                False, m["created_at"], m["send_at"],
-                            )
-                        )  # fmt: skip
-                with cursor.copy(f"COPY recipients ({recipient_columns}) FROM STDIN") as copy:
-                    for r in recipients:
-                        copy.write_row(
-                            (
-                                r["message_id"], r["email"], r["domain"], r["kind"], r["status"],
-                                0, r["next_attempt_at"], r["updated_at"],
-                            )
-                        )  # fmt: skip
-        connection.commit()
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE messages")
-            cursor.execute("ANALYZE recipients")
-    finally:
-        raw.close()
-
-
 def sweep_plans(engine: Engine) -> list[str]:
     """The plans of the sweep's read for each swept status."""
     now = utcnow()
@@ -275,9 +169,9 @@ def due_sweeps(peer: Peer) -> None:
     times = []
     for _ in range(3):
         now = utcnow()
-        account_id, domain_id = _ids(peer.engine)
+        account_id, domain_id = tenant_ids(peer.engine)
         with peer.engine.begin() as db:
-            messages, recipients = next(_rows(peer.engine, DUE))
+            messages, recipients = next(scheduled_rows(peer.engine, DUE))
             for m, r in zip(messages, recipients, strict=True):
                 m["account_id"], m["domain_id"] = account_id, domain_id
                 m["send_at"] = r["next_attempt_at"] = now - timedelta(seconds=1)
@@ -291,7 +185,7 @@ def due_sweeps(peer: Peer) -> None:
 
 
 async def scheduled_list(peer: Peer) -> None:
-    account_id, _ = _ids(peer.engine)
+    account_id, _ = tenant_ids(peer.engine)
     engine = make_async_engine(peer.url)
     times = []
     try:
