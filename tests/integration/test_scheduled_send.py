@@ -124,6 +124,30 @@ async def test_a_scheduled_message_waits_signed_and_goes_at_its_time(
     assert [m.rcpt_tos for m in mx.messages] == [["ann@receiver.example"]]
 
 
+async def test_a_suppressed_recipient_of_a_scheduled_message_is_dropped_at_once(
+    herald: Herald, api: AsyncTestClient[Any]
+) -> None:
+    tenant = await herald.create_tenant()
+    suppressed = await api.post(
+        "/v1/suppressions",
+        headers=tenant.headers,
+        json={"email": "gone@receiver.example", "reason": "complaint"},
+    )
+    assert suppressed.status_code == 201, suppressed.text
+    send_at = utcnow() + timedelta(hours=1)
+    accepted = await schedule(api, tenant, send_at, cc=["gone@receiver.example"])
+    assert accepted["status"] == "scheduled"
+    assert accepted["recipients"] == [
+        {"email": "ann@receiver.example", "status": "scheduled"},
+        {"email": "gone@receiver.example", "status": "suppressed"},
+    ]
+    assert sweep_at(herald, send_at) == 1
+    assert await herald.recipients(accepted["id"]) == {
+        "ann@receiver.example": "queued",
+        "gone@receiver.example": "suppressed",
+    }
+
+
 async def test_cancel_writes_the_event_and_webhooks_and_refuses_what_started(
     herald: Herald, api: AsyncTestClient[Any], smtp_server_factory: SMTPServerFactory
 ) -> None:
