@@ -48,7 +48,12 @@ async def test_an_admin_cancels_a_scheduled_message_and_a_viewer_cannot(
     badges = rows[0].find_elements(By.CSS_SELECTOR, ".status-scheduled")
     assert [b.text for b in badges] == ["scheduled", "scheduled"]
 
-    submit(page, rows[0].find_element(By.PARTIAL_LINK_TEXT, "Cancel"))
+    # The message page says when it goes, and links to the cancel.
+    submit(page, rows[0].find_element(By.LINK_TEXT, "First reminder"))
+    assert page.find_element(By.ID, "message-status").text == "scheduled"
+    summary = page.find_element(By.CSS_SELECTOR, "dl.summary").text
+    assert f"Scheduled for\n{due.strftime('%Y-%m-%d %H:%M:%S')} UTC" in summary
+    submit(page, page.find_element(By.PARTIAL_LINK_TEXT, "Cancel"))
     assert page.find_element(By.CSS_SELECTOR, "h1").text == "Cancel “First reminder”?"
     submit(page, page.find_element(By.CSS_SELECTOR, "button.danger"))
     assert "Message canceled" in page.find_element(By.CSS_SELECTOR, "[role=status]").text
