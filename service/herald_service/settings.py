@@ -59,6 +59,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     capture_port: int = 2525
     retry_schedule: tuple[float, ...] = parse_schedule("1m,5m,15m,1h,2h,4h")
     retry_max_age: float = parse_duration("72h")
+    # How far ahead a message's ``send_at`` may be (``POST /v1/messages``).
+    max_schedule_ahead: float = parse_duration("72h")
     sending_ips: tuple[str, ...] = ()
     dmarc_rua: str = ""
     dkim_rotation_overlap: float = parse_duration("7d")
@@ -147,6 +149,7 @@ _CONVERTERS = {
     "webhook_lease": parse_duration,
     "retry_schedule": parse_schedule,
     "retry_max_age": parse_duration,
+    "max_schedule_ahead": parse_duration,
     "smtp_timeout": parse_duration,
     "dns_timeout": parse_duration,
     "sweep_interval": parse_duration,

@@ -6,6 +6,7 @@ page does not scroll sideways."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -128,6 +129,20 @@ def send_html(base: str, tenant: Tenant, sandbox: bool = False) -> str:
     return message_id
 
 
+def schedule_reminder(base: str, tenant: Tenant) -> None:
+    """A message scheduled for tomorrow, for the Scheduled page."""
+    send_at = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
+    body = {
+        "from": {"email": f"app@{tenant.domain}", "name": "Acme"},
+        "to": ["user@receiver.example", "billing@receiver.example"],
+        "subject": "Your trial ends tomorrow",
+        "text": "Your trial ends tomorrow.",
+        "send_at": (send_at + timedelta(days=1)).isoformat(),
+    }
+    response = httpx.post(f"{base}/v1/messages", json=body, headers=tenant.headers, timeout=10)
+    assert response.status_code == 202, response.text
+
+
 async def test_console_pages(
     herald: Herald,
     server: str,
@@ -140,6 +155,7 @@ async def test_console_pages(
     await add_user(herald.settings.database_url, "ops@acme.example", "admin", tenant.account_id)
     hook_id = await seed(herald, server, tenant, receiver)
     message_id = send_html(server, tenant)
+    schedule_reminder(server, tenant)
     domains = httpx.get(f"{server}/v1/domains", headers=tenant.headers, timeout=10).json()
     domain_id: str = domains["data"][0]["id"]
 
@@ -147,6 +163,8 @@ async def test_console_pages(
     shoot(page, "sign-in")
     sign_in(page, server, "ops@acme.example")
     shoot(page, "activity")
+    submit(page, page.find_element(By.LINK_TEXT, "Scheduled"))
+    shoot(page, "scheduled")
     submit(page, page.find_element(By.LINK_TEXT, "Suppressions"))
     shoot(page, "suppressions")
     submit(page, page.find_element(By.LINK_TEXT, "Templates"))

@@ -50,11 +50,12 @@ STATEFUL = {"use_after_free", "ensure_resource_availability"}
 # be refused for, with a 4xx naming them. Address syntax (an addr-spec or a name-addr), a
 # sending domain verified in this account, a webhook URL resolving to a public address,
 # header names Herald writes itself, executable attachment types, cross-field rules (at
-# least one recipient and some content; inline parts need html), and opaque cursors.
+# least one recipient and some content; inline parts need html; send_at neither past nor
+# too far ahead, nor with sandbox), and opaque cursors.
 _ADDRESS = r"(from|to|cc|bcc|reply_to)(\[\d+\])?(\.email|\.name)?"
 _SEND = (
     rf"{_ADDRESS}|text|attachments(\[\d+\]\.(filename|content_id))?"
-    r"|headers\..+|unsubscribe(\.url|\.mailto)?"
+    r"|headers\..+|unsubscribe(\.url|\.mailto)?|send_at"
     r"|subject|html|template_id|template_alias|template_data(\..+)?"
 )
 # A template's parts must compile; rendering needs the variables its template uses.

@@ -57,6 +57,8 @@ class ReceivedMessage:
     queue_id: str = ""
     pipelined: bool = False
     """Whether the client sent the commands after MAIL without waiting for its reply."""
+    received_at: float = field(default_factory=time.time)
+    """When the server had the whole message (Unix time)."""
 
     def parse(self) -> EmailMessage:
         """The content parsed with the modern `email.policy.default`."""

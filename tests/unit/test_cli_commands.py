@@ -14,6 +14,7 @@ COMMANDS = {
     "domains": {"add", "verify", "rotate"},
     "inbound": None,
     "keys": {"create", "list", "revoke"},
+    "messages": {"cancel", "scheduled"},
     "migrate": None,
     "openapi": None,
     "templates": {"create", "list", "show", "update", "delete", "versions", "activate", "render"},

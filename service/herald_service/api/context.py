@@ -53,6 +53,7 @@ class ApiContext:
             self.delivery_queue,
             settings.hostname,
             self.webhook_endpoints,
+            settings.max_schedule_ahead,
         )
         self.quotas = QuotaGate(self.quota_redis, settings)
         self._usage_flusher: asyncio.Task[None] | None = None

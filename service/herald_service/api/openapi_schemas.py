@@ -13,7 +13,7 @@ from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from litestar.openapi.spec import OpenAPIType, Reference, Schema
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Reference, Schema
 from litestar.plugins import OpenAPISchemaPlugin
 from litestar.typing import FieldDefinition
 
@@ -83,6 +83,8 @@ class _Converter:
             assert name in _SCHEMA_FIELDS, f"no OpenAPI field for {key}"
             if name == "type":
                 converted: Any = OpenAPIType(value)
+            elif name == "format":
+                converted = OpenAPIFormat(value)
             elif name in ("properties", "pattern_properties"):
                 converted = {k: self.schema(v) for k, v in value.items()}
             elif name in ("enum", "default", "examples", "required", "const"):

@@ -4,10 +4,10 @@ This package is Herald's composition root. :mod:`.processes` holds the commands 
 a process (``api``, ``worker``, ``webhooks-worker``, ``inbound``, ``migrate``, ``dev``,
 ``openapi``); starting the delivery workers, it is where ``herald_service`` imports
 ``herald_queue`` (lazily, inside those commands only). Each feature's commands live in
-its slice (``accounts/cli.py``, ``domains/cli.py``, ``keys/cli.py``, ``console/cli.py``)
-and are named here by import path: they are loaded when used or listed, so ``herald
-worker`` never imports them, and they can share :mod:`.output` without an import cycle
-through this module.
+its slice (``accounts/cli.py``, ``domains/cli.py``, ``keys/cli.py``, ``messages/cli.py``,
+``console/cli.py``) and are named here by import path: they are loaded when used or
+listed, so ``herald worker`` never imports them, and they can share :mod:`.output`
+without an import cycle through this module.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ FEATURE_COMMANDS: Mapping[str, str] = {
     "domains": "herald_service.domains.cli:domains",
     "keys": "herald_service.keys.cli:keys",
     "templates": "herald_service.templates.cli:templates",
+    "messages": "herald_service.messages.cli:messages",
     "users": "herald_service.console.cli:users",
 }
 

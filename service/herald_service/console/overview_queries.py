@@ -48,6 +48,8 @@ _ORDER = (
     RecipientStatus.CAPTURED,
     RecipientStatus.QUEUED,
     RecipientStatus.DEFERRED,
+    RecipientStatus.SCHEDULED,
+    RecipientStatus.CANCELED,
     RecipientStatus.SUPPRESSED,
     RecipientStatus.BOUNCED,
     RecipientStatus.FAILED,

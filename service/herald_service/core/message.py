@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import msgspec
 
 
@@ -43,6 +45,8 @@ class OutgoingMessage(msgspec.Struct, frozen=True, kw_only=True):
     tags: tuple[str, ...] = ()
     metadata: dict[str, str] = msgspec.field(default_factory=dict)
     sandbox: bool = False
+    send_at: datetime | None = None
+    """When to send (UTC), or ``None`` for at once."""
 
     def envelope_recipients(self) -> list[tuple[str, Address]]:
         """``(kind, address)`` for every recipient, To then Cc then Bcc."""

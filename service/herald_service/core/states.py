@@ -20,14 +20,19 @@ class RecipientStatus(StrEnum):
     SUPPRESSED = "suppressed"
     FAILED = "failed"
     CAPTURED = "captured"
+    SCHEDULED = "scheduled"
+    """Stored and signed, waiting for its ``send_at`` (then the sweeper queues it)."""
+    CANCELED = "canceled"
+    """Canceled before it was tried (``POST /v1/messages/{id}/cancel``)."""
 
     @property
     def is_final(self) -> bool:
         """True once nothing more will happen to this recipient."""
-        return self not in (RecipientStatus.QUEUED, RecipientStatus.DEFERRED)
+        return self not in PENDING_STATUSES
 
 
-PENDING_STATUSES = (RecipientStatus.QUEUED, RecipientStatus.DEFERRED)
+PENDING_STATUSES = (RecipientStatus.QUEUED, RecipientStatus.DEFERRED, RecipientStatus.SCHEDULED)
+"""Not final, in the order :func:`summarize` prefers them."""
 
 
 class WebhookDeliveryStatus(StrEnum):
@@ -89,6 +94,7 @@ class EventType(StrEnum):
     UNSUBSCRIBED = "message.unsubscribed"
     OPENED = "message.opened"
     CLICKED = "message.clicked"
+    CANCELED = "message.canceled"
 
 
 EVENT_TYPES = tuple(t.value for t in EventType)
@@ -98,8 +104,9 @@ EVENT_TYPES = tuple(t.value for t in EventType)
 def summarize(statuses: Iterable[str]) -> str:
     """One status for a whole message from its recipients' statuses.
 
-    Pending work wins (``queued`` before ``deferred``); when everything is final the
-    message is ``delivered`` if all were, the shared status if all agree, else ``partial``.
+    Pending work wins (``queued``, then ``deferred``, then ``scheduled``); when everything
+    is final the message is ``delivered`` if all were, the shared status if all agree, else
+    ``partial``.
     """
     seen = set(statuses)
     for pending in PENDING_STATUSES:

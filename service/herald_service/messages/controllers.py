@@ -16,6 +16,7 @@ from herald_service.api.query_params import Cursor, PageSize, Since, Until
 from herald_service.api.ratelimit import quota_charge
 from herald_service.core.states import RecipientStatus
 from herald_service.keys.service import AuthContext
+from herald_service.messages.cancel import cancel_message
 from herald_service.messages.check import check_message
 from herald_service.messages.schemas import (
     MessageAccepted,
@@ -154,6 +155,30 @@ class MessageController(AuthenticatedController):
         herald: NamedDependency[ApiContext],
     ) -> MessageOut:
         """The message with each recipient's status, attempts and the event timeline."""
+        async with herald.sessions() as session:
+            message = await get_message(session, auth.account_id, message_id)
+            events = await message_events(session, message.id)
+        return message_out(message, events)
+
+    @post(
+        "/{message_id:str}/cancel",
+        status_code=200,
+        opt={"scope": "send"},
+        summary="Cancel a message",
+        response_description="The message, its recipients now canceled",
+        responses=problem_responses(400, 401, 403, 404, 409, 429),
+    )
+    async def cancel(
+        self,
+        message_id: FromPath[str],
+        auth: NamedDependency[AuthContext],
+        herald: NamedDependency[ApiContext],
+    ) -> MessageOut:
+        """Cancel a message none of whose recipients has started: ``scheduled`` ones, or
+        ``queued`` ones no delivery worker has taken yet. They end ``canceled``, each with
+        a ``message.canceled`` event (and its webhooks). A message already sent, tried or
+        canceled is a 409; needs the ``send`` scope, as sending does."""
+        await cancel_message(herald.sessions, auth.account_id, message_id, herald.webhook_endpoints)
         async with herald.sessions() as session:
             message = await get_message(session, auth.account_id, message_id)
             events = await message_events(session, message.id)

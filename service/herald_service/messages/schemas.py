@@ -37,6 +37,18 @@ from herald_service.templates.schemas import AliasRef, TemplateData, TemplateRef
 
 # The send request (POST /v1/messages)
 
+SendAt = Annotated[
+    datetime,
+    msgspec.Meta(
+        tz=True,
+        description=(
+            "Send at this time (RFC 3339 with an offset, e.g. 2026-01-31T09:00:00+01:00), at "
+            "most HERALD_MAX_SCHEDULE_AHEAD (72 h by default) ahead and no more than 5 s in "
+            "the past; until then the recipients are `scheduled`. Not with `sandbox`."
+        ),
+    ),
+]
+
 
 class EmailAddress(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """A mailbox with an optional display name."""
@@ -95,6 +107,7 @@ class SendMessageRequest(
     """The template by its alias instead of its id."""
     template_data: TemplateData | None = None
     """The variables the template is rendered with."""
+    send_at: SendAt | None = None
 
 
 def address_list(value: AddressField | list[AddressField] | None) -> list[EmailAddress]:
@@ -134,7 +147,7 @@ class MessageAccepted(msgspec.Struct):
     """The answer to an accepted send: the message's status and each recipient's, in the
     order given (to, cc, bcc). A recipient on the account's suppression list is
     ``suppressed`` at once (dropped, with a ``message.dropped`` event); the others are
-    ``queued`` (``captured`` in sandbox mode)."""
+    ``queued`` (``captured`` in sandbox mode, ``scheduled`` with a future ``send_at``)."""
 
     id: str
     status: str
@@ -188,6 +201,8 @@ class MessageOut(msgspec.Struct):
     created_at: datetime | None = None
     recipients: list[RecipientOut] = msgspec.field(default_factory=list)
     events: list[EventOut] = msgspec.field(default_factory=list)
+    send_at: datetime | None = None
+    """The time it was scheduled for, if it was."""
 
 
 class RecipientSummary(msgspec.Struct):
@@ -209,6 +224,8 @@ class MessageSummary(msgspec.Struct):
     sandbox: bool = False
     created_at: datetime | None = None
     recipients: list[RecipientSummary] = msgspec.field(default_factory=list)
+    send_at: datetime | None = None
+    """The time it was scheduled for, if it was."""
 
 
 class MessageList(msgspec.Struct):
@@ -230,6 +247,7 @@ def message_summary(message: Message) -> MessageSummary:
         sandbox=message.sandbox,
         created_at=message.created_at,
         recipients=[RecipientSummary(r.email, r.status) for r in message.recipients],
+        send_at=message.send_at,
     )
 
 
@@ -271,4 +289,5 @@ def message_out(message: Message, events: Iterable[Event]) -> MessageOut:
             EventOut(id=e.id, type=e.type, at=e.at, recipient=e.recipient, data=e.data)
             for e in events
         ],
+        send_at=message.send_at,
     )

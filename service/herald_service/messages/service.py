@@ -24,10 +24,12 @@ from herald_service.domains.service import (
 )
 from herald_service.events.service import EndpointSource
 from herald_service.messages import idempotency
+from herald_service.messages.cancel import cancel_message as cancel_message  # the console's
 from herald_service.messages.check import check_source as check_source  # the console inbox
 from herald_service.messages.enqueue_batcher import EnqueueBatcher
 from herald_service.messages.intake import validate_send_request
 from herald_service.messages.offload import off_loop
+from herald_service.messages.scheduled import scheduled_messages as scheduled_messages
 from herald_service.messages.schemas import SendMessageRequest, request_size
 from herald_service.messages.search import MessageFilter as MessageFilter  # the console's too
 from herald_service.messages.search import has_tag as has_tag  # the event log filters by tag too
@@ -103,8 +105,10 @@ class Sender:
         queue: DeliveryQueue,
         hostname: str,
         endpoints: EndpointSource | None = None,
+        max_schedule_ahead: float | None = None,
     ) -> None:
         self._sessions = sessions
+        self._max_schedule_ahead = max_schedule_ahead
         self._domains = domains
         self._endpoints = endpoints
         self._enqueuer = EnqueueBatcher(queue)
@@ -236,9 +240,13 @@ class Sender:
     ) -> SendOutcome:
         """Validate and accept one message (``POST /v1/messages``), as :meth:`submit` does."""
 
+        def validate_all(requests: Sequence[SendMessageRequest]) -> list[OutgoingMessage]:
+            ahead = self._max_schedule_ahead
+            return [validate_send_request(r, max_schedule_ahead=ahead) for r in requests]
+
         async def validated() -> list[OutgoingMessage]:
             filled = await apply_template(self._sessions, account_id, request)
-            return await off_loop(_validate_all, [filled], request_size(filled))
+            return await off_loop(validate_all, [filled], request_size(filled))
 
         return await self.submit(
             account_id,
@@ -254,10 +262,6 @@ def content_size(message: OutgoingMessage) -> int:
     """About how many bytes of content ``message`` carries (to tell big work from small)."""
     text = len(message.text or "") + len(message.html or "")
     return text + sum(len(a.content) for a in message.attachments)
-
-
-def _validate_all(requests: Sequence[SendMessageRequest]) -> list[OutgoingMessage]:
-    return [validate_send_request(r) for r in requests]
 
 
 def _connections_for_one_statement(

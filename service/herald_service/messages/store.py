@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from herald_service.core.ids import new_id
 from herald_service.core.message import Address, OutgoingMessage
 from herald_service.core.mime import build_mime, new_message_id
+from herald_service.core.scheduling import is_scheduled
 from herald_service.core.states import EventType, RecipientStatus
 from herald_service.domains.service import SendingDomain
 from herald_service.errors import NotFound
@@ -57,12 +58,21 @@ def prepare_message(
     """Build and DKIM-sign ``outgoing`` and lay out its message, recipient and event rows.
 
     Pure CPU work, no database: many of these can then be stored together by
-    :func:`store_messages`.
+    :func:`store_messages`. A message scheduled for later is signed now, dated ``send_at``,
+    and its recipients wait as ``scheduled`` until the sweeper queues them at that time.
     """
-    message_id_header = new_message_id(hostname)
-    raw = sign(build_mime(outgoing, message_id=message_id_header), domain.keys)
     now = utcnow()
+    send_at = outgoing.send_at
+    scheduled = is_scheduled(send_at, now)
+    message_id_header = new_message_id(hostname)
+    built = build_mime(outgoing, message_id=message_id_header, date=send_at if scheduled else None)
+    raw = sign(built, domain.keys)
     status = RecipientStatus.CAPTURED if outgoing.sandbox else RecipientStatus.QUEUED
+    if scheduled:
+        status = RecipientStatus.SCHEDULED
+    accepted_data: dict[str, Any] = {"sandbox": outgoing.sandbox}
+    if send_at is not None:
+        accepted_data["send_at"] = send_at.isoformat()
     message_id = new_id("msg")
     envelope = outgoing.envelope_recipients()
     return PreparedMessage(
@@ -84,15 +94,18 @@ def prepare_message(
             "metadata": dict(outgoing.metadata),
             "sandbox": outgoing.sandbox,
             "created_at": now,
+            "send_at": send_at,
         },
-        recipient_rows=_recipient_rows(message_id, envelope, status, outgoing.sandbox, now),
+        recipient_rows=_recipient_rows(
+            message_id, envelope, status, outgoing.sandbox, now, send_at if scheduled else None
+        ),
         events=[
             new_event(
                 account_id=account_id,
                 message_id=message_id,
                 type=EventType.ACCEPTED,
                 recipient=address.email,
-                data={"sandbox": outgoing.sandbox},
+                data=accepted_data,
                 at=now,
             )
             for _, address in envelope
@@ -106,10 +119,14 @@ def _recipient_rows(
     status: RecipientStatus,
     sandbox: bool,
     now: datetime,
+    send_at: datetime | None,
 ) -> list[dict[str, Any]]:
     """One row per envelope recipient; outside the sandbox each is due for the sweeper's
-    check once :data:`ENQUEUE_GRACE` has passed (in case its job never reaches a worker)."""
+    check once :data:`ENQUEUE_GRACE` has passed (in case its job never reaches a worker),
+    or at ``send_at`` when scheduled."""
     next_attempt_at = None if sandbox else now + ENQUEUE_GRACE
+    if send_at is not None:
+        next_attempt_at = send_at
     return [
         {
             "message_id": message_id,

@@ -63,7 +63,8 @@ class Attempt(msgspec.Struct, frozen=True, kw_only=True):
 
 class Recipient(msgspec.Struct, frozen=True, kw_only=True):
     """A recipient's delivery state: ``queued``, ``deferred``, ``delivered``, ``bounced``,
-    ``suppressed`` or ``failed``, with every attempt made so far."""
+    ``suppressed``, ``failed``, ``captured``, ``scheduled`` (waiting for ``send_at``) or
+    ``canceled``, with every attempt made so far."""
 
     email: str
     status: str
@@ -96,6 +97,8 @@ class Message(msgspec.Struct, frozen=True, kw_only=True, rename={"from_": "from"
     created_at: datetime | None = None
     recipients: list[Recipient] = msgspec.field(default_factory=list)
     events: list[Event] = msgspec.field(default_factory=list)
+    send_at: datetime | None = None
+    """The time it was scheduled for, if it was."""
 
 
 class RecipientSummary(msgspec.Struct, frozen=True):
@@ -117,6 +120,8 @@ class MessageSummary(msgspec.Struct, frozen=True, kw_only=True, rename={"from_":
     sandbox: bool = False
     created_at: datetime | None = None
     recipients: list[RecipientSummary] = msgspec.field(default_factory=list)
+    send_at: datetime | None = None
+    """The time it was scheduled for, if it was."""
 
 
 class MessagePage(msgspec.Struct, frozen=True):

@@ -76,6 +76,10 @@ class MessageParams(CallOptions, total=False):
     """The template by its alias instead of its id."""
     template_data: Mapping[str, Any]
     """The variables the template is rendered with."""
+    send_at: datetime
+    """Send at this time (timezone-aware; a naive datetime raises ``ValueError``), at most
+    72 hours ahead by default. Until then the recipients are ``scheduled`` and
+    ``messages.cancel`` can call it off."""
 
 
 class SendParams(MessageParams, total=False):
@@ -142,6 +146,14 @@ class _SendBody(msgspec.Struct, omit_defaults=True, kw_only=True, rename={"from_
     template_id: str | None = None
     template_alias: str | None = None
     template_data: dict[str, Any] | None = None
+    send_at: datetime | None = None
+
+
+def _send_at(value: datetime | None) -> datetime | None:
+    """``send_at`` as sent: an aware datetime (a naive one is ambiguous, so refused)."""
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise ValueError("send_at must be timezone-aware, e.g. datetime(..., tzinfo=UTC)")
+    return value
 
 
 def _addresses(value: Addresses | None) -> Address | list[Address] | None:
@@ -173,6 +185,7 @@ def _body(params: MessageParams) -> _SendBody:
         template_id=params.get("template_id"),
         template_alias=params.get("template_alias"),
         template_data=None if data is None else dict(data),
+        send_at=_send_at(params.get("send_at")),
     )
 
 
@@ -204,6 +217,13 @@ def check_options(params: MessageParams) -> RequestOptions:
 def get_options(message_id: str, options: CallOptions) -> RequestOptions:
     """``GET /v1/messages/{id}``."""
     return make_options("GET", path("/v1/messages/{message_id}", message_id=message_id), options)
+
+
+def cancel_options(message_id: str, options: CallOptions) -> RequestOptions:
+    """``POST /v1/messages/{id}/cancel``."""
+    return make_options(
+        "POST", path("/v1/messages/{message_id}/cancel", message_id=message_id), options
+    )
 
 
 def raw_options(message_id: str, options: CallOptions) -> RequestOptions:
@@ -250,6 +270,12 @@ class Messages(SyncResource):
         """The message's exact signed source (RFC 5322 bytes), as delivered."""
         return self._client.request(raw_options(message_id, options), bytes)
 
+    def cancel(self, message_id: str, **options: Unpack[CallOptions]) -> Message:
+        """Cancel a message not yet started (``scheduled``, or queued and not yet tried);
+        returns it with its recipients ``canceled``. One already sent or tried raises
+        :class:`~herald.ConflictError`."""
+        return self._client.request(cancel_options(message_id, options), Message)
+
     def list(self, **filters: Unpack[MessageFilters]) -> MessagePage:
         """One page of messages, newest first; pass ``page.next_cursor`` as ``cursor``."""
         return self._client.request(list_options(filters), MessagePage)
@@ -277,6 +303,10 @@ class AsyncMessages(AsyncResource):
     async def raw(self, message_id: str, **options: Unpack[CallOptions]) -> bytes:
         """The message's exact signed source (RFC 5322 bytes)."""
         return await self._client.request(raw_options(message_id, options), bytes)
+
+    async def cancel(self, message_id: str, **options: Unpack[CallOptions]) -> Message:
+        """Cancel a message not yet started; see :meth:`Messages.cancel`."""
+        return await self._client.request(cancel_options(message_id, options), Message)
 
     async def list(self, **filters: Unpack[MessageFilters]) -> MessagePage:
         """One page of messages; see :meth:`Messages.list`."""

@@ -5,7 +5,10 @@ Every rule records its error and validation goes on, so one 422 names every bad 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from herald_service.core.message import OutgoingMessage
+from herald_service.core.scheduling import normalize_send_at, send_at_problem
 from herald_service.errors import Collector
 from herald_service.mail.addresses import check_address
 from herald_service.mail.html_text import html_to_text
@@ -20,13 +23,20 @@ from herald_service.messages.intake.content import (
     unsubscribe_headers,
 )
 from herald_service.messages.schemas import SendMessageRequest, address_list
+from herald_service.settings import get_settings
 
 __all__ = ["Collector", "validate_send_request"]
 
 
-def validate_send_request(request: SendMessageRequest) -> OutgoingMessage:
-    """The validated message, or :class:`InvalidRequest` listing every problem."""
+def validate_send_request(
+    request: SendMessageRequest, *, max_schedule_ahead: float | None = None
+) -> OutgoingMessage:
+    """The validated message, or :class:`InvalidRequest` listing every problem.
+
+    ``max_schedule_ahead`` bounds ``send_at`` (default: ``HERALD_MAX_SCHEDULE_AHEAD``).
+    """
     errors = Collector()
+    send_at = _check_send_at(errors, request, max_schedule_ahead)
     sender = check_address(errors, "from", address_list(request.sender)[0])
     to, cc, bcc = check_recipients(
         errors, address_list(request.to), address_list(request.cc), address_list(request.bcc)
@@ -60,4 +70,23 @@ def validate_send_request(request: SendMessageRequest) -> OutgoingMessage:
         tags=tuple(request.tags),
         metadata=dict(request.metadata),
         sandbox=request.sandbox,
+        send_at=send_at,
     )
+
+
+def _check_send_at(
+    errors: Collector, request: SendMessageRequest, max_ahead: float | None
+) -> datetime | None:
+    """``send_at`` in UTC, or ``None`` (send at once); a sandbox message is captured at
+    once, so it cannot be scheduled."""
+    if request.send_at is None:
+        return None
+    if request.sandbox:
+        errors.add("send_at", "sandbox messages are captured at once: leave send_at out")
+        return None
+    limit = get_settings().max_schedule_ahead if max_ahead is None else max_ahead
+    problem = send_at_problem(request.send_at, datetime.now(UTC), limit)
+    if problem is not None:
+        errors.add("send_at", problem)
+        return None
+    return normalize_send_at(request.send_at)

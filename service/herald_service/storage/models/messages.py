@@ -35,6 +35,14 @@ class Message(Base):
             sqlite_where=text("sandbox = 1"),
             postgresql_where=text("sandbox"),
         ),
+        # The scheduled messages of an account by due time, for the Scheduled page (0014).
+        Index(
+            "ix_messages_account_send_at",
+            "account_id",
+            "send_at",
+            sqlite_where=text("send_at IS NOT NULL"),
+            postgresql_where=text("send_at IS NOT NULL"),
+        ),
     )
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
@@ -47,6 +55,8 @@ class Message(Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
     sandbox: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When it was scheduled for (``send_at``); ``None``: sent at once (migration 0014).
+    send_at: Mapped[datetime | None] = mapped_column(default=None)
     recipients: Mapped[list[Recipient]] = relationship(
         back_populates="message", order_by="Recipient.id", lazy="selectin"
     )
