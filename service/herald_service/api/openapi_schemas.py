@@ -103,7 +103,7 @@ class RequestStructSchemas(OpenAPISchemaPlugin):
     """
 
     def __init__(self, *referable: type) -> None:
-        self._referable = {t.__name__: t for t in referable}
+        self._referable = referable
 
     def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
         return not field_definition.is_union and _is_request_struct(field_definition.type_)
@@ -112,8 +112,9 @@ class RequestStructSchemas(OpenAPISchemaPlugin):
         self, field_definition: FieldDefinition, schema_creator: SchemaCreator
     ) -> Schema:
         struct = field_definition.type_
-        named: dict[str, type] = dict(self._referable)
-        _named_types_in(msgspec.inspect.type_info(struct), named)
+        named: dict[str, type] = {}
+        for type_ in (*self._referable, struct):
+            _named_types_in(msgspec.inspect.type_info(type_), named)
         _, components = msgspec.json.schema_components([struct], ref_template=REF_PREFIX + "{name}")
         # Registered before its properties are converted, so that it may refer to itself.
         schema = schema_creator.schema_registry.get_schema_for_field_definition(field_definition)

@@ -11,6 +11,7 @@ naming the field), the key's scope (403), quotas (429, nothing stored), an
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
@@ -59,7 +60,8 @@ class SendBatchRequest(msgspec.Struct, forbid_unknown_fields=True):
     ]
 
 
-class BatchResults(msgspec.Struct):
+@dataclass  # not a Struct: msgspec cannot describe a union of untagged Structs
+class BatchResults:
     """One result per message, in the order sent: the message's ``{"id", "status",
     "recipients"}`` when accepted, a problem-details object (``type``, ``title``,
     ``status``, ``detail``, ``errors`` naming fields as ``messages[i].field``) when refused.
