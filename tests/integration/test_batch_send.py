@@ -104,6 +104,15 @@ async def test_a_malformed_envelope_is_refused_whole_naming_the_field(
         ({"messages": [message(i) for i in range(501)]}, 422, "messages"),
         ({"messages": [message(0)], "send_later": True}, 400, "send_later"),
         ({"messages": {"0": message(0)}}, 400, "messages"),
+        (
+            {
+                "messages": [
+                    message(i, cc=[f"c{j}@r.example" for j in range(39)]) for i in range(251)
+                ]
+            },
+            422,
+            "messages",
+        ),  # 10,040 recipients in all
     ]
     for body, status, field in cases:
         response = await api.post(BATCH, headers=tenant.headers, json=body)

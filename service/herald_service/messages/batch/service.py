@@ -15,15 +15,18 @@ from collections.abc import Callable, Collection, Sequence
 
 from herald_service.core.message import OutgoingMessage
 from herald_service.domains.service import SendingDomain
-from herald_service.errors import FieldError, HeraldError
+from herald_service.errors import FieldError, HeraldError, InvalidRequest
 from herald_service.messages.accepted import Accepted, accepted
 from herald_service.messages.intake import validate_send_request
 from herald_service.messages.offload import off_loop
-from herald_service.messages.schemas import SendMessageRequest, request_size
+from herald_service.messages.schemas import SendMessageRequest, address_list, request_size
 from herald_service.messages.service import Charge, IdempotencyKey, Sender, SendOutcome
 from herald_service.messages.store import StoredMessage
 
 MAX_MESSAGES = 500
+# Recipients (to, cc and bcc) of all the messages of a batch together: ten times what one
+# message may have, so that a batch's rows stay one modest statement.
+MAX_RECIPIENTS = 10_000
 
 Item = SendMessageRequest | HeraldError
 """A message of the batch as decoded, or the error that refused its JSON."""
@@ -62,8 +65,10 @@ async def send_batch(
     with one result per item, in order.
 
     Refusals cost no quota. The accepted messages' recipients are charged together: a
-    batch over quota raises :class:`QuotaExceeded` and nothing is stored.
+    batch over quota raises :class:`QuotaExceeded` and nothing is stored. A batch over
+    :data:`MAX_RECIPIENTS` is refused whole (422 naming ``messages``).
     """
+    check_bounds(items)
 
     async def work() -> SendOutcome:
         results: list[Result | None] = []
@@ -94,6 +99,21 @@ async def send_batch(
         )
 
     return await sender.once(account_id, idempotency_key, work)
+
+
+def check_bounds(items: Sequence[Item]) -> None:
+    """Refuse a batch whose messages have more than :data:`MAX_RECIPIENTS` in all."""
+    recipients = sum(
+        len(address_list(i.to)) + len(address_list(i.cc)) + len(address_list(i.bcc))
+        for i in items
+        if isinstance(i, SendMessageRequest)
+    )
+    if recipients > MAX_RECIPIENTS:
+        problem = (
+            f"{recipients} recipients (to, cc and bcc of every message); "
+            f"at most {MAX_RECIPIENTS} are allowed per batch"
+        )
+        raise InvalidRequest(problem, [FieldError("messages", problem)])
 
 
 def refusal(index: int, exc: HeraldError) -> HeraldError:
