@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import msgspec
+from dataclasses import dataclass
 
 from herald.models._common import Problem
 from herald.models._messages import SendResult
@@ -10,7 +10,8 @@ from herald.models._messages import SendResult
 __all__ = ["BatchResult"]
 
 
-class BatchResult(msgspec.Struct, frozen=True, kw_only=True):
+@dataclass(frozen=True, kw_only=True)  # not a Struct: its results are of two untagged kinds
+class BatchResult:
     """What ``messages.send_batch`` returns: ``results[i]`` is the :class:`SendResult` of
     the ``i``-th message when it was accepted, or the :class:`Problem` that refused it
     (its ``errors`` name fields as ``messages[i].field``). One refused message does not
