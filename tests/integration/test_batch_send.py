@@ -60,12 +60,13 @@ async def test_results_in_order_with_each_refusal_at_its_place(
         7,
         message(7, subject="x" * 999, to=5),
         message(8),
+        message(9, unsubscribe={"url": "https://[unclosed"}),
     ]
     response = await api.post(BATCH, headers=restricted, json={"messages": batch})
     assert response.status_code == 200, response.text
     body = response.json()
     results = body["results"]
-    assert (body["accepted"], body["refused"], len(results)) == (3, 6, 9)
+    assert (body["accepted"], body["refused"], len(results)) == (3, 7, 10)
     accepted = {i: results[i] for i in (0, 2, 8)}
     assert accepted[0]["status"] == "queued"
     assert accepted[0]["recipients"] == [{"email": "user0@r.example", "status": "queued"}]
@@ -80,8 +81,9 @@ async def test_results_in_order_with_each_refusal_at_its_place(
     assert refused[4] == (422, ["messages[4].from"])
     assert refused[5] == (403, ["messages[5].from"])
     assert refused[6] == (400, ["messages[6]"])
+    assert refused[9] == (422, ["messages[9].unsubscribe.url"])
     assert refused[7][0] == 400 and set(refused[7][1]) == {"messages[7].to", "messages[7].subject"}
-    for i in (1, 3, 4, 5, 6, 7):
+    for i in (1, 3, 4, 5, 6, 7, 9):
         assert results[i]["type"].startswith("https://herald.dev/problems/")
         assert results[i]["detail"].startswith(f"messages[{i}]: ")
         assert "id" not in results[i]
