@@ -1,9 +1,10 @@
 """Profile Herald's send path (API) or delivery worker with py-spy under closed-model load.
 
-    .venv/bin/python -m loadtests.profile_api [--target api|worker] [--seconds 20]
+    .venv/bin/python -m loadtests.profile_api [--target api|worker] [--seconds 20] [--batch 500]
 
 Starts Herald (1 API worker, 1 delivery worker), attaches ``py-spy record`` (active
-samples only) to the target process for ``--seconds`` while clients POST back to back,
+samples only) to the target process for ``--seconds`` while clients POST back to back
+(single messages, or with ``--batch N`` batches of N messages to ``/v1/messages/batch``),
 and prints the functions with the most samples, inclusive and self.
 """
 
@@ -18,6 +19,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+from loadtests.batch_bench import BatchPoster
 from loadtests.herald_stack import HeraldStack
 from loadtests.loadgen import Sender, saturate
 from loadtests.procs import children
@@ -53,6 +55,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--batch", type=int, default=0, help="messages per batch (0: single)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/herald-api-profile.txt"))
     args = parser.parse_args()
     pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
@@ -75,7 +78,18 @@ def main() -> None:
             stack.base_url, stack.tenant.api_key, f"bench@{stack.tenant.domain}", args.concurrency
         )
 
+        async def load_batches() -> None:
+            poster = BatchPoster(
+                stack.base_url, stack.tenant.api_key, f"bench@{stack.tenant.domain}", 4
+            )
+            accepted = await poster.saturate("prof", args.batch, 4, args.seconds)
+            await poster.close()
+            print(f"accepted {accepted} at {accepted / args.seconds:.0f}/s during profile")
+
         async def load() -> None:
+            if args.batch:
+                await load_batches()
+                return
             result = await saturate(sender, "prof", 10**6, args.concurrency, args.seconds)
             await sender.close()
             print(f"accepted {result.accepted} at {result.accepted_per_s:.0f}/s during profile")

@@ -236,6 +236,12 @@ CORPUS: list[tuple[str, Any, int, str | None]] = [
         422,
         "unsubscribe.url",
     ),
+    (
+        "unsubscribe unclosed IPv6 host",
+        with_(unsubscribe={"url": "https://[unclosed/x"}),
+        422,
+        "unsubscribe.url",
+    ),
     ("unsubscribe bad mailto", with_(unsubscribe={"mailto": "nope"}), 422, "unsubscribe.mailto"),
     ("unsubscribe empty", with_(unsubscribe={}), 422, "unsubscribe"),
     (

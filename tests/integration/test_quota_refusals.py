@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from litestar.testing import AsyncTestClient
-from sqlalchemy import text
 
 from support.harness import Herald, Tenant
+from support.refusing import refused_subject
 
 V1 = {"from": "app@sender.example", "to": ["a@r.example", "b@r.example"], "text": "x"}
 V3 = {
@@ -72,43 +70,3 @@ async def test_a_send_that_cannot_be_stored_gives_its_recipients_back(
     accepted = await api.post("/v1/messages", headers=headers, json=V1)
     assert accepted.status_code == 202, accepted.text
     assert remaining(accepted).startswith("r=0;")
-
-
-@contextmanager
-def refused_subject(herald: Herald, subject: str) -> Iterator[None]:
-    """While the block runs, the database itself refuses to store a message with
-    ``subject`` (a trigger, dropped afterwards)."""
-    with herald.engine.begin() as connection:
-        if connection.dialect.name == "sqlite":
-            connection.execute(
-                text(
-                    "CREATE TRIGGER refuse_subject BEFORE INSERT ON messages "
-                    f"WHEN NEW.subject = '{subject}' "
-                    "BEGIN SELECT RAISE(ABORT, 'refused'); END"
-                )
-            )
-        else:
-            connection.execute(
-                text(
-                    "CREATE OR REPLACE FUNCTION refuse_subject() RETURNS trigger AS $$ BEGIN "
-                    f"IF NEW.subject = '{subject}' THEN RAISE EXCEPTION 'refused'; END IF; "
-                    "RETURN NEW; END $$ LANGUAGE plpgsql"
-                )
-            )
-            connection.execute(
-                text(
-                    "CREATE TRIGGER refuse_subject BEFORE INSERT ON messages "
-                    "FOR EACH ROW EXECUTE FUNCTION refuse_subject()"
-                )
-            )
-    try:
-        yield
-    finally:
-        with herald.engine.begin() as connection:
-            connection.execute(
-                text(
-                    "DROP TRIGGER IF EXISTS refuse_subject ON messages"
-                    if connection.dialect.name != "sqlite"
-                    else "DROP TRIGGER IF EXISTS refuse_subject"
-                )
-            )

@@ -35,7 +35,9 @@ from herald_service.events.controllers import EventController
 from herald_service.gc_tuning import frozen_startup_objects, tune_gc
 from herald_service.inbox.controllers import InboxController
 from herald_service.keys.controllers import ApiKeyController
+from herald_service.messages.batch.controllers import MessageBatchController
 from herald_service.messages.controllers import MessageController
+from herald_service.messages.schemas import SendMessageRequest
 from herald_service.messages.sendgrid.controllers import sendgrid_mail_send
 from herald_service.operations.health import healthz, readyz
 from herald_service.operations.metrics import metrics
@@ -61,7 +63,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=route_handlers,  # type: ignore[arg-type]
         request_class=HeraldRequest,
-        plugins=[RequestStructSchemas()],
+        plugins=[RequestStructSchemas(SendMessageRequest)],
         lifespan=[lifespan],
         middleware=[AdmissionControl(config.api_max_in_flight), RateLimitHeaders()],
         dependencies={"herald": Provide(provide_context, sync_to_thread=False)},
@@ -86,6 +88,7 @@ def _route_handlers(config: Settings) -> list[object]:
         openapi_json,
         static_assets(),
         MessageController,
+        MessageBatchController,
         DomainController,
         sendgrid_mail_send,
         EventController,

@@ -9,6 +9,7 @@ Schema instead, so the document states exactly what the decoder enforces.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
@@ -60,7 +61,7 @@ class _Converter:
     """JSON Schema dicts as Litestar ``Schema`` objects; a ``$ref`` becomes Litestar's own
     reference to that type, so the component is registered (and named) by Litestar."""
 
-    def __init__(self, creator: SchemaCreator, named: dict[str, type]) -> None:
+    def __init__(self, creator: SchemaCreator, named: Mapping[str, type]) -> None:
         self.creator = creator
         self.named = named
 
@@ -96,7 +97,15 @@ class _Converter:
 
 
 class RequestStructSchemas(OpenAPISchemaPlugin):
-    """Document request Structs (``forbid_unknown_fields``) with msgspec's JSON Schema."""
+    """Document request Structs (``forbid_unknown_fields``) with msgspec's JSON Schema.
+
+    ``referable`` are types a field may name with a ``$ref`` of its own (in its
+    ``extra_json_schema``): a ``msgspec.Raw`` its handler decodes, documented as the type
+    it is decoded into.
+    """
+
+    def __init__(self, *referable: type) -> None:
+        self._referable = referable
 
     def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
         return not field_definition.is_union and _is_request_struct(field_definition.type_)
@@ -106,7 +115,8 @@ class RequestStructSchemas(OpenAPISchemaPlugin):
     ) -> Schema:
         struct = field_definition.type_
         named: dict[str, type] = {}
-        _named_types_in(msgspec.inspect.type_info(struct), named)
+        for type_ in (*self._referable, struct):
+            _named_types_in(msgspec.inspect.type_info(type_), named)
         _, components = msgspec.json.schema_components([struct], ref_template=REF_PREFIX + "{name}")
         # Registered before its properties are converted, so that it may refer to itself.
         schema = schema_creator.schema_registry.get_schema_for_field_definition(field_definition)

@@ -37,19 +37,30 @@ def problem_response(
     headers: dict[str, str] | None = None,
 ) -> Response[Any]:
     """A problem+json response."""
-    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
     body = Problem(
-        type=PROBLEM_TYPE_BASE + slug,
-        title=title,
-        status=status,
-        detail=detail,
-        errors=errors or [],
+        type=problem_type(title), title=title, status=status, detail=detail, errors=errors or []
     )
     return Response(
         content=msgspec.json.encode(body),
         status_code=status,
         media_type=PROBLEM_JSON,
         headers=headers,
+    )
+
+
+def problem_type(title: str) -> str:
+    """The ``type`` URI of problems with this title."""
+    return PROBLEM_TYPE_BASE + re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+
+
+def problem_of(exc: HeraldError) -> Problem:
+    """The problem document of a domain error (as an item of a larger answer)."""
+    return Problem(
+        type=problem_type(exc.title),
+        title=exc.title,
+        status=exc.status,
+        detail=exc.detail,
+        errors=exc.errors,
     )
 
 

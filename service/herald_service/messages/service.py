@@ -15,7 +15,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from herald_service.core.message import OutgoingMessage
-from herald_service.core.states import RecipientStatus, summarize
+from herald_service.core.states import RecipientStatus
 from herald_service.delivery_queue import DeliveryQueue
 from herald_service.domains.service import (
     SendingDomain,
@@ -24,6 +24,8 @@ from herald_service.domains.service import (
 )
 from herald_service.events.service import EndpointSource
 from herald_service.messages import idempotency
+from herald_service.messages.accepted import Accepted as Accepted  # the SendGrid answer's too
+from herald_service.messages.accepted import accepted_body as accepted_body
 from herald_service.messages.cancel import cancel_message as cancel_message  # the console's
 from herald_service.messages.check import check_source as check_source  # the console inbox
 from herald_service.messages.enqueue_batcher import EnqueueBatcher
@@ -51,21 +53,6 @@ Undo = Callable[[], Awaitable[None]]
 Charge = Callable[[Sequence[OutgoingMessage]], Awaitable[Undo | None]]
 """Charges quotas for messages about to be stored; returns how to give that back."""
 _Job = tuple[OutgoingMessage, SendingDomain]
-
-
-class AcceptedRecipient(msgspec.Struct, frozen=True):
-    """A recipient of an accepted message and where it stands (``suppressed``: dropped)."""
-
-    email: str
-    status: str
-
-
-class Accepted(msgspec.Struct, frozen=True):
-    """What a caller learns about an accepted message."""
-
-    id: str
-    status: str
-    recipients: list[AcceptedRecipient]
 
 
 class SendOutcome(msgspec.Struct, frozen=True):
@@ -146,25 +133,60 @@ class Sender:
         request gets it again without anything being run (nor charged) twice.
         """
         key = idempotency_key
+
+        async def work() -> SendOutcome:
+            messages = await validate()
+            domains = await self._resolve(account_id, messages, allowed_domains)
+            return await self.accept(account_id, messages, domains, answer, key, charge)
+
+        return await self.once(account_id, key, work)
+
+    async def once(
+        self,
+        account_id: str,
+        key: IdempotencyKey | None,
+        work: Callable[[], Awaitable[SendOutcome]],
+    ) -> SendOutcome:
+        """``work()``; with ``key``, the stored answer of an identical earlier request
+        instead (nothing run twice), and the key released if ``work`` fails."""
         if key is not None:
             replay = await idempotency.claim(self._sessions, account_id, key.key, key.fingerprint)
             if replay is not None:
                 return SendOutcome(replay.status_code, replay.body, replayed=True)
         try:
-            messages = await validate()
-            domains = await self._resolve(account_id, messages, allowed_domains)
-            undo = await charge(messages) if charge is not None else None
-            try:
-                prepared = await self._prepare(account_id, messages, domains)
-                return await self._commit(account_id, prepared, answer, key)
-            except Exception:
-                if undo is not None:
-                    await undo()
-                raise
+            return await work()
         except BaseException:
             if key is not None:
                 await idempotency.release(self._sessions, account_id, key.key)
             raise
+
+    async def accept(
+        self,
+        account_id: str,
+        messages: Sequence[OutgoingMessage],
+        domains: list[SendingDomain],
+        answer: Answer,
+        key: IdempotencyKey | None,
+        charge: Charge | None,
+    ) -> SendOutcome:
+        """Charge the quotas for checked ``messages``, then build, sign and store them in one
+        go; if that fails, the recipients charged are given back."""
+        undo = await charge(messages) if charge is not None else None
+        try:
+            prepared = await self._prepare(account_id, messages, domains)
+            return await self._commit(account_id, prepared, answer, key)
+        except Exception:
+            if undo is not None:
+                await undo()
+            raise
+
+    async def sending_domain(
+        self, account_id: str, name: str, allowed: Collection[str]
+    ) -> SendingDomain:
+        """The sending domain of a From domain (403 or 422 naming ``from`` when it may not
+        send: outside the key's domains, or not the account's verified domain)."""
+        ensure_sender_allowed(allowed, name)
+        return await self._domains.resolve_with(self._sessions, account_id, name)
 
     async def _resolve(
         self, account_id: str, messages: Sequence[OutgoingMessage], allowed: Collection[str]
@@ -174,8 +196,7 @@ class Sender:
         for outgoing in messages:
             name = outgoing.sender.domain
             if name not in by_name:
-                ensure_sender_allowed(allowed, name)
-                by_name[name] = await self._domains.resolve_with(self._sessions, account_id, name)
+                by_name[name] = await self.sending_domain(account_id, name, allowed)
         return [by_name[m.sender.domain] for m in messages]
 
     async def _prepare(
@@ -229,6 +250,18 @@ class Sender:
         await self._writer.close()
         await self._enqueuer.close()
 
+    async def compose(self, account_id: str, request: SendMessageRequest) -> OutgoingMessage:
+        """The message ``request`` asks for: its template (if it names one) rendered, then
+        validated; raises the 422 naming the fields. Single and batch sends alike."""
+        filled = await apply_template(self._sessions, account_id, request)
+        ahead = self._max_schedule_ahead
+
+        def validate(requests: Sequence[SendMessageRequest]) -> list[OutgoingMessage]:
+            return [validate_send_request(r, max_schedule_ahead=ahead) for r in requests]
+
+        (outgoing,) = await off_loop(validate, [filled], request_size(filled))
+        return outgoing
+
     async def send(
         self,
         account_id: str,
@@ -240,13 +273,8 @@ class Sender:
     ) -> SendOutcome:
         """Validate and accept one message (``POST /v1/messages``), as :meth:`submit` does."""
 
-        def validate_all(requests: Sequence[SendMessageRequest]) -> list[OutgoingMessage]:
-            ahead = self._max_schedule_ahead
-            return [validate_send_request(r, max_schedule_ahead=ahead) for r in requests]
-
         async def validated() -> list[OutgoingMessage]:
-            filled = await apply_template(self._sessions, account_id, request)
-            return await off_loop(validate_all, [filled], request_size(filled))
+            return [await self.compose(account_id, request)]
 
         return await self.submit(
             account_id,
@@ -284,15 +312,3 @@ def _connections_for_one_statement(
 def _deliverable(message: StoredMessage) -> bool:
     """Whether a recipient is left to deliver (not all were suppressed at acceptance)."""
     return RecipientStatus.QUEUED.value in message.recipient_statuses
-
-
-def accepted_body(message: StoredMessage) -> bytes:
-    """``{"id", "status", "recipients"}`` of an accepted message, as JSON."""
-    status = summarize(message.recipient_statuses)
-    recipients = [
-        AcceptedRecipient(email, recipient_status)
-        for email, recipient_status in zip(
-            message.recipient_emails, message.recipient_statuses, strict=True
-        )
-    ]
-    return msgspec.json.encode(Accepted(id=message.id, status=status, recipients=recipients))

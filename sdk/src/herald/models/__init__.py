@@ -6,6 +6,7 @@ server that adds fields never breaks an older SDK. Their names follow the API's 
 """
 
 from herald.models._accounts import ApiKey, ApiKeyList, KeyQuotas, Suppression, SuppressionPage
+from herald.models._batch import BatchResult
 from herald.models._checks import CheckFinding, CheckSummary, MessageCheck
 from herald.models._common import FieldError, Problem
 from herald.models._domains import DkimKey, DmarcStage, DnsRecord, Domain, DomainList
@@ -47,6 +48,7 @@ __all__ = [
     "ApiKey",
     "ApiKeyList",
     "Attempt",
+    "BatchResult",
     "CheckFinding",
     "CheckSummary",
     "DkimKey",

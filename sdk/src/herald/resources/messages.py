@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Required, Unpack
+from typing import Any, Required, Unpack, cast
 
 import msgspec
 
@@ -13,6 +13,7 @@ from herald._base_client import CallOptions, RequestOptions
 from herald.attachments import AttachmentBody, AttachmentSource, attachment_body
 from herald.models import (
     Address,
+    BatchResult,
     EmailAddress,
     Message,
     MessageCheck,
@@ -29,10 +30,19 @@ from herald.resources._base import (
     path,
     query,
 )
+from herald.resources._batch import (
+    BatchMessage,
+    BatchParams,
+    RawBatchAnswer,
+    batch_options,
+    batch_result,
+)
 
 __all__ = [
     "Addresses",
     "AsyncMessages",
+    "BatchMessage",
+    "BatchParams",
     "MessageFilters",
     "MessageParams",
     "Messages",
@@ -206,6 +216,12 @@ def send_options(params: SendParams) -> RequestOptions:
     )
 
 
+def _keyword_body(message: Mapping[str, Any]) -> _SendBody:
+    """A batch message given as ``send``'s keyword arguments, checked as ``send`` checks."""
+    check_keywords(MessageParams, message)
+    return _body(cast(MessageParams, message))
+
+
 def check_options(params: MessageParams) -> RequestOptions:
     """``POST /v1/messages/check``: the same body as a send, to nothing."""
     check_keywords(MessageParams, params)
@@ -251,6 +267,22 @@ class Messages(SyncResource):
         """
         return self._client.request(send_options(params), SendResult)
 
+    def send_batch(
+        self, messages: Sequence[BatchMessage], **params: Unpack[BatchParams]
+    ) -> BatchResult:
+        """Send 1 to 500 messages in one request; each is accepted or refused on its own.
+
+        Each message is a dict of :meth:`send`'s keyword arguments (``{"from_": ..., "to":
+        ...}``) or the JSON body of ``POST /v1/messages`` (``{"from": ...}``). The result
+        lists one :class:`~herald.SendResult` or :class:`~herald.Problem` per message, in
+        order (``result.problems`` by position). Only a refusal of the whole batch raises:
+        a malformed list, the key's scope, quotas (a batch over them stores nothing). The
+        batch carries one ``Idempotency-Key`` (``idempotency_key`` or a fresh UUID), the
+        same on each retry, so a retried batch never sends twice.
+        """
+        options = batch_options(messages, params, _keyword_body)
+        return batch_result(self._client.request(options, RawBatchAnswer))
+
     def check(self, **params: Unpack[MessageParams]) -> MessageCheck:
         """What would go wrong with this message, without sending or storing it.
 
@@ -291,6 +323,13 @@ class AsyncMessages(AsyncResource):
     async def send(self, **params: Unpack[SendParams]) -> SendResult:
         """Send one message; see :meth:`Messages.send`."""
         return await self._client.request(send_options(params), SendResult)
+
+    async def send_batch(
+        self, messages: Sequence[BatchMessage], **params: Unpack[BatchParams]
+    ) -> BatchResult:
+        """Send 1 to 500 messages in one request; see :meth:`Messages.send_batch`."""
+        options = batch_options(messages, params, _keyword_body)
+        return batch_result(await self._client.request(options, RawBatchAnswer))
 
     async def check(self, **params: Unpack[MessageParams]) -> MessageCheck:
         """What would go wrong with this message, unsent; see :meth:`Messages.check`."""

@@ -203,8 +203,12 @@ def unsubscribe_headers(
         return ()
     targets: list[str] = []
     if unsubscribe.url:
-        parts = urlsplit(unsubscribe.url)
-        if parts.scheme != "https" or not parts.hostname or CONTROL_CHARS.search(unsubscribe.url):
+        try:
+            parts = urlsplit(unsubscribe.url)
+            host = parts.hostname
+        except ValueError:  # an unclosed or invalid [IPv6] host
+            host = None
+        if not host or parts.scheme != "https" or CONTROL_CHARS.search(unsubscribe.url):
             errors.add("unsubscribe.url", "an https:// URL (RFC 8058 one-click needs HTTPS)")
         elif len(unsubscribe.url) > 900 or any(c in unsubscribe.url for c in "<> ,"):
             errors.add("unsubscribe.url", "a URL of at most 900 characters without <>, or spaces")
