@@ -76,7 +76,7 @@ BEYOND_SCHEMA: dict[str, str] = {
     r"|content(\[\d+\]\.value)?"
     r"|personalizations(\[\d+\]\.(to|cc|bcc)(\[\d+\])?(\.email|\.name)?)?"
     r"|attachments(\[\d+\]\.(filename|content_id))?|(personalizations\[\d+\]\.)?headers\..+"
-    r"|template_id|(personalizations\[\d+\]\.)?(subject|dynamic_template_data(\..+)?)",
+    r"|template_id|(personalizations\[\d+\]\.)?(subject|send_at|dynamic_template_data(\..+)?)",
     "POST /v1/templates": _TEMPLATE_PARTS,
     "PATCH /v1/templates/{template_id}": _TEMPLATE_PARTS,
     "POST /v1/templates/{template_id}/render": r"subject|html|text|template_data(\..+)?",

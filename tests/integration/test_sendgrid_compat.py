@@ -111,11 +111,13 @@ async def test_sendgrid_errors_sandbox_and_unsupported_fields(
     assert herald.queued_message_ids() == []
 
     unsupported = await api.post(
-        "/v3/mail/send", json={**base, "send_at": 1700000000}, headers=tenant.headers
+        "/v3/mail/send",
+        json={**base, "batch_id": "HkJ5yLYULb7Rj8GKSx7u025ouWVlMgAi"},
+        headers=tenant.headers,
     )
     assert unsupported.status_code == 400
     errors = unsupported.json()["errors"]
-    assert errors[0]["field"] == "send_at"
+    assert errors[0]["field"] == "batch_id"
     assert "not supported" in errors[0]["message"]
 
     bad_recipient = await api.post(

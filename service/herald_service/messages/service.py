@@ -107,6 +107,12 @@ class Sender:
             _connections_for_one_statement(engine), self._store, parallel=1 if single_writer else 2
         )
 
+    @property
+    def max_schedule_ahead(self) -> float | None:
+        """How far ahead ``send_at`` may be (``None``: ``HERALD_MAX_SCHEDULE_AHEAD``), on
+        ``/v1/messages`` and ``/v3/mail/send`` alike."""
+        return self._max_schedule_ahead
+
     async def _store(
         self, connection: AsyncConnection, prepared: list[PreparedMessage]
     ) -> list[StoredMessage]:

@@ -132,14 +132,17 @@ async def sendgrid_mail_send(
     nothing is sent twice, as on `/v1/messages`.
     """
     max_bytes = herald.settings.max_request_bytes
+    sender = herald.sender
 
     async def validated() -> list[OutgoingMessage]:
-        return await validate_mail(data, max_bytes, herald.sessions, auth.account_id)
+        return await validate_mail(
+            data, max_bytes, herald.sessions, auth.account_id, sender.max_schedule_ahead
+        )
 
     def answer(stored: list[StoredMessage]) -> SendOutcome:
         return SendOutcome(200 if data.sandbox else 202, accepted_body(stored[0]))
 
-    outcome = await herald.sender.submit(
+    outcome = await sender.submit(
         auth.account_id,
         validated,
         answer,

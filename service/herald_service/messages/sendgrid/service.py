@@ -1,7 +1,8 @@
 """Translate SendGrid v3 ``/mail/send`` bodies into Herald send requests.
 
 Each personalization becomes its own message. Only fields Herald implements are accepted;
-anything else (scheduling, tracking...) is refused by name rather than ignored. A
+anything else (batches, tracking...) is refused by name rather than ignored. ``send_at``
+(a UNIX time, for the request or per personalization) schedules the messages. A
 ``template_id`` names a Herald template (its id or its alias), rendered per
 personalization with its ``dynamic_template_data`` (Jinja2 syntax, not Handlebars).
 
@@ -15,7 +16,7 @@ one request body may hold (``HERALD_MAX_REQUEST_BYTES``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 import msgspec
 from msgspec import Meta
@@ -33,6 +34,7 @@ from herald_service.messages.schemas import (
     SendMessageRequest,
 )
 from herald_service.messages.sendgrid.fields import sendgrid_field as sendgrid_field
+from herald_service.messages.sendgrid.scheduling import UnixTime, scheduled_time, send_at_field
 from herald_service.messages.sendgrid.templated import render_personalizations, template_fields
 from herald_service.request_fields import (
     MAX_ATTACHMENTS,
@@ -94,6 +96,7 @@ class SGPersonalization(msgspec.Struct, forbid_unknown_fields=True, frozen=True,
     headers: Headers = msgspec.field(default_factory=dict)
     custom_args: Metadata = msgspec.field(default_factory=dict)
     dynamic_template_data: TemplateData | None = None
+    send_at: UnixTime | None = None
 
 
 class SGSwitch(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -150,6 +153,7 @@ class SGMail(
         ]
         | None
     ) = None
+    send_at: UnixTime | None = None
 
     @property
     def sandbox(self) -> bool:
@@ -229,6 +233,7 @@ def to_send_requests(mail: SGMail) -> list[SendMessageRequest]:
             tags=list(mail.categories),
             metadata={**mail.custom_args, **p.custom_args},
             sandbox=mail.sandbox,
+            send_at=scheduled_time(mail.send_at, p.send_at),
             **template_fields(mail.template_id, p.dynamic_template_data),
         )
         for p in mail.personalizations
@@ -236,10 +241,15 @@ def to_send_requests(mail: SGMail) -> list[SendMessageRequest]:
 
 
 async def validate_mail(
-    mail: SGMail, max_bytes: int, sessions: async_sessionmaker[AsyncSession], account_id: str
+    mail: SGMail,
+    max_bytes: int,
+    sessions: async_sessionmaker[AsyncSession],
+    account_id: str,
+    max_schedule_ahead: float | None = None,
 ) -> list[OutgoingMessage]:
     """One validated message per personalization, or :class:`InvalidRequest` naming every
-    bad field in SendGrid's terms. Large requests are worked on off the event loop."""
+    bad field in SendGrid's terms. Large requests are worked on off the event loop.
+    ``max_schedule_ahead`` bounds ``send_at`` as on ``/v1/messages``."""
     check_bounds(mail, max_bytes)
     requests = await off_loop(_translate, [mail], content_bytes(mail))
     if mail.template_id is not None or any(
@@ -247,7 +257,11 @@ async def validate_mail(
     ):
         requests = await render_personalizations(sessions, account_id, requests)
     size = len(requests) * content_bytes(mail)
-    results = await off_loop(_validate, list(enumerate(requests)), size)
+    jobs = [
+        _Job(index, request, send_at_field(index, p.send_at), max_schedule_ahead)
+        for index, (request, p) in enumerate(zip(requests, mail.personalizations, strict=True))
+    ]
+    results = await off_loop(_validate, jobs, size)
     errors = [e for r in results if isinstance(r, list) for e in r]
     if errors:
         unique = list(dict.fromkeys(errors))  # shared parts: one error, not one per message
@@ -260,15 +274,27 @@ def _translate(mails: Sequence[SGMail]) -> list[SendMessageRequest]:
     return to_send_requests(mails[0])
 
 
-def _validate(
-    requests: Sequence[tuple[int, SendMessageRequest]],
-) -> list[OutgoingMessage | list[FieldError]]:
+class _Job(NamedTuple):
+    """One personalization's request to validate, and where its ``send_at`` came from."""
+
+    position: int
+    request: SendMessageRequest
+    send_at_field: str
+    max_schedule_ahead: float | None
+
+
+def _validate(jobs: Sequence[_Job]) -> list[OutgoingMessage | list[FieldError]]:
     results: list[OutgoingMessage | list[FieldError]] = []
-    for index, request in requests:
+    for job in jobs:
         try:
-            results.append(validate_send_request(request))
+            ahead = job.max_schedule_ahead
+            results.append(validate_send_request(job.request, max_schedule_ahead=ahead))
         except InvalidRequest as exc:
-            results.append(
-                [FieldError(sendgrid_field(index, e.field), e.message) for e in exc.errors]
-            )
+            results.append([_field_error(job, e) for e in exc.errors])
     return results
+
+
+def _field_error(job: _Job, error: FieldError) -> FieldError:
+    if error.field == "send_at":
+        return FieldError(job.send_at_field, error.message)
+    return FieldError(sendgrid_field(job.position, error.field), error.message)
