@@ -8,8 +8,7 @@ enqueued by the worker's sweeper once its ``ENQUEUE_GRACE`` has passed.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Awaitable, Callable, Collection, Sequence
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
@@ -47,7 +46,7 @@ from herald_service.messages.store import message_events as message_events  # an
 from herald_service.messages.suppressed import drop_suppressed
 from herald_service.messages.templated import apply_template
 from herald_service.metrics import MESSAGES_ACCEPTED, RECIPIENTS_ACCEPTED
-from herald_service.storage.batched_writes import BatchedWriter
+from herald_service.storage.batched_writes import BatchedWriter, one_statement_connections
 
 Undo = Callable[[], Awaitable[None]]
 Charge = Callable[[Sequence[OutgoingMessage]], Awaitable[Undo | None]]
@@ -104,7 +103,7 @@ class Sender:
         single_writer = engine.dialect.name == "sqlite"
         self._writer: BatchedWriter[AsyncConnection, PreparedMessage, StoredMessage]
         self._writer = BatchedWriter(
-            _connections_for_one_statement(engine), self._store, parallel=1 if single_writer else 2
+            one_statement_connections(engine), self._store, parallel=1 if single_writer else 2
         )
 
     @property
@@ -296,23 +295,6 @@ def content_size(message: OutgoingMessage) -> int:
     """About how many bytes of content ``message`` carries (to tell big work from small)."""
     text = len(message.text or "") + len(message.html or "")
     return text + sum(len(a.content) for a in message.attachments)
-
-
-def _connections_for_one_statement(
-    engine: AsyncEngine,
-) -> Callable[[], AbstractAsyncContextManager[AsyncConnection]]:
-    """Connections for :func:`store_messages`: on PostgreSQL in autocommit mode, since its
-    single statement is atomic by itself (which saves the BEGIN and COMMIT round trips);
-    elsewhere in a transaction."""
-    if engine.dialect.name != "postgresql":
-        return engine.begin
-
-    @asynccontextmanager
-    async def autocommit() -> AsyncIterator[AsyncConnection]:
-        async with engine.connect() as connection:
-            yield await connection.execution_options(isolation_level="AUTOCOMMIT")
-
-    return autocommit
 
 
 def _deliverable(message: StoredMessage) -> bool:

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Generic, NamedTuple, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 U = TypeVar("U")  # the unit of work: a session, a connection
 I = TypeVar("I")  # noqa: E741
@@ -189,3 +191,20 @@ def _settle(future: asyncio.Future[list[R]], outcome: list[R] | Exception) -> No
         future.set_exception(outcome)
     else:
         future.set_result(outcome)
+
+
+def one_statement_connections(
+    engine: AsyncEngine,
+) -> Callable[[], AbstractAsyncContextManager[AsyncConnection]]:
+    """Connections for a writer whose batch is one statement (``storage/bulk_insert.py``):
+    on PostgreSQL in autocommit mode, since one statement is atomic by itself (which saves
+    the BEGIN and COMMIT round trips); elsewhere in a transaction."""
+    if engine.dialect.name != "postgresql":
+        return engine.begin
+
+    @asynccontextmanager
+    async def autocommit() -> AsyncIterator[AsyncConnection]:
+        async with engine.connect() as connection:
+            yield await connection.execution_options(isolation_level="AUTOCOMMIT")
+
+    return autocommit
