@@ -145,7 +145,7 @@ def _negates_only_what_is_ignored_or_replaced(case: Any) -> bool:
         if mutation.parameter_location == ParameterLocation.QUERY:
             return tuple(mutation.keywords) == ("additionalProperties",)
         if mutation.parameter_location == ParameterLocation.HEADER:
-            named = {mutation.parameter, mutation.original_value}
+            named = (mutation.parameter, mutation.original_value)  # values may be lists
             return tuple(mutation.keywords) == ("required",) and "Authorization" in named
         return False
 
