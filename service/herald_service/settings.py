@@ -55,6 +55,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     delivery_mode: DeliveryMode = "mx"
     relay_host: str = ""
     relay_port: int = 587
+    # SMTP submission (``herald submission``): 587 with STARTTLS, 465 with implicit TLS.
+    submission_host: str = "0.0.0.0"  # noqa: S104 - applications connect from other hosts
+    submission_port: int = 587
+    submission_tls_port: int = 465
+    submission_cert_file: str = ""
+    submission_key_file: str = ""
+    # The host name applications are told to connect to (console, ``herald dev``);
+    # ``HERALD_HOSTNAME`` when empty.
+    submission_public_host: str = ""
+    submission_max_sessions: int = 200
+    submission_timeout: float = parse_duration("5m")
+    submission_max_message_bytes: int = 25 * 1024 * 1024
+    # Clients on these networks may submit without AUTH or TLS, as the key
+    # ``submission_trusted_key`` (Postfix's mynetworks); empty by default.
+    submission_trusted_networks: tuple[str, ...] = ()
+    submission_trusted_key: str = ""
+    # Lock-out: this many failed AUTHs from one address within the window lock it out.
+    submission_lockout_failures: int = 5
+    submission_lockout_window: float = parse_duration("10m")
+    submission_lockout_duration: float = parse_duration("15m")
     capture_host: str = "127.0.0.1"
     capture_port: int = 2525
     retry_schedule: tuple[float, ...] = parse_schedule("1m,5m,15m,1h,2h,4h")
@@ -142,6 +162,10 @@ _CONVERTERS = {
     "dns_nameservers": _split_list,
     "sending_ips": _ip_list,
     "webhook_allow_networks": _networks,
+    "submission_trusted_networks": _networks,
+    "submission_timeout": parse_duration,
+    "submission_lockout_window": parse_duration,
+    "submission_lockout_duration": parse_duration,
     "webhook_retry_schedule": parse_schedule,
     "webhook_timeout": parse_duration,
     "webhook_disable_after": parse_duration,
