@@ -27,6 +27,23 @@ RECIPIENTS_ACCEPTED = Counter(
 REQUESTS_SHED = Counter(
     "herald_requests_shed_total", "Requests answered 503 because the API process was full."
 )
+SUBMISSION_MESSAGES = Counter(
+    "herald_submission_messages_total",
+    "Messages submitted over SMTP, by outcome (accepted, refused).",
+    ["outcome"],
+)
+SUBMISSION_SESSIONS = Gauge(
+    "herald_submission_sessions",
+    "Open SMTP submission sessions.",
+    multiprocess_mode="livesum",
+)
+SUBMISSION_AUTH_FAILURES = Counter(
+    "herald_submission_auth_failures_total", "SMTP AUTH attempts refused for bad credentials."
+)
+SUBMISSION_LOCKOUTS = Counter(
+    "herald_submission_lockouts_total",
+    "Client addresses locked out of SMTP AUTH after repeated failures.",
+)
 QUEUE_JOBS = Gauge(
     "herald_queue_jobs", "Jobs waiting in a queue.", ["queue"], multiprocess_mode="liveall"
 )

@@ -36,6 +36,7 @@ from schemathesis.specs.openapi.checks import (
     positive_data_acceptance,
 )
 
+from herald_service.api.nul_guard import MESSAGE as NUL_MESSAGE
 from support.harness import Herald, Tenant
 from support.processes import free_port, start, stop, wait_http_ok
 
@@ -98,6 +99,9 @@ BEYOND_SCHEMA: dict[str, str] = {
 # JSON Schema counts 5.0 as an integer; Herald's types are strict JSON types, and an
 # integer is written without a fraction (5), as every JSON encoder writes one.
 INTEGER_AS_FLOAT = re.compile(r"Expected `int[^`]*`, got `float`")
+# JSON Schema has no way to say "a string without NUL"; the API refuses one in any field of
+# any operation (api/nul_guard.py), naming the field.
+NUL_REFUSED = re.compile(re.escape(NUL_MESSAGE))
 
 
 def _refused_beyond_schema(case: schemathesis.Case, response: Any) -> bool:
@@ -111,7 +115,10 @@ def _refused_beyond_schema(case: schemathesis.Case, response: Any) -> bool:
         return False
     named = [(str(e.get("field") or ""), str(e.get("message"))) for e in errors]
     return bool(named) and all(
-        re.fullmatch(pattern, field) or INTEGER_AS_FLOAT.match(message) for field, message in named
+        re.fullmatch(pattern, field)
+        or INTEGER_AS_FLOAT.match(message)
+        or NUL_REFUSED.match(message)
+        for field, message in named
     )
 
 

@@ -1,5 +1,5 @@
-"""The commands that run a process: the API, the workers, the inbound server, migrations,
-the all-in-one dev mode, and the OpenAPI generator.
+"""The commands that run a process: the API, the workers, the inbound and submission
+servers, migrations, the all-in-one dev mode, and the OpenAPI generator.
 
 Heavy imports (uvicorn, the workers in ``herald_queue``) happen inside each command, so a
 command loads only what it runs.
@@ -104,6 +104,44 @@ def inbound(host: str | None, port: int | None, as_json: bool) -> None:
 
 
 @click.command()
+@click.option("--host", default=None, help="Address to listen on [HERALD_SUBMISSION_HOST].")
+@click.option("--port", default=None, type=int, help="STARTTLS port [HERALD_SUBMISSION_PORT].")
+@click.option(
+    "--tls-port", default=None, type=int, help="Implicit TLS port [HERALD_SUBMISSION_TLS_PORT]."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print where it listens as JSON.")
+def submission(host: str | None, port: int | None, tls_port: int | None, as_json: bool) -> None:
+    """Run the SMTP submission server (587 STARTTLS, 465 TLS) for apps that speak SMTP."""
+    import asyncio
+
+    from herald_service.submission.server import serve
+
+    settings = get_settings()
+    listen_host = host or settings.submission_host
+    listen_port = port if port is not None else settings.submission_port
+    secure_port = tls_port if tls_port is not None else settings.submission_tls_port
+    ready = asyncio.Event()
+
+    async def run() -> None:
+        async def announce() -> None:
+            await ready.wait()
+            emit(
+                as_json,
+                {"host": listen_host, "port": listen_port, "tls_port": secure_port},
+                f"SMTP submission listening on {listen_host}:{listen_port} (STARTTLS) "
+                f"and {listen_host}:{secure_port} (TLS)",
+            )
+
+        announcer = asyncio.create_task(announce())
+        try:
+            await serve(settings, listen_host, listen_port, secure_port or None, ready)
+        finally:
+            announcer.cancel()
+
+    asyncio.run(run())
+
+
+@click.command()
 @click.option("--json", "as_json", is_flag=True)
 def migrate(as_json: bool) -> None:
     """Bring the database schema up to date (safe to run repeatedly)."""
@@ -140,4 +178,13 @@ def openapi() -> None:
     click.echo(openapi_document(app), nl=False)
 
 
-COMMANDS: list[click.Command] = [api, worker, webhooks_worker, inbound, migrate, dev, openapi]
+COMMANDS: list[click.Command] = [
+    api,
+    worker,
+    webhooks_worker,
+    inbound,
+    submission,
+    migrate,
+    dev,
+    openapi,
+]

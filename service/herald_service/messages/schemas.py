@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -203,6 +203,8 @@ class MessageOut(msgspec.Struct):
     events: list[EventOut] = msgspec.field(default_factory=list)
     send_at: datetime | None = None
     """The time it was scheduled for, if it was."""
+    source: Literal["api", "smtp"] = "api"
+    """The door it came in by: the HTTP API or SMTP submission."""
 
 
 class RecipientSummary(msgspec.Struct):
@@ -290,4 +292,5 @@ def message_out(message: Message, events: Iterable[Event]) -> MessageOut:
             for e in events
         ],
         send_at=message.send_at,
+        source="smtp" if message.source == "smtp" else "api",
     )

@@ -173,12 +173,14 @@ class Sender:
         answer: Answer,
         key: IdempotencyKey | None,
         charge: Charge | None,
+        source: str = "api",
     ) -> SendOutcome:
         """Charge the quotas for checked ``messages``, then build, sign and store them in one
-        go; if that fails, the recipients charged are given back."""
+        go; if that fails, the recipients charged are given back. ``source`` is the door
+        they came in by (``api``, or ``smtp`` for a templated submission)."""
         undo = await charge(messages) if charge is not None else None
         try:
-            prepared = await self._prepare(account_id, messages, domains)
+            prepared = await self._prepare(account_id, messages, domains, source)
             return await self._commit(account_id, prepared, answer, key)
         except Exception:
             if undo is not None:
@@ -205,12 +207,16 @@ class Sender:
         return [by_name[m.sender.domain] for m in messages]
 
     async def _prepare(
-        self, account_id: str, messages: Sequence[OutgoingMessage], domains: list[SendingDomain]
+        self,
+        account_id: str,
+        messages: Sequence[OutgoingMessage],
+        domains: list[SendingDomain],
+        source: str,
     ) -> list[PreparedMessage]:
         """Build and sign (off the event loop when there is much of it)."""
 
         def prepare(jobs: Sequence[_Job]) -> list[PreparedMessage]:
-            return [prepare_message(account_id, m, d, self._hostname) for m, d in jobs]
+            return [prepare_message(account_id, m, d, self._hostname, source) for m, d in jobs]
 
         jobs = list(zip(messages, domains, strict=True))
         return await off_loop(prepare, jobs, sum(map(content_size, messages)))
@@ -244,6 +250,20 @@ class Sender:
             RECIPIENTS_ACCEPTED.inc(len(message.recipient_statuses))
         self._enqueuer.submit([m.id for m in stored if not m.sandbox and _deliverable(m)])
         return outcome
+
+    async def store_prepared(
+        self, account_id: str, prepared: list[PreparedMessage]
+    ) -> list[StoredMessage]:
+        """Store messages built and signed elsewhere (SMTP submission signs its client's
+        MIME as written), then hand them to the queue as :meth:`accept` does."""
+        stored: list[StoredMessage] = []
+
+        def answer(messages: list[StoredMessage]) -> SendOutcome:
+            stored.extend(messages)
+            return SendOutcome(250, b"")
+
+        await self._commit(account_id, prepared, answer, None)
+        return stored
 
     async def flush_enqueues(self) -> None:
         """Return once every message accepted so far has been handed to the delivery queue

@@ -52,8 +52,26 @@ class PreparedMessage(Struct, frozen=True):
     events: list[NewEvent]
 
 
+class MessageFacts(Struct, frozen=True, kw_only=True):
+    """What the rows record of a message, whichever door (API or SMTP) it came in by."""
+
+    sender: Address
+    subject: str
+    envelope: Sequence[tuple[str, Address]]
+    """``(kind, address)`` of every recipient, in envelope order."""
+    tags: tuple[str, ...] = ()
+    metadata: dict[str, str] = {}
+    sandbox: bool = False
+    send_at: datetime | None = None
+    source: str = "api"
+
+
 def prepare_message(
-    account_id: str, outgoing: OutgoingMessage, domain: SendingDomain, hostname: str
+    account_id: str,
+    outgoing: OutgoingMessage,
+    domain: SendingDomain,
+    hostname: str,
+    source: str = "api",
 ) -> PreparedMessage:
     """Build and DKIM-sign ``outgoing`` and lay out its message, recipient and event rows.
 
@@ -63,22 +81,53 @@ def prepare_message(
     """
     now = utcnow()
     send_at = outgoing.send_at
-    scheduled = is_scheduled(send_at, now)
     message_id_header = new_message_id(hostname)
-    built = build_mime(outgoing, message_id=message_id_header, date=send_at if scheduled else None)
-    raw = sign(built, domain.keys)
-    status = RecipientStatus.CAPTURED if outgoing.sandbox else RecipientStatus.QUEUED
+    date = send_at if is_scheduled(send_at, now) else None
+    built = build_mime(outgoing, message_id=message_id_header, date=date)
+    facts = MessageFacts(
+        sender=outgoing.sender,
+        subject=outgoing.subject,
+        envelope=outgoing.envelope_recipients(),
+        tags=outgoing.tags,
+        metadata=outgoing.metadata,
+        sandbox=outgoing.sandbox,
+        send_at=send_at,
+        source=source,
+    )
+    return lay_out(account_id, facts, domain, sign(built, domain.keys), message_id_header, now)
+
+
+def prepare_submitted(
+    account_id: str, facts: MessageFacts, domain: SendingDomain, message: bytes, message_id: str
+) -> PreparedMessage:
+    """DKIM-sign a message as its client wrote it (SMTP submission: Herald does not
+    rebuild the MIME) and lay out its rows; ``message_id`` is its Message-ID header."""
+    return lay_out(account_id, facts, domain, sign(message, domain.keys), message_id, utcnow())
+
+
+def lay_out(
+    account_id: str,
+    facts: MessageFacts,
+    domain: SendingDomain,
+    raw: bytes,
+    message_id_header: str,
+    now: datetime,
+) -> PreparedMessage:
+    """The message, recipient and event rows of the signed message ``raw``."""
+    send_at = facts.send_at
+    scheduled = is_scheduled(send_at, now)
+    status = RecipientStatus.CAPTURED if facts.sandbox else RecipientStatus.QUEUED
     if scheduled:
         status = RecipientStatus.SCHEDULED
-    accepted_data: dict[str, Any] = {"sandbox": outgoing.sandbox}
+    accepted_data: dict[str, Any] = {"sandbox": facts.sandbox}
     if send_at is not None:
         accepted_data["send_at"] = send_at.isoformat()
     message_id = new_id("msg")
-    envelope = outgoing.envelope_recipients()
+    envelope = facts.envelope
     return PreparedMessage(
         stored=StoredMessage(
             id=message_id,
-            sandbox=outgoing.sandbox,
+            sandbox=facts.sandbox,
             recipient_statuses=tuple(status.value for _ in envelope),
             recipient_emails=tuple(address.email for _, address in envelope),
         ),
@@ -86,18 +135,19 @@ def prepare_message(
             "id": message_id,
             "account_id": account_id,
             "domain_id": domain.id,
-            "from_email": outgoing.sender.email,
-            "subject": outgoing.subject,
+            "from_email": facts.sender.email,
+            "subject": facts.subject,
             "message_id_header": message_id_header,
             "raw": raw,
-            "tags": list(outgoing.tags),
-            "metadata": dict(outgoing.metadata),
-            "sandbox": outgoing.sandbox,
+            "tags": list(facts.tags),
+            "metadata": dict(facts.metadata),
+            "sandbox": facts.sandbox,
             "created_at": now,
             "send_at": send_at,
+            "source": facts.source,
         },
         recipient_rows=_recipient_rows(
-            message_id, envelope, status, outgoing.sandbox, now, send_at if scheduled else None
+            message_id, envelope, status, facts.sandbox, now, send_at if scheduled else None
         ),
         events=[
             new_event(

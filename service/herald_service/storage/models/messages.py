@@ -57,6 +57,8 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # When it was scheduled for (``send_at``); ``None``: sent at once (migration 0014).
     send_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The door it came in by: ``api`` (HTTP) or ``smtp`` (submission; migration 0015).
+    source: Mapped[str] = mapped_column(String(8), default="api", server_default="api")
     recipients: Mapped[list[Recipient]] = relationship(
         back_populates="message", order_by="Recipient.id", lazy="selectin"
     )
