@@ -17,6 +17,7 @@ COMMANDS = {
     "messages": {"cancel", "scheduled"},
     "migrate": None,
     "openapi": None,
+    "submission": None,
     "templates": {"create", "list", "show", "update", "delete", "versions", "activate", "render"},
     "users": {"create"},
     "webhooks-worker": None,
