@@ -75,6 +75,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     submission_lockout_failures: int = 5
     submission_lockout_window: float = parse_duration("10m")
     submission_lockout_duration: float = parse_duration("15m")
+    # The API's public base URL: tracked links, open pixels and one-click unsubscribe
+    # URLs point there (``herald dev`` sets its own address).
+    public_url: str = ""
+    # What a tracking event keeps of the client's IP: ``truncate`` (IPv4 /24, IPv6 /48),
+    # ``full``, or ``none``.
+    tracking_ip_privacy: Literal["truncate", "full", "none"] = "truncate"
     capture_host: str = "127.0.0.1"
     capture_port: int = 2525
     retry_schedule: tuple[float, ...] = parse_schedule("1m,5m,15m,1h,2h,4h")

@@ -44,6 +44,7 @@ from herald_service.operations.metrics import metrics
 from herald_service.settings import Settings, get_settings
 from herald_service.suppressions.controllers import SuppressionController
 from herald_service.templates.controllers import TemplateController
+from herald_service.tracking.controllers import TRACKING_ROUTES
 from herald_service.webhooks.controllers import WebhookController
 
 
@@ -96,6 +97,7 @@ def _route_handlers(config: Settings) -> list[object]:
         ApiKeyController,
         SuppressionController,
         TemplateController,
+        *TRACKING_ROUTES,
         *console_route_handlers(),
     ]
     if config.delivery_mode == "capture":

@@ -129,6 +129,9 @@ class SendingDomain(Struct, frozen=True):
     name: str
     return_path_host: str
     keys: tuple[SigningKey, ...]
+    tracking_opens: bool = False
+    tracking_clicks: bool = False
+    unsubscribe_default: bool = False
 
 
 class SendingDomainCache:
@@ -166,6 +169,9 @@ class SendingDomainCache:
             name=domain.name,
             return_path_host=domain.return_path_host,
             keys=tuple(self._signing_keys.keys_for(domain)),
+            tracking_opens=domain.tracking_opens,
+            tracking_clicks=domain.tracking_clicks,
+            unsubscribe_default=domain.unsubscribe_default,
         )
         self._entries[(account_id, sender_domain)] = (self._clock() + self._ttl, resolved)
         if len(self._entries) > self._size:

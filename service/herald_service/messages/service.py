@@ -47,6 +47,7 @@ from herald_service.messages.suppressed import drop_suppressed
 from herald_service.messages.templated import apply_template
 from herald_service.metrics import MESSAGES_ACCEPTED, RECIPIENTS_ACCEPTED
 from herald_service.storage.batched_writes import BatchedWriter, one_statement_connections
+from herald_service.tracking.service import TrackingUrls
 
 Undo = Callable[[], Awaitable[None]]
 Charge = Callable[[Sequence[OutgoingMessage]], Awaitable[Undo | None]]
@@ -92,8 +93,10 @@ class Sender:
         hostname: str,
         endpoints: EndpointSource | None = None,
         max_schedule_ahead: float | None = None,
+        tracking: TrackingUrls | None = None,
     ) -> None:
         self._sessions = sessions
+        self._tracking = tracking
         self._max_schedule_ahead = max_schedule_ahead
         self._domains = domains
         self._endpoints = endpoints
@@ -216,7 +219,10 @@ class Sender:
         """Build and sign (off the event loop when there is much of it)."""
 
         def prepare(jobs: Sequence[_Job]) -> list[PreparedMessage]:
-            return [prepare_message(account_id, m, d, self._hostname, source) for m, d in jobs]
+            return [
+                prepare_message(account_id, m, d, self._hostname, source, self._tracking)
+                for m, d in jobs
+            ]
 
         jobs = list(zip(messages, domains, strict=True))
         return await off_loop(prepare, jobs, sum(map(content_size, messages)))
