@@ -21,6 +21,7 @@ from herald_service.messages.service import Sender
 from herald_service.security.secretbox import derive_key
 from herald_service.settings import Settings
 from herald_service.storage.database import async_session_factory, make_async_engine
+from herald_service.submission.lockout import Lockout
 from herald_service.webhooks.endpoints import WebhookEndpointCache
 
 
@@ -56,6 +57,7 @@ class ApiContext:
             settings.max_schedule_ahead,
         )
         self.quotas = QuotaGate(self.quota_redis, settings)
+        self.lockout = Lockout.from_settings(self.quota_redis, settings)
         self._usage_flusher: asyncio.Task[None] | None = None
 
     def start(self) -> None:
