@@ -176,6 +176,7 @@ def run_dev(host: str, port: int, as_json: bool) -> None:
     engine = make_engine(settings.database_url)
     upgrade(engine)
     details = asyncio.run(_bootstrap(env))
+    env.setdefault("HERALD_OPERATOR_ACCOUNTS", details["account_id"])  # it runs this server
     capture = start_capture_server(
         engine, settings.capture_host, settings.capture_port, settings.require_secret_key()
     )

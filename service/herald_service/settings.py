@@ -55,6 +55,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     delivery_mode: DeliveryMode = "mx"
     relay_host: str = ""
     relay_port: int = 587
+    # Accounts of the people who run this server: their admin keys (and the console users
+    # who are members of one) may see and lift what is server-wide, such as SMTP AUTH
+    # lock-outs (per client address, whichever account the client meant).
+    operator_accounts: tuple[str, ...] = ()
     # SMTP submission (``herald submission``): 587 with STARTTLS, 465 with implicit TLS.
     submission_host: str = "0.0.0.0"  # noqa: S104 - applications connect from other hosts
     submission_port: int = 587
@@ -166,6 +170,7 @@ def _networks(raw: str) -> tuple[str, ...]:
 
 _CONVERTERS = {
     "dns_nameservers": _split_list,
+    "operator_accounts": _split_list,
     "sending_ips": _ip_list,
     "webhook_allow_networks": _networks,
     "submission_trusted_networks": _networks,

@@ -17,6 +17,7 @@ COMMANDS = {
     "messages": {"cancel", "scheduled"},
     "migrate": None,
     "openapi": None,
+    "smtp": {"settings", "lockouts", "unlock"},
     "submission": None,
     "templates": {"create", "list", "show", "update", "delete", "versions", "activate", "render"},
     "users": {"create"},
@@ -24,7 +25,7 @@ COMMANDS = {
     "worker": None,
 }
 # A group named differently from the slice that holds it.
-SLICES = {"users": "console"}
+SLICES = {"users": "console", "smtp": "submission"}
 
 
 def test_the_group_lists_every_command_sorted() -> None:

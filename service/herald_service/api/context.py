@@ -21,6 +21,7 @@ from herald_service.messages.service import Sender
 from herald_service.security.secretbox import derive_key
 from herald_service.settings import Settings
 from herald_service.storage.database import async_session_factory, make_async_engine
+from herald_service.submission.lockout import Lockout
 from herald_service.tracking.recording import TrackingRecorder
 from herald_service.tracking.service import TrackingUrls, tracking_key
 from herald_service.webhooks.endpoints import WebhookEndpointCache
@@ -66,6 +67,7 @@ class ApiContext:
             settings.tracking_ip_privacy,
             self.webhook_endpoints,
         )
+        self.lockout = Lockout.from_settings(self.quota_redis, settings)
         self._usage_flusher: asyncio.Task[None] | None = None
 
     def start(self) -> None:

@@ -24,6 +24,7 @@ from herald.models._messages import (
     SendResult,
     Unsubscribe,
 )
+from herald.models._smtp import SmtpLockout, SmtpLockoutList, SmtpSettings
 from herald.models._templates import (
     RenderedTemplate,
     Template,
@@ -71,6 +72,9 @@ __all__ = [
     "RecipientSummary",
     "RenderedTemplate",
     "SendResult",
+    "SmtpLockout",
+    "SmtpLockoutList",
+    "SmtpSettings",
     "Suppression",
     "SuppressionPage",
     "Template",
