@@ -121,10 +121,16 @@ async def test_another_accounts_domain_scopes_and_refusals(
     assert refused.status_code == 403
 
     mine_url = f"/v1/domains/{mine.domain_id}"
+    for nothing in ({}, {"tracking": {}}, {"tracking": None, "unsubscribe": None}):
+        same = await api.patch(mine_url, headers=mine.headers, json=nothing)
+        assert same.status_code == 200, same.text
+        assert (same.json()["tracking"], same.json()["unsubscribe"]) == (
+            {"opens": False, "clicks": False},
+            False,
+        )
     for body, status, field in (
-        ({}, 422, "tracking"),
-        ({"tracking": {}}, 422, "tracking"),
         ({"tracking": {"opens": "yes"}}, 400, "tracking.opens"),
+        ({"tracking": {"clicks": None, "opens": 1}}, 400, "tracking.opens"),
         ({"tracking": {"opens": True, "pixel": True}}, 400, "tracking.pixel"),
         ({"unsubscribe": True, "open_tracking": True}, 400, "open_tracking"),
         ({"unsubscribe": 1}, 400, "unsubscribe"),

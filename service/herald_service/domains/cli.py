@@ -159,10 +159,7 @@ def domains_tracking(
     changes["unsubscribe"] = _switch(unsubscribe)
 
     async def work(session: AsyncSession) -> dict[str, Any]:
-        if all(value is None for value in changes.values()):
-            domain = await get_domain(session, account_id, domain_id)
-        else:
-            domain = await update_domain_defaults(session, account_id, domain_id, **changes)
+        domain = await update_domain_defaults(session, account_id, domain_id, **changes)
         return _domain_payload(domain, settings)
 
     payload = with_session(settings, work)

@@ -99,7 +99,7 @@ class DomainController(AuthenticatedController):
         "/{domain_id:str}",
         opt={"scope": "admin"},
         summary="Change a domain's tracking and unsubscribe defaults",
-        responses=problem_responses(400, 401, 403, 404, 422),
+        responses=problem_responses(400, 401, 403, 404),
     )
     async def update(
         self,

@@ -209,16 +209,12 @@ async def update_domain_defaults(
     unsubscribe: bool | None = None,
 ) -> Domain:
     """Set what the domain's messages get unless they say otherwise: open tracking, click
-    tracking, hosted one-click unsubscribe (``None``: unchanged). A 422 when nothing is given.
+    tracking, hosted one-click unsubscribe (``None``: unchanged, so nothing given changes
+    nothing).
 
     API processes cache a domain for a few seconds (:class:`SendingDomainCache`): the caller
     forgets it in its own process; the others see the change within the cache's TTL.
     """
-    if opens is None and clicks is None and unsubscribe is None:
-        raise InvalidRequest(
-            "nothing to change: give tracking.opens, tracking.clicks or unsubscribe",
-            [FieldError("tracking", "give opens, clicks or both (or unsubscribe)")],
-        )
     domain = await get_domain(session, account_id, domain_id)
     if opens is not None:
         domain.tracking_opens = opens

@@ -114,8 +114,6 @@ class Domains(SyncResource):
         Herald's one-click unsubscribe on messages with one recipient. A message's own
         ``tracking`` and ``unsubscribe`` override them. Other API processes than the one
         that answers apply the change within five seconds.
-
-        Raises :class:`~herald.UnprocessableEntityError` when nothing is given.
         """
         request = update_options(domain_id, tracking, unsubscribe, options)
         return self._client.request(request, Domain)
