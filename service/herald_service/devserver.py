@@ -170,6 +170,7 @@ def run_dev(host: str, port: int, as_json: bool) -> None:
     env.setdefault("HERALD_SUBMISSION_PORT", "2587")  # 587 and 465 need root
     env.setdefault("HERALD_SUBMISSION_TLS_PORT", "2465")
     env.update(_dev_certificate(env))
+    env.setdefault("HERALD_PUBLIC_URL", f"http://{host}:{port}")  # tracked links come here
     env["HERALD_SECRET_KEY"] = _secret_key()
     settings = load_settings(env)
     redis_child = _ensure_redis(settings.redis_url)

@@ -11,7 +11,7 @@ COMMANDS = {
     "accounts": {"create"},
     "api": None,
     "dev": None,
-    "domains": {"add", "verify", "rotate"},
+    "domains": {"add", "verify", "rotate", "tracking"},
     "inbound": None,
     "keys": {"create", "list", "revoke"},
     "messages": {"cancel", "scheduled"},

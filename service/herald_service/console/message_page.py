@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
@@ -49,6 +50,27 @@ async def _find(db: AsyncSession, operator: Operator, message_id: str) -> Messag
     raise ConsoleError(404, "No such message.")
 
 
+# Kept out of the list of details: the flag is a badge, the link's index means nothing here.
+_HIDDEN_DETAILS = frozenset({"machine", "link"})
+
+
+def shown_details(details: dict[str, Any]) -> list[tuple[str, str]]:
+    """An event's details as the timeline lists them, each value as plain text (``yes`` /
+    ``no`` for flags, JSON for lists and objects); an empty value is left out."""
+    shown = []
+    for key, value in details.items():
+        if key in _HIDDEN_DETAILS or value in ("", None):
+            continue
+        if isinstance(value, bool):
+            text = "yes" if value else "no"
+        elif isinstance(value, dict | list):
+            text = msgspec.json.encode(value).decode()
+        else:
+            text = str(value)
+        shown.append((key, text))
+    return shown
+
+
 async def _page(request: Request[Any, Any, Any], operator: Operator, message_id: str) -> Any:
     async with context_of(request).sessions() as db:
         message = await _find(db, operator, message_id)
@@ -57,6 +79,8 @@ async def _page(request: Request[Any, Any, Any], operator: Operator, message_id:
         records = await dkim_key_records(db, message.domain_id)
         out = message_out(message, events)
         timeline = [event_view(e, message) for e in events]
+        for entry in timeline:
+            entry["shown"] = shown_details(entry["details"])
         webhooks = [(delivery_out(d), url) for d, url in deliveries]
         raw = message.raw
     account = next(a for a in operator.accounts if a.id == message.account_id)

@@ -9,7 +9,14 @@ from herald.models._accounts import ApiKey, ApiKeyList, KeyQuotas, Suppression, 
 from herald.models._batch import BatchResult
 from herald.models._checks import CheckFinding, CheckSummary, MessageCheck
 from herald.models._common import FieldError, Problem
-from herald.models._domains import DkimKey, DmarcStage, DnsRecord, Domain, DomainList
+from herald.models._domains import (
+    DkimKey,
+    DmarcStage,
+    DnsRecord,
+    Domain,
+    DomainList,
+    DomainTracking,
+)
 from herald.models._events import EventLogEntry, EventPage
 from herald.models._messages import (
     Address,
@@ -22,6 +29,7 @@ from herald.models._messages import (
     Recipient,
     RecipientSummary,
     SendResult,
+    Tracking,
     Unsubscribe,
 )
 from herald.models._smtp import SmtpLockout, SmtpLockoutList, SmtpSettings
@@ -57,6 +65,7 @@ __all__ = [
     "DnsRecord",
     "Domain",
     "DomainList",
+    "DomainTracking",
     "EmailAddress",
     "Event",
     "EventLogEntry",
@@ -82,6 +91,7 @@ __all__ = [
     "TemplateSummary",
     "TemplateVersion",
     "TemplateVersionList",
+    "Tracking",
     "Unsubscribe",
     "WebhookAttempt",
     "WebhookDelivery",
