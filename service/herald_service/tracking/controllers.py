@@ -13,9 +13,11 @@ from urllib.parse import quote
 from litestar import Request, Response, get, post, route
 from litestar.di import NamedDependency
 from litestar.enums import HttpMethod
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath
 
 from herald_service.api.context import ApiContext
+from herald_service.api.problems import problem_responses
 from herald_service.errors import HeraldError, NotFound
 from herald_service.tracking.recording import Visit
 from herald_service.tracking.unsubscribe import offers_unsubscribe, unsubscribe
@@ -34,6 +36,15 @@ PAGE_POLICY = (
 )
 _URL_SAFE = string.punctuation  # keep every ASCII character a URL may hold; encode the rest
 _TAGS = ["tracking"]
+_NOT_FOUND = problem_responses(404)
+_PAGE_NOT_FOUND = {
+    404: ResponseSpec(
+        data_container=str,
+        media_type="text/html",
+        description="The token does not verify, or its message offers no hosted unsubscribe",
+        generate_examples=False,
+    )
+}
 
 
 def _visit(request: Request[Any, Any, Any]) -> Visit:
@@ -59,6 +70,7 @@ def _context(request: Request[Any, Any, Any]) -> ApiContext:
     tags=_TAGS,
     status_code=302,
     include_in_schema=True,
+    responses=_NOT_FOUND,
 )
 async def follow_link(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[bytes]:
     """302 to the original URL of a tracked link."""
@@ -75,6 +87,7 @@ async def follow_link(request: Request[Any, Any, Any], token: FromPath[str]) -> 
     "per hour. Public: no API key.",
     tags=_TAGS,
     media_type="image/gif",
+    responses=_NOT_FOUND,
 )
 async def open_pixel(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[bytes]:
     """The pixel, uncached, with the open recorded."""
@@ -109,6 +122,7 @@ async def _offered(request: Request[Any, Any, Any], token: str) -> Any:
     "scanners prefetch links). Public: no API key.",
     tags=_TAGS,
     media_type="text/html",
+    responses=_PAGE_NOT_FOUND,
 )
 async def unsubscribe_page(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[str]:
     """Ask before unsubscribing."""
@@ -133,6 +147,7 @@ async def unsubscribe_page(request: Request[Any, Any, Any], token: FromPath[str]
     tags=_TAGS,
     media_type="text/html",
     status_code=200,
+    responses=_PAGE_NOT_FOUND,
 )
 async def one_click_unsubscribe(
     request: Request[Any, Any, Any], token: FromPath[str], herald: NamedDependency[ApiContext]
