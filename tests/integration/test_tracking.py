@@ -5,6 +5,7 @@ events in the timeline and at a webhook receiver."""
 from __future__ import annotations
 
 import re
+import smtplib
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from urllib.parse import urlsplit
@@ -14,6 +15,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 from standardwebhooks import Webhook
 
+from herald_queue.inbound import start_inbound_server
 from simnet.fixtures import SMTPServerFactory
 from support.dkim_check import verify_all
 from support.harness import Herald, Tenant
@@ -191,3 +193,52 @@ async def test_one_click_unsubscribe_needs_a_single_recipient(
     )
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["unsubscribe"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_mail_to_the_unsubscribe_address_unsubscribes_through_herald_inbound(
+    herald: Herald,
+    api: AsyncTestClient,  # type: ignore[type-arg]
+    smtp_server_factory: SMTPServerFactory,  # type: ignore[type-arg]
+) -> None:
+    tenant = await herald.create_tenant("shop.example")
+    herald.add_mx("receiver.example", (10, "mx.receiver.example", "127.0.0.2"))
+    mx = smtp_server_factory("127.0.0.2")
+    message_id = await _send(api, tenant, unsubscribe=True)
+    untracked_id = await _send(api, tenant, to="bob@receiver.example", tracking={"opens": True})
+    assert await herald.drain_queue() == 2
+    ann, bob = sorted(mx.messages, key=lambda m: m.rcpt_tos[0])
+    header = message_from_bytes(ann.data, policy=policy.default)["List-Unsubscribe"]
+    (mailto,) = re.findall(r"<mailto:([^>]+)>", header)
+    local, _, host = mailto.partition("@")
+    assert local.startswith("u+") and host == ann.mail_from.partition("@")[2]
+    bob_mail = message_from_bytes(bob.data, policy=policy.default)
+    assert bob_mail["List-Unsubscribe"] is None
+    # A valid token of the message without hosted unsubscribe (its pixel's), a forged one.
+    (pixel,) = re.findall(r"/t/o/([^\"]+)", bob_mail.get_body(("html",)).get_content())  # type: ignore[union-attr]
+    forged = local[:-3] + ("A" if local[-3] != "A" else "B") + local[-2:]
+
+    port = free_port()
+    controller = start_inbound_server(herald.settings, "127.0.0.1", port)
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.ehlo()
+            client.mail("")
+            for refused in (f"{forged}@{host}", f"u+{pixel}@{host}", f"u+@{host}"):
+                assert client.rcpt(refused)[0] == 550, refused
+            assert client.rcpt(mailto)[0] == 250
+            assert client.data(b"Subject: unsubscribe\r\n\r\nunsubscribe\r\n")[0] == 250
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.sendmail("ann@receiver.example", [mailto], b"Subject: again\r\n\r\n")
+    finally:
+        controller.stop()
+
+    entries = (await api.get("/v1/suppressions", headers=tenant.headers)).json()["data"]
+    assert [(s["email"], s["reason"]) for s in entries] == [("ann@receiver.example", "unsubscribe")]
+    shown = (await api.get(f"/v1/messages/{message_id}", headers=tenant.headers)).json()
+    unsubscribed = [e for e in shown["events"] if e["type"] == "message.unsubscribed"]
+    assert len(unsubscribed) == 1, "a second mail records nothing more"
+    assert unsubscribed[0]["recipient"] == "ann@receiver.example"
+    assert unsubscribed[0]["data"] == {"method": "mailto"}
+    other = (await api.get(f"/v1/messages/{untracked_id}", headers=tenant.headers)).json()
+    assert "message.unsubscribed" not in [e["type"] for e in other["events"]]

@@ -56,6 +56,38 @@ class TrackedMessage(msgspec.Struct, frozen=True):
     tracking: dict[str, Any]
 
 
+async def load_tracked_message(
+    sessions: async_sessionmaker[AsyncSession], message_id: str
+) -> TrackedMessage | None:
+    """What the tracking endpoints need of ``message_id`` (two indexed reads), or None:
+    no such message, or nothing of it tracked."""
+    async with sessions() as session:
+        row = (
+            await session.execute(
+                select(Message.account_id, Message.tracking).where(Message.id == message_id)
+            )
+        ).first()
+        if row is None or not row.tracking:
+            return None
+        recipients = (
+            await session.execute(
+                select(Recipient.email, Recipient.status, Recipient.updated_at).where(
+                    Recipient.message_id == message_id
+                )
+            )
+        ).all()
+    single = recipients[0] if len(recipients) == 1 else None
+    delivered = single is not None and single.status == RecipientStatus.DELIVERED
+    return TrackedMessage(
+        id=message_id,
+        account_id=row.account_id,
+        links=tuple(row.tracking.get("links") or ()),
+        recipient=single.email if single is not None else "",
+        delivered_at=single.updated_at if delivered and single is not None else None,
+        tracking=dict(row.tracking),
+    )
+
+
 class TrackingRecorder:
     """Resolves tokens and records opens and clicks for one API process."""
 
@@ -102,31 +134,7 @@ class TrackingRecorder:
         return found
 
     async def _load(self, message_id: str) -> TrackedMessage | None:
-        async with self._sessions() as session:
-            row = (
-                await session.execute(
-                    select(Message.account_id, Message.tracking).where(Message.id == message_id)
-                )
-            ).first()
-            if row is None or not row.tracking:
-                return None
-            recipients = (
-                await session.execute(
-                    select(Recipient.email, Recipient.status, Recipient.updated_at).where(
-                        Recipient.message_id == message_id
-                    )
-                )
-            ).all()
-        single = recipients[0] if len(recipients) == 1 else None
-        delivered = single is not None and single.status == RecipientStatus.DELIVERED
-        return TrackedMessage(
-            id=message_id,
-            account_id=row.account_id,
-            links=tuple(row.tracking.get("links") or ()),
-            recipient=single.email if single is not None else "",
-            delivered_at=single.updated_at if delivered and single is not None else None,
-            tracking=dict(row.tracking),
-        )
+        return await load_tracked_message(self._sessions, message_id)
 
     def _event(
         self, message: TrackedMessage, type_: EventType, kind: str, visit: Visit, **data: Any

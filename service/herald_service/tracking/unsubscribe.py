@@ -36,7 +36,7 @@ async def unsubscribe(
             message.account_id,
             message.recipient,
             "unsubscribe",
-            detail=f"one-click unsubscribe ({method})",
+            detail=f"unsubscribed through List-Unsubscribe ({method})",
             message_id=message.id,
         )
         if new:
