@@ -17,6 +17,7 @@ from standardwebhooks import Webhook
 
 from herald_queue.inbound import start_inbound_server
 from simnet.fixtures import SMTPServerFactory
+from support.console import add_user, sign_in
 from support.dkim_check import verify_all
 from support.harness import Herald, Tenant
 from support.processes import free_port, start, stop, wait_http_ok
@@ -147,6 +148,14 @@ async def test_a_tracked_message_is_signed_and_its_links_pixel_and_unsubscribe_w
     next_id = await _send(api, tenant)
     statuses = (await api.get(f"/v1/messages/{next_id}", headers=tenant.headers)).json()
     assert [r["status"] for r in statuses["recipients"]] == ["suppressed"]
+
+    await add_user(herald.settings.database_url, "ops@shop.example", "viewer", tenant.account_id)
+    async with httpx.AsyncClient(base_url=live_api) as console:
+        assert (await sign_in(console, "ops@shop.example")).status_code == 303
+        preview = await console.get(f"/console/messages/{message_id}/preview?images=remote")
+    assert preview.status_code == 200
+    assert f'href="{LINK.replace("&", "&amp;")}"' in preview.text, "the original link"
+    assert "/t/c/" not in preview.text and "/t/o/" not in preview.text, "no open, no click"
 
     assert await drain_webhooks(herald) == 1
     (request,) = receiver.requests

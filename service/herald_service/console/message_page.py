@@ -27,6 +27,7 @@ from herald_service.events.service import event_view
 from herald_service.messages.schemas import message_out
 from herald_service.messages.service import get_message, message_events
 from herald_service.storage.models import Message
+from herald_service.tracking.service import TrackingUrls, untracked_html
 from herald_service.webhooks.schemas import delivery_out
 from herald_service.webhooks.service import deliveries_of_events
 
@@ -123,12 +124,16 @@ class MessagePageController(Controller):
     ) -> Response[bytes]:
         """The HTML part alone, for the sandboxed frame: no script can run, nothing loads
         but inline styles and ``data:`` images (remote ones too with ``?images=remote``)."""
-        async with context_of(request).sessions() as db:
-            raw = (await _find(db, operator, message_id)).raw
+        context = context_of(request)
+        async with context.sessions() as db:
+            message = await _find(db, operator, message_id)
+            raw, record = message.raw, message.tracking
+        urls = TrackingUrls.from_settings(context.settings)
         remote = request.query_params.get("images") == "remote"
         headers = {
             "content-security-policy": PREVIEW_CSP_REMOTE_IMAGES if remote else PREVIEW_CSP,
             "x-frame-options": "SAMEORIGIN",
             "referrer-policy": "no-referrer",
         }
-        return Response(preview_html(raw), media_type="text/html; charset=utf-8", headers=headers)
+        body = preview_html(raw, lambda html: untracked_html(html, message_id, record, urls))
+        return Response(body, media_type="text/html; charset=utf-8", headers=headers)

@@ -99,12 +99,17 @@ def rewrite_links(
     return "".join(pieces), links
 
 
-def add_pixel(html: str, pixel_url: str) -> str:
-    """``html`` with a 1x1 image of ``pixel_url`` at the end of its body."""
-    image = (
+def pixel_tag(pixel_url: str) -> str:
+    """The open-tracking image, as :func:`add_pixel` writes it."""
+    return (
         f'<img src="{escape(pixel_url, quote=True)}" width="1" height="1" alt="" '
         'style="display:block;width:1px;height:1px;border:0">'
     )
+
+
+def add_pixel(html: str, pixel_url: str) -> str:
+    """``html`` with a 1x1 image of ``pixel_url`` at the end of its body."""
+    image = pixel_tag(pixel_url)
     closing = html.lower().rfind("</body>")
     if closing < 0:
         return html + image

@@ -14,11 +14,17 @@ unsubscribe is refused on messages with several (see ``messages/intake``).
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 import msgspec
 
-from herald_service.core.link_tracking import UNSUBSCRIBE_VARIABLE, add_pixel, rewrite_links
+from herald_service.core.link_tracking import (
+    UNSUBSCRIBE_VARIABLE,
+    add_pixel,
+    pixel_tag,
+    rewrite_links,
+)
 from herald_service.core.message import OutgoingMessage
 from herald_service.core.tracking_tokens import Kind, make_token
 from herald_service.domains.service import SendingDomain
@@ -112,3 +118,18 @@ def _fill(part: str | None, unsubscribe_url: str) -> str | None:
 
 def _choose(asked: bool | None, default: bool) -> bool:
     return default if asked is None else asked
+
+
+def untracked_html(
+    html: str, message_id: str, record: dict[str, Any] | None, urls: TrackingUrls
+) -> str:
+    """``html`` as its sender wrote it, for a preview that must not count as an open or a
+    click: tracked links point at their original URLs again and the pixel is gone."""
+    if not record:
+        return html
+    for index, original in enumerate(record.get("links") or ()):
+        tracked = escape(urls.url("c", message_id, index), quote=True)
+        html = html.replace(f'href="{tracked}"', f'href="{escape(original, quote=True)}"')
+    if record.get("opens"):
+        html = html.replace(pixel_tag(urls.url("o", message_id)), "")
+    return html
