@@ -9,7 +9,8 @@ process (``--workers 1``) and no delivery workers, and creates ``--messages`` me
 open and click tracking (one tracked link each, in batches of 500). Their tokens are made
 with the stack's secret key, as the send made them. Then, for the click endpoint and then
 the open endpoint, with the lean client of :mod:`loadtests.loadgen` (each request takes the
-next message's token, round robin; a browser's ``User-Agent``):
+next message's token, round robin, continuing from phase to phase; a browser's
+``User-Agent``):
 
 * **warm-up**: 2 s closed-loop;
 * **fixed load**: ``--rate`` requests/s (default 500), open model, for ``--seconds``;
@@ -22,7 +23,9 @@ Every click must be a ``302`` to the message's link and every open a ``200`` GIF
 else is counted. Afterwards the events are counted in the database: one
 ``message.clicked`` per click answered, and one ``message.opened`` per message opened
 (opens count once per recipient per hour, so every message's first open writes an event
-and its later ones only check Redis). Prints every run and the medians.
+and its later ones only check Redis: with ``--messages`` at least the requests of the
+phases before it, every open of the fixed-load phase writes). Prints every run and the
+medians.
 """
 
 from __future__ import annotations
@@ -96,6 +99,7 @@ class TrackingClient(Sender):
         self.links = [LINK.format(index=index).encode() for index in range(len(ids))]
         self.served = [0] * len(ids)
         self.wrong = 0
+        self._next = 0
 
     def _right(self, status: int, body: bytes) -> bool:
         if self.kind == "o":
@@ -103,8 +107,10 @@ class TrackingClient(Sender):
         return status == 302  # the Location is checked once per message, in verify_links
 
     async def post(self, result: PhaseResult, to: str, index: int, started: float) -> None:
-        """One GET of the token of message ``index`` (round robin); ``to`` is unused."""
-        which = index % len(self.requests)
+        """One GET of the next message's token (round robin over the phases, so with as
+        many messages as requests every open is a first one); ``to`` is unused."""
+        which = self._next % len(self.requests)
+        self._next += 1
         result.sent += 1
         try:
             async with asyncio.timeout(self.timeout):

@@ -1,7 +1,8 @@
 """What the public tracking endpoints do: resolve a token, record the event, answer.
 
 Recipients hit these at scale, so each costs one primary-key read (cached: a message's
-links never change) and one batched write: events of concurrent requests share a
+links never change; the misses of concurrent requests are read by one query) and one
+batched write: events of concurrent requests share a
 transaction (and, on PostgreSQL, one statement with their webhook deliveries), as
 accepted messages do. Opens count once per recipient per hour (a Redis key); a repeat
 within the hour is answered the same and recorded nowhere.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -56,36 +58,54 @@ class TrackedMessage(msgspec.Struct, frozen=True):
     tracking: dict[str, Any]
 
 
-async def load_tracked_message(
-    sessions: async_sessionmaker[AsyncSession], message_id: str
-) -> TrackedMessage | None:
-    """What the tracking endpoints need of ``message_id`` (two indexed reads), or None:
+async def read_tracked_messages(
+    executor: AsyncConnection | AsyncSession, message_ids: Sequence[str]
+) -> list[TrackedMessage | None]:
+    """What the tracking endpoints need of each of ``message_ids``, in their order, by two
+    indexed reads (the messages by primary key, their recipients by ``message_id``); None:
     no such message, or nothing of it tracked."""
-    async with sessions() as session:
-        row = (
-            await session.execute(
-                select(Message.account_id, Message.tracking).where(Message.id == message_id)
+    wanted = set(message_ids)
+    messages = (
+        await executor.execute(
+            select(Message.id, Message.account_id, Message.tracking).where(
+                Message.id.in_(wanted), Message.tracking.is_not(None)
             )
-        ).first()
-        if row is None or not row.tracking:
-            return None
-        recipients = (
-            await session.execute(
-                select(Recipient.email, Recipient.status, Recipient.updated_at).where(
-                    Recipient.message_id == message_id
-                )
-            )
-        ).all()
+        )
+    ).all()
+    tracked = [m for m in messages if m.tracking]
+    recipients: dict[str, list[Any]] = {m.id: [] for m in tracked}
+    if tracked:
+        rows = await executor.execute(
+            select(
+                Recipient.message_id, Recipient.email, Recipient.status, Recipient.updated_at
+            ).where(Recipient.message_id.in_(list(recipients)))
+        )
+        for row in rows:
+            recipients[row.message_id].append(row)
+    found = {m.id: _tracked(m, recipients[m.id]) for m in tracked}
+    return [found.get(message_id) for message_id in message_ids]
+
+
+def _tracked(message: Any, recipients: list[Any]) -> TrackedMessage:
+    """A tracked message from its row and its recipients' rows."""
     single = recipients[0] if len(recipients) == 1 else None
     delivered = single is not None and single.status == RecipientStatus.DELIVERED
     return TrackedMessage(
-        id=message_id,
-        account_id=row.account_id,
-        links=tuple(row.tracking.get("links") or ()),
+        id=message.id,
+        account_id=message.account_id,
+        links=tuple(message.tracking.get("links") or ()),
         recipient=single.email if single is not None else "",
         delivered_at=single.updated_at if delivered and single is not None else None,
-        tracking=dict(row.tracking),
+        tracking=dict(message.tracking),
     )
+
+
+async def load_tracked_message(
+    sessions: async_sessionmaker[AsyncSession], message_id: str
+) -> TrackedMessage | None:
+    """What the tracking endpoints need of ``message_id`` (see :func:`read_tracked_messages`)."""
+    async with sessions() as session:
+        return (await read_tracked_messages(session, [message_id]))[0]
 
 
 class TrackingRecorder:
@@ -109,6 +129,10 @@ class TrackingRecorder:
         parallel = 1 if engine.dialect.name == "sqlite" else 2
         self._writer: BatchedWriter[AsyncConnection, NewEvent, None] = BatchedWriter(
             one_statement_connections(engine), self._write, parallel=parallel
+        )
+        # Messages not in the cache, asked for by concurrent requests, read by one query.
+        self._reader: BatchedWriter[AsyncConnection, str, TrackedMessage | None] = BatchedWriter(
+            one_statement_connections(engine), read_tracked_messages
         )
 
     async def _write(self, connection: AsyncConnection, events: list[NewEvent]) -> list[None]:
@@ -134,7 +158,7 @@ class TrackingRecorder:
         return found
 
     async def _load(self, message_id: str) -> TrackedMessage | None:
-        return await load_tracked_message(self._sessions, message_id)
+        return await self._reader.submit(message_id)
 
     def _event(
         self, message: TrackedMessage, type_: EventType, kind: str, visit: Visit, **data: Any
@@ -189,4 +213,5 @@ class TrackingRecorder:
 
     async def close(self) -> None:
         """Write the events under way."""
+        await self._reader.close()
         await self._writer.close()
