@@ -24,6 +24,7 @@ from loadtests.verify import Verdict, verify_dumps
 
 Signing = Literal["none", "unix", "inet"]
 PEER_DOMAIN = "peer.bench.example"
+RECIPIENT = "rcpt@sink.bench.example"  # the sink takes any address
 SELECTOR = "peer"
 PACKAGES = ("postfix", "opendkim", "opendkim-tools")
 
@@ -180,18 +181,39 @@ class PostfixPeer:
         self._dir.cleanup()
 
 
-def message_file(directory: Path, size: int = 3000) -> Path:
-    """A ~``size``-byte message (headers + text) for ``smtp-source -F``."""
+def message_file(directory: Path, size: int = 3000, domain: str = PEER_DOMAIN) -> Path:
+    """A ~``size``-byte message (headers + text) from ``bench@domain`` for ``smtp-source -F``."""
     line = "The quick brown fox jumps over the lazy dog, then reads its invoice again."
     body = "\n".join([line] * (size // (len(line) + 1)))
     text = (
-        f"From: Bench <bench@{PEER_DOMAIN}>\nTo: Someone <rcpt@sink.bench.example>\n"
+        f"From: Bench <bench@{domain}>\nTo: Someone <{RECIPIENT}>\n"
         f"Subject: Your receipt\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
         f"\n{body}\n"
     )
     path = directory / "message.txt"
     path.write_text(text)
     return path
+
+
+def smtp_source(
+    port: int, messages: int, sessions: int, source: Path, sender: str, to: str = RECIPIENT
+) -> None:
+    """Send ``messages`` copies of ``source`` to 127.0.0.1:``port`` over ``sessions``
+    parallel SMTP sessions, each kept open (``-d``); the recipients are ``to`` numbered
+    from 1 (``-N``: see :func:`source_recipients`). Raises if any reply is not positive."""
+    command = ["smtp-source", "-s", str(sessions), "-m", str(messages), "-N", "-d"]
+    command += ["-F", str(source), "-f", sender, "-t", to, "-M", "client.bench.example"]
+    done = subprocess.run(
+        [*command, f"127.0.0.1:{port}"], check=False, capture_output=True, timeout=600
+    )
+    if done.returncode != 0:
+        output = (done.stdout + done.stderr).decode(errors="replace")[-2000:]
+        raise RuntimeError(f"smtp-source exited with {done.returncode}:\n{output}")
+
+
+def source_recipients(messages: int, to: str = RECIPIENT) -> list[str]:
+    """The recipients :func:`smtp_source` numbers ``to`` into for ``messages`` messages."""
+    return [f"{i}{to}" for i in range(1, messages + 1)]
 
 
 def run_peer(work: Path, signing: Signing, messages: int, sessions: int = 20) -> PeerResult:
@@ -203,29 +225,7 @@ def run_peer(work: Path, signing: Signing, messages: int, sessions: int = 20) ->
         peer = PostfixPeer(sink, signing)
         source = message_file(work)
         start = time.perf_counter()
-        subprocess.run(
-            [
-                "smtp-source",
-                "-s",
-                str(sessions),
-                "-m",
-                str(messages),
-                "-N",
-                "-d",
-                "-F",
-                str(source),
-                "-f",
-                f"bench@{PEER_DOMAIN}",
-                "-t",
-                "rcpt@sink.bench.example",
-                "-M",
-                "client.bench.example",
-                f"127.0.0.1:{peer.port}",
-            ],
-            check=True,
-            capture_output=True,
-            timeout=600,
-        )
+        smtp_source(peer.port, messages, sessions, source, f"bench@{PEER_DOMAIN}")
         submitted = time.perf_counter()
         if not sink.wait_for(messages, timeout=300):
             raise RuntimeError(
@@ -233,7 +233,7 @@ def run_peer(work: Path, signing: Signing, messages: int, sessions: int = 20) ->
             )
         arrived = sink.last_arrival
         sink.wait_quiet(1.0, timeout=10)
-        expected = [f"{i}rcpt@sink.bench.example" for i in range(1, messages + 1)]
+        expected = source_recipients(messages)
         required = ("rsa-sha256",) if signing != "none" else ()
         verdict = verify_dumps(sink.dumps(), expected, peer.dkim_records, required)
         return PeerResult(

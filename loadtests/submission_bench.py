@@ -1,0 +1,276 @@
+"""SMTP submission: Postfix's ``smtp-source`` against ``herald submission`` and against
+Postfix + OpenDKIM, in one run.
+
+    .venv/bin/python -m loadtests.submission_bench              # 3 runs of 2,000 messages
+    .venv/bin/python -m loadtests.submission_bench --quick      # 1 run of 500 messages
+
+Each run measures both stacks with the same load, ``smtp-source -s SESSIONS -m N -d -N
+-F <3 KB message>`` (every session kept open, every message to its own recipient), the
+order alternating between runs:
+
+* Herald: the benchmark's stack (:class:`~loadtests.herald_stack.HeraldStack`:
+  PostgreSQL, Redis with AOF, the test DNS publishing ``smtp-sink`` as the recipients'
+  MX, one idle API process, the delivery workers) plus ``herald submission`` on
+  127.0.0.1, which trusts loopback as the benchmark's key (``smtp-source`` cannot AUTH;
+  the peer's Postfix trusts loopback through ``mynetworks`` alike). A warm-up of
+  ``--warmup`` messages is delivered first and not timed;
+* the peer: :func:`loadtests.peer.run_peer`, Postfix with OpenDKIM as a milter on a unix
+  socket (RSA-2048), relaying to its own ``smtp-sink``.
+
+Accepted msg/s is N over ``smtp-source``'s wall time (a 250 to DATA is the server's
+promise: Herald answers it after the durable commit); delivered msg/s is N over the time
+from the first connection to the N-th message at the sink. Every message must arrive
+exactly once with valid signatures (Herald: RSA and Ed25519; peer: RSA). Herald's CPU
+per message, per process group, shows where its time goes. Everything listens on
+127.0.0.1. Exit status 1 if any message was lost, duplicated or badly signed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import msgspec
+
+from herald_service.submission.certificates import write_self_signed
+from loadtests.cpu_split import cpu_since, named, snapshot
+from loadtests.herald_bench import REQUIRED_SIGNATURES
+from loadtests.herald_stack import HeraldStack
+from loadtests.peer import (
+    PeerResult,
+    ensure_installed,
+    message_file,
+    run_peer,
+    smtp_source,
+    source_recipients,
+    stop_system_services,
+)
+from loadtests.procs import children
+from loadtests.run_benchmark import machine
+from loadtests.sink import free_port, wait_port
+from loadtests.verify import verify_dumps
+
+TARGET = 1.5  # Herald's delivered msg/s over the peer's, issue 21
+WARM = "warm@sink.bench.example"
+
+
+class Run(msgspec.Struct, frozen=True):
+    """One run: both stacks, and Herald's CPU milliseconds per message by process group."""
+
+    herald: PeerResult
+    peer: PeerResult
+    herald_cpu_ms: dict[str, float]
+    load_average: tuple[float, float]  # 1-minute load average at the start and the end
+
+
+def _start_submission(stack: HeraldStack) -> int:
+    """Start ``herald submission`` on 127.0.0.1 with a self-signed certificate and the
+    tenant's key trusted from loopback; return its plain (STARTTLS) port once it listens."""
+    cert, key = stack.directory / "submission.crt", stack.directory / "submission.key"
+    write_self_signed(cert, key, "localhost")
+    port, tls_port = free_port(), free_port()
+    env = {
+        "HERALD_SUBMISSION_CERT_FILE": str(cert),
+        "HERALD_SUBMISSION_KEY_FILE": str(key),
+        "HERALD_SUBMISSION_TRUSTED_NETWORKS": "127.0.0.0/8",
+        "HERALD_SUBMISSION_TRUSTED_KEY": stack.tenant.api_key,
+    }
+    command = ["submission", "--host", "127.0.0.1", "--port", str(port)]
+    process = stack.spawn(*command, "--tls-port", str(tls_port), env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"herald submission exited:\n{stack.log_tail()}")
+        try:
+            wait_port(port, timeout=0.5)
+        except RuntimeError:
+            continue
+        return port
+    raise RuntimeError(f"herald submission not listening after 60s:\n{stack.log_tail()}")
+
+
+def _groups(stack: HeraldStack) -> dict[str, list[int]]:
+    """Herald's processes by group, as :mod:`loadtests.cpu_split` accounts them."""
+    assert stack.redis is not None
+    return {
+        "submission": [c for p in stack.others for c in children(p.pid) or [p.pid]],
+        "workers": [w.pid for w in stack.workers],
+        "postgres": named("postgres"),
+        "redis": [stack.redis.pid],
+        "sink": [stack.sink.pid],
+    }
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_herald(
+    work: Path, messages: int, sessions: int, warmup: int, delivery_workers: int, limit: float
+) -> tuple[PeerResult, dict[str, float]]:
+    """One Herald run: the stack and ``herald submission`` started, a warm-up, ``messages``
+    timed, every message verified; the result and CPU ms per message by group."""
+    work.mkdir(parents=True, exist_ok=True)
+    stack = HeraldStack(work, api_workers=1, delivery_workers=delivery_workers)
+    try:
+        port = _start_submission(stack)
+        sender = f"bench@{stack.tenant.domain}"
+        source = message_file(stack.directory, domain=stack.tenant.domain)
+        if warmup:
+            smtp_source(port, warmup, sessions, source, sender, WARM)
+            stack.sink.wait_for(warmup, limit)
+        before, cpu_before = stack.sink.count, snapshot(_groups(stack))
+        load_cpu = _children_cpu()
+        start = time.perf_counter()
+        smtp_source(port, messages, sessions, source, sender)
+        submitted = time.perf_counter()
+        load_cpu = _children_cpu() - load_cpu
+        complete = stack.sink.wait_for(before + messages, limit)
+        arrived = stack.sink.last_arrival
+        cpu = cpu_since(cpu_before, _groups(stack))
+        delivered = min(stack.sink.count - before, messages)
+        stack.sink.wait_quiet(1.0, timeout=10)
+        if not complete:
+            print(f"  herald: {delivered}/{messages} delivered\n{stack.log_tail()}", flush=True)
+        expected = source_recipients(warmup, WARM) + source_recipients(messages)
+        records = stack.tenant.records
+        verdict = verify_dumps(stack.sink.dumps(), expected, records, REQUIRED_SIGNATURES)
+    finally:
+        stack.stop()
+    cpu["smtp-source"] = load_cpu
+    cpu_ms = {name: seconds * 1000 / messages for name, seconds in cpu.items()}
+    cpu_ms["total"] = sum(cpu_ms.values())
+    result = PeerResult(
+        variant="herald submission",
+        messages=messages,
+        accepted_per_s=messages / (submitted - start),
+        delivered_per_s=delivered / (arrived - start) if arrived > start else 0.0,
+        submit_seconds=submitted - start,
+        e2e_seconds=arrived - start,
+        verdict=verdict,
+    )
+    return result, cpu_ms
+
+
+def _parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1 run of 500 messages")
+    parser.add_argument("--messages", type=int, help="messages per stack and run (2000)")
+    parser.add_argument("--sessions", type=int, default=20, help="smtp-source sessions")
+    parser.add_argument("--runs", type=int, help="runs (default 3, quick 1)")
+    parser.add_argument("--warmup", type=int, help="Herald's untimed messages first (200)")
+    parser.add_argument("--delivery-workers", type=int, default=2)
+    parser.add_argument("--time-limit", type=float, default=300.0, help="seconds to deliver")
+    parser.add_argument("--json", type=Path, help="also write every run's figures here")
+    return parser.parse_args()
+
+
+def _ratio(runs: list[Run], figure: Callable[[PeerResult], float]) -> float:
+    """The median over runs of Herald's figure divided by the peer's of the same run."""
+    return statistics.median(figure(run.herald) / figure(run.peer) for run in runs)
+
+
+def table(runs: list[Run], messages: int, sessions: int, warmup: int) -> str:
+    """The Markdown tables of medians and ratios, and Herald's CPU per message."""
+    date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    loads = [load for run in runs for load in run.load_average]
+    e2e = _ratio(runs, lambda r: r.delivered_per_s)
+    lines = [
+        "",
+        f"Medians of {len(runs)} run(s), {date}: smtp-source, {sessions} sessions, "
+        f"{messages} messages of 3 KB per stack (Herald after {warmup} untimed); "
+        f"load average {min(loads):.1f}-{max(loads):.1f}.",
+        "",
+        "| stack | accepted msg/s | delivered e2e msg/s |",
+        "|---|---:|---:|",
+    ]
+    for name, results in (
+        ("Postfix + OpenDKIM (unix socket)", [run.peer for run in runs]),
+        ("Herald submission", [run.herald for run in runs]),
+    ):
+        accepted = statistics.median(r.accepted_per_s for r in results)
+        delivered = statistics.median(r.delivered_per_s for r in results)
+        lines.append(f"| {name} | {accepted:.0f} | {delivered:.0f} |")
+    lines += [
+        f"| Herald / peer | {_ratio(runs, lambda r: r.accepted_per_s):.2f}x | {e2e:.2f}x |",
+        "",
+        f"Target: Herald >= {TARGET}x the peer end to end: "
+        + ("met." if e2e >= TARGET else "NOT met."),
+        "",
+    ]
+    names = list(runs[0].herald_cpu_ms)
+    lines += [
+        "| Herald CPU ms per message | " + " | ".join(names) + " |",
+        "|---|" + "---:|" * len(names),
+    ]
+    for index, run in enumerate(runs, 1):
+        cells = " | ".join(f"{run.herald_cpu_ms[n]:.2f}" for n in names)
+        lines.append(f"| run {index} | {cells} |")
+    medians = [statistics.median(run.herald_cpu_ms[n] for run in runs) for n in names]
+    lines.append("| median | " + " | ".join(f"{m:.2f}" for m in medians) + " |")
+    return "\n".join(lines)
+
+
+def _line(index: int, result: PeerResult) -> str:
+    return (
+        f"run {index} {result.variant}: accepted {result.accepted_per_s:.0f}/s, "
+        f"e2e {result.delivered_per_s:.0f}/s; {result.verdict.summary()}"
+    )
+
+
+def main() -> int:
+    """Run both stacks ``--runs`` times, print the tables; non-zero exit on any failure."""
+    args = _parse()
+    runs = args.runs or (1 if args.quick else 3)
+    messages = args.messages or (500 if args.quick else 2000)
+    warmup = args.warmup if args.warmup is not None else (100 if args.quick else 200)
+    ensure_installed()
+    print(f"machine: {machine()}", flush=True)
+    work = Path(tempfile.mkdtemp(prefix="herald-submission-bench-"))
+    work.chmod(0o755)
+    results: list[Run] = []
+    started = time.perf_counter()
+    try:
+        for index in range(1, runs + 1):
+            load = os.getloadavg()[0]
+            # Alternate which stack goes first, so neither always finds the machine warmer.
+            herald_first = index % 2 == 1
+            if not herald_first:
+                peer = run_peer(work / f"peer-{index}", "unix", messages, args.sessions)
+                print(_line(index, peer), flush=True)
+            herald, cpu = run_herald(
+                work / f"herald-{index}",
+                messages,
+                args.sessions,
+                warmup,
+                args.delivery_workers,
+                args.time_limit,
+            )
+            print(_line(index, herald), flush=True)
+            if herald_first:
+                peer = run_peer(work / f"peer-{index}", "unix", messages, args.sessions)
+                print(_line(index, peer), flush=True)
+            results.append(Run(herald, peer, cpu, (load, os.getloadavg()[0])))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        stop_system_services()
+    print(table(results, messages, args.sessions, warmup))
+    ok = all(run.herald.verdict.ok and run.peer.verdict.ok for run in results)
+    print(f"total {time.perf_counter() - started:.0f} s; correctness {'OK' if ok else 'FAILED'}")
+    if args.json:
+        args.json.write_bytes(msgspec.json.encode({"runs": results, "machine": machine()}))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
