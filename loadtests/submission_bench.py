@@ -31,6 +31,7 @@ import argparse
 import os
 import resource
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -55,12 +56,24 @@ from loadtests.peer import (
     stop_system_services,
 )
 from loadtests.procs import children
+from loadtests.profile_api import py_spy_record, summarize
 from loadtests.run_benchmark import machine
 from loadtests.sink import free_port, wait_port
 from loadtests.verify import verify_dumps
 
 TARGET = 1.5  # Herald's delivered msg/s over the peer's, issue 21
 WARM = "warm@sink.bench.example"
+
+
+class Options(msgspec.Struct, frozen=True):
+    """Knobs of a run."""
+
+    messages: int
+    sessions: int
+    warmup: int  # Herald's untimed messages first
+    delivery_workers: int
+    time_limit: float  # seconds for the sink to receive everything
+    profile: Path | None = None  # py-spy's collapsed stacks of the submission process
 
 
 class Run(msgspec.Struct, frozen=True):
@@ -115,25 +128,29 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_herald(
-    work: Path, messages: int, sessions: int, warmup: int, delivery_workers: int, limit: float
-) -> tuple[PeerResult, dict[str, float]]:
-    """One Herald run: the stack and ``herald submission`` started, a warm-up, ``messages``
-    timed, every message verified; the result and CPU ms per message by group."""
+def run_herald(work: Path, options: Options) -> tuple[PeerResult, dict[str, float]]:
+    """One Herald run: the stack and ``herald submission`` started, a warm-up, the
+    messages timed, every message verified; the result and CPU ms per message by group."""
     work.mkdir(parents=True, exist_ok=True)
-    stack = HeraldStack(work, api_workers=1, delivery_workers=delivery_workers)
+    messages, warmup, limit = options.messages, options.warmup, options.time_limit
+    stack = HeraldStack(work, api_workers=1, delivery_workers=options.delivery_workers)
     try:
         port = _start_submission(stack)
         sender = f"bench@{stack.tenant.domain}"
         source = message_file(stack.directory, domain=stack.tenant.domain)
         if warmup:
-            smtp_source(port, warmup, sessions, source, sender, WARM)
+            smtp_source(port, warmup, options.sessions, source, sender, WARM)
             stack.sink.wait_for(warmup, limit)
         before, cpu_before = stack.sink.count, snapshot(_groups(stack))
+        pid = stack.others[0].pid
+        recorder = py_spy_record(pid, options.profile) if options.profile else None
         load_cpu = _children_cpu()
         start = time.perf_counter()
-        smtp_source(port, messages, sessions, source, sender)
+        smtp_source(port, messages, options.sessions, source, sender)
         submitted = time.perf_counter()
+        if recorder is not None:
+            recorder.send_signal(signal.SIGINT)
+            recorder.wait(30)
         load_cpu = _children_cpu() - load_cpu
         complete = stack.sink.wait_for(before + messages, limit)
         arrived = stack.sink.last_arrival
@@ -162,7 +179,8 @@ def run_herald(
     return result, cpu_ms
 
 
-def _parse() -> argparse.Namespace:
+def _parse() -> tuple[Options, int, Path | None]:
+    """The run's options, the number of runs and the JSON file, from the command line."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="1 run of 500 messages")
     parser.add_argument("--messages", type=int, help="messages per stack and run (2000)")
@@ -172,7 +190,22 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--delivery-workers", type=int, default=2)
     parser.add_argument("--time-limit", type=float, default=300.0, help="seconds to deliver")
     parser.add_argument("--json", type=Path, help="also write every run's figures here")
-    return parser.parse_args()
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="py-spy the submission process while run 1 submits (its figures then include "
+        "py-spy's cost), write its collapsed stacks here and print the top functions",
+    )
+    args = parser.parse_args()
+    options = Options(
+        messages=args.messages or (500 if args.quick else 2000),
+        sessions=args.sessions,
+        warmup=args.warmup if args.warmup is not None else (100 if args.quick else 200),
+        delivery_workers=args.delivery_workers,
+        time_limit=args.time_limit,
+        profile=args.profile,
+    )
+    return options, args.runs or (1 if args.quick else 3), args.json
 
 
 def _ratio(runs: list[Run], figure: Callable[[PeerResult], float]) -> float:
@@ -180,15 +213,16 @@ def _ratio(runs: list[Run], figure: Callable[[PeerResult], float]) -> float:
     return statistics.median(figure(run.herald) / figure(run.peer) for run in runs)
 
 
-def table(runs: list[Run], messages: int, sessions: int, warmup: int) -> str:
+def table(runs: list[Run], options: Options) -> str:
     """The Markdown tables of medians and ratios, and Herald's CPU per message."""
     date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     loads = [load for run in runs for load in run.load_average]
     e2e = _ratio(runs, lambda r: r.delivered_per_s)
     lines = [
         "",
-        f"Medians of {len(runs)} run(s), {date}: smtp-source, {sessions} sessions, "
-        f"{messages} messages of 3 KB per stack (Herald after {warmup} untimed); "
+        f"Medians of {len(runs)} run(s), {date}: smtp-source, {options.sessions} sessions, "
+        f"{options.messages} messages of 3 KB per stack (Herald after {options.warmup} "
+        "untimed); "
         f"load average {min(loads):.1f}-{max(loads):.1f}.",
         "",
         "| stack | accepted msg/s | delivered e2e msg/s |",
@@ -228,12 +262,15 @@ def _line(index: int, result: PeerResult) -> str:
     )
 
 
+def _run_peer(work: Path, index: int, options: Options) -> PeerResult:
+    peer = run_peer(work / f"peer-{index}", "unix", options.messages, options.sessions)
+    print(_line(index, peer), flush=True)
+    return peer
+
+
 def main() -> int:
     """Run both stacks ``--runs`` times, print the tables; non-zero exit on any failure."""
-    args = _parse()
-    runs = args.runs or (1 if args.quick else 3)
-    messages = args.messages or (500 if args.quick else 2000)
-    warmup = args.warmup if args.warmup is not None else (100 if args.quick else 200)
+    options, runs, json_file = _parse()
     ensure_installed()
     print(f"machine: {machine()}", flush=True)
     work = Path(tempfile.mkdtemp(prefix="herald-submission-bench-"))
@@ -244,31 +281,22 @@ def main() -> int:
         for index in range(1, runs + 1):
             load = os.getloadavg()[0]
             # Alternate which stack goes first, so neither always finds the machine warmer.
-            herald_first = index % 2 == 1
-            if not herald_first:
-                peer = run_peer(work / f"peer-{index}", "unix", messages, args.sessions)
-                print(_line(index, peer), flush=True)
-            herald, cpu = run_herald(
-                work / f"herald-{index}",
-                messages,
-                args.sessions,
-                warmup,
-                args.delivery_workers,
-                args.time_limit,
-            )
+            peer = _run_peer(work, index, options) if index % 2 == 0 else None
+            herald, cpu = run_herald(work / f"herald-{index}", options)
             print(_line(index, herald), flush=True)
-            if herald_first:
-                peer = run_peer(work / f"peer-{index}", "unix", messages, args.sessions)
-                print(_line(index, peer), flush=True)
+            if options.profile is not None:
+                print(summarize(options.profile, 25), flush=True)
+                options = msgspec.structs.replace(options, profile=None)
+            peer = peer or _run_peer(work, index, options)
             results.append(Run(herald, peer, cpu, (load, os.getloadavg()[0])))
     finally:
         shutil.rmtree(work, ignore_errors=True)
         stop_system_services()
-    print(table(results, messages, args.sessions, warmup))
+    print(table(results, options))
     ok = all(run.herald.verdict.ok and run.peer.verdict.ok for run in results)
     print(f"total {time.perf_counter() - started:.0f} s; correctness {'OK' if ok else 'FAILED'}")
-    if args.json:
-        args.json.write_bytes(msgspec.json.encode({"runs": results, "machine": machine()}))
+    if json_file is not None:
+        json_file.write_bytes(msgspec.json.encode({"runs": results, "machine": machine()}))
     return 0 if ok else 1
 
 
