@@ -19,6 +19,7 @@ from typing import Literal
 import msgspec
 
 from loadtests.peer_config import MAIN_CF, MASTER_CF, OPENDKIM_CONF
+from loadtests.procs import machine_busy
 from loadtests.sink import SmtpSink, free_port, wait_port
 from loadtests.verify import Verdict, verify_dumps
 
@@ -39,6 +40,9 @@ class PeerResult(msgspec.Struct, frozen=True):
     submit_seconds: float
     e2e_seconds: float
     verdict: Verdict
+    # Busy CPU of the whole machine from the first connection to the last message at the
+    # sink, per message (other work on the machine included).
+    machine_cpu_ms: float = 0.0
 
 
 def ensure_installed() -> None:
@@ -224,14 +228,14 @@ def run_peer(work: Path, signing: Signing, messages: int, sessions: int = 20) ->
     try:
         peer = PostfixPeer(sink, signing)
         source = message_file(work)
-        start = time.perf_counter()
+        start, busy = time.perf_counter(), machine_busy()
         smtp_source(peer.port, messages, sessions, source, f"bench@{PEER_DOMAIN}")
         submitted = time.perf_counter()
         if not sink.wait_for(messages, timeout=300):
             raise RuntimeError(
                 f"peer ({signing}): only {sink.count}/{messages} arrived\n{peer.maillog()[-3000:]}"
             )
-        arrived = sink.last_arrival
+        arrived, busy = sink.last_arrival, machine_busy() - busy
         sink.wait_quiet(1.0, timeout=10)
         expected = source_recipients(messages)
         required = ("rsa-sha256",) if signing != "none" else ()
@@ -244,6 +248,7 @@ def run_peer(work: Path, signing: Signing, messages: int, sessions: int = 20) ->
             submit_seconds=submitted - start,
             e2e_seconds=arrived - start,
             verdict=verdict,
+            machine_cpu_ms=busy * 1000 / messages,
         )
     finally:
         if peer is not None:

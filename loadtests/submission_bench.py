@@ -4,25 +4,22 @@ Postfix + OpenDKIM, in one run.
     .venv/bin/python -m loadtests.submission_bench              # 3 runs of 2,000 messages
     .venv/bin/python -m loadtests.submission_bench --quick      # 1 run of 500 messages
 
-Each run measures both stacks with the same load, ``smtp-source -s SESSIONS -m N -d -N
--F <3 KB message>`` (every session kept open, every message to its own recipient), the
-order alternating between runs:
+Each run loads both stacks alike, the order alternating between runs: ``smtp-source -s
+SESSIONS -m N -d -N -F <3 KB message>`` (sessions kept open, a recipient per message).
 
-* Herald: the benchmark's stack (:class:`~loadtests.herald_stack.HeraldStack`:
-  PostgreSQL, Redis with AOF, the test DNS publishing ``smtp-sink`` as the recipients'
-  MX, one idle API process, the delivery workers) plus ``herald submission`` on
-  127.0.0.1, which trusts loopback as the benchmark's key (``smtp-source`` cannot AUTH;
-  the peer's Postfix trusts loopback through ``mynetworks`` alike). A warm-up of
-  ``--warmup`` messages is delivered first and not timed;
-* the peer: :func:`loadtests.peer.run_peer`, Postfix with OpenDKIM as a milter on a unix
-  socket (RSA-2048), relaying to its own ``smtp-sink``.
+* Herald: :class:`~loadtests.herald_stack.HeraldStack` (PostgreSQL, Redis with AOF, the
+  test DNS giving ``smtp-sink`` as the recipients' MX, one idle API process, the delivery
+  workers) plus ``herald submission`` on 127.0.0.1 trusting loopback as the tenant's key
+  (``smtp-source`` cannot AUTH; the peer's Postfix trusts loopback by ``mynetworks``).
+  ``--warmup`` messages are delivered first, untimed;
+* the peer: :func:`loadtests.peer.run_peer`, Postfix with OpenDKIM (RSA-2048) as a milter
+  on a unix socket, relaying to its own ``smtp-sink``.
 
-Accepted msg/s is N over ``smtp-source``'s wall time (a 250 to DATA is the server's
-promise: Herald answers it after the durable commit); delivered msg/s is N over the time
-from the first connection to the N-th message at the sink. Every message must arrive
-exactly once with valid signatures (Herald: RSA and Ed25519; peer: RSA). Herald's CPU
-per message, per process group, shows where its time goes. Everything listens on
-127.0.0.1. Exit status 1 if any message was lost, duplicated or badly signed.
+Accepted msg/s: N over ``smtp-source``'s run time (Herald answers DATA only after the
+durable commit). Delivered: N over first connection to N-th message at the sink. Every
+message must arrive once with valid signatures (Herald: RSA and Ed25519; peer: RSA). Also
+shown: the machine's busy CPU per message, and Herald's per process group. Everything
+listens on 127.0.0.1. Exit status 1 if any message was lost, duplicated or badly signed.
 """
 
 from __future__ import annotations
@@ -55,7 +52,7 @@ from loadtests.peer import (
     source_recipients,
     stop_system_services,
 )
-from loadtests.procs import children
+from loadtests.procs import children, machine_busy
 from loadtests.profile_api import py_spy_record, summarize
 from loadtests.run_benchmark import machine
 from loadtests.sink import free_port, wait_port
@@ -144,7 +141,7 @@ def run_herald(work: Path, options: Options) -> tuple[PeerResult, dict[str, floa
         before, cpu_before = stack.sink.count, snapshot(_groups(stack))
         pid = stack.others[0].pid
         recorder = py_spy_record(pid, options.profile) if options.profile else None
-        load_cpu = _children_cpu()
+        load_cpu, busy = _children_cpu(), machine_busy()
         start = time.perf_counter()
         smtp_source(port, messages, options.sessions, source, sender)
         submitted = time.perf_counter()
@@ -153,7 +150,7 @@ def run_herald(work: Path, options: Options) -> tuple[PeerResult, dict[str, floa
             recorder.wait(30)
         load_cpu = _children_cpu() - load_cpu
         complete = stack.sink.wait_for(before + messages, limit)
-        arrived = stack.sink.last_arrival
+        arrived, busy = stack.sink.last_arrival, machine_busy() - busy
         cpu = cpu_since(cpu_before, _groups(stack))
         delivered = min(stack.sink.count - before, messages)
         stack.sink.wait_quiet(1.0, timeout=10)
@@ -175,6 +172,7 @@ def run_herald(work: Path, options: Options) -> tuple[PeerResult, dict[str, floa
         submit_seconds=submitted - start,
         e2e_seconds=arrived - start,
         verdict=verdict,
+        machine_cpu_ms=busy * 1000 / messages,
     )
     return result, cpu_ms
 
@@ -222,11 +220,10 @@ def table(runs: list[Run], options: Options) -> str:
         "",
         f"Medians of {len(runs)} run(s), {date}: smtp-source, {options.sessions} sessions, "
         f"{options.messages} messages of 3 KB per stack (Herald after {options.warmup} "
-        "untimed); "
-        f"load average {min(loads):.1f}-{max(loads):.1f}.",
+        f"untimed); load average {min(loads):.1f}-{max(loads):.1f}.",
         "",
-        "| stack | accepted msg/s | delivered e2e msg/s |",
-        "|---|---:|---:|",
+        "| stack | accepted msg/s | delivered e2e msg/s | machine CPU ms/msg |",
+        "|---|---:|---:|---:|",
     ]
     for name, results in (
         ("Postfix + OpenDKIM (unix socket)", [run.peer for run in runs]),
@@ -234,9 +231,11 @@ def table(runs: list[Run], options: Options) -> str:
     ):
         accepted = statistics.median(r.accepted_per_s for r in results)
         delivered = statistics.median(r.delivered_per_s for r in results)
-        lines.append(f"| {name} | {accepted:.0f} | {delivered:.0f} |")
+        busy = statistics.median(r.machine_cpu_ms for r in results)
+        lines.append(f"| {name} | {accepted:.0f} | {delivered:.0f} | {busy:.2f} |")
     lines += [
-        f"| Herald / peer | {_ratio(runs, lambda r: r.accepted_per_s):.2f}x | {e2e:.2f}x |",
+        f"| Herald / peer | {_ratio(runs, lambda r: r.accepted_per_s):.2f}x | {e2e:.2f}x "
+        f"| {_ratio(runs, lambda r: r.machine_cpu_ms):.2f}x |",
         "",
         f"Target: Herald >= {TARGET}x the peer end to end: "
         + ("met." if e2e >= TARGET else "NOT met."),
@@ -258,7 +257,8 @@ def table(runs: list[Run], options: Options) -> str:
 def _line(index: int, result: PeerResult) -> str:
     return (
         f"run {index} {result.variant}: accepted {result.accepted_per_s:.0f}/s, "
-        f"e2e {result.delivered_per_s:.0f}/s; {result.verdict.summary()}"
+        f"e2e {result.delivered_per_s:.0f}/s, machine CPU {result.machine_cpu_ms:.2f} ms/msg; "
+        f"{result.verdict.summary()}"
     )
 
 
