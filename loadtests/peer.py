@@ -26,6 +26,7 @@ from loadtests.verify import Verdict, verify_dumps
 Signing = Literal["none", "unix", "inet"]
 PEER_DOMAIN = "peer.bench.example"
 RECIPIENT = "rcpt@sink.bench.example"  # the sink takes any address
+WARM_RECIPIENT = "warm@sink.bench.example"  # of untimed messages sent first
 SELECTOR = "peer"
 PACKAGES = ("postfix", "opendkim", "opendkim-tools")
 
@@ -220,24 +221,32 @@ def source_recipients(messages: int, to: str = RECIPIENT) -> list[str]:
     return [f"{i}{to}" for i in range(1, messages + 1)]
 
 
-def run_peer(work: Path, signing: Signing, messages: int, sessions: int = 20) -> PeerResult:
-    """Submit ``messages`` over SMTP with ``sessions`` parallel sessions; time and verify."""
+def run_peer(
+    work: Path, signing: Signing, messages: int, sessions: int = 20, warmup: int = 0
+) -> PeerResult:
+    """Submit ``messages`` over SMTP with ``sessions`` parallel sessions; time and verify.
+    ``warmup`` messages to other recipients go first, untimed, and must arrive too."""
     work.mkdir(parents=True, exist_ok=True)
     sink = SmtpSink(work / f"sink-{signing}")
     peer: PostfixPeer | None = None
     try:
         peer = PostfixPeer(sink, signing)
-        source = message_file(work)
+        source, sender = message_file(work), f"bench@{PEER_DOMAIN}"
+        if warmup:
+            smtp_source(peer.port, warmup, sessions, source, sender, WARM_RECIPIENT)
+        total = warmup + messages
+        if warmup and not sink.wait_for(warmup, timeout=300):
+            raise RuntimeError(f"peer ({signing}): warm-up lost\n{peer.maillog()[-3000:]}")
         start, busy = time.perf_counter(), machine_busy()
-        smtp_source(peer.port, messages, sessions, source, f"bench@{PEER_DOMAIN}")
+        smtp_source(peer.port, messages, sessions, source, sender)
         submitted = time.perf_counter()
-        if not sink.wait_for(messages, timeout=300):
+        if not sink.wait_for(total, timeout=300):
             raise RuntimeError(
-                f"peer ({signing}): only {sink.count}/{messages} arrived\n{peer.maillog()[-3000:]}"
+                f"peer ({signing}): only {sink.count}/{total} arrived\n{peer.maillog()[-3000:]}"
             )
         arrived, busy = sink.last_arrival, machine_busy() - busy
         sink.wait_quiet(1.0, timeout=10)
-        expected = source_recipients(messages)
+        expected = source_recipients(warmup, WARM_RECIPIENT) + source_recipients(messages)
         required = ("rsa-sha256",) if signing != "none" else ()
         verdict = verify_dumps(sink.dumps(), expected, peer.dkim_records, required)
         return PeerResult(

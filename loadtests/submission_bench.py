@@ -10,12 +10,11 @@ SESSIONS -m N -d -N -F <3 KB message>`` (sessions kept open, a recipient per mes
 * Herald: :class:`~loadtests.herald_stack.HeraldStack` (PostgreSQL, Redis with AOF, the
   test DNS giving ``smtp-sink`` as the recipients' MX, one idle API process, the delivery
   workers) plus ``herald submission`` on 127.0.0.1 trusting loopback as the tenant's key
-  (``smtp-source`` cannot AUTH; the peer's Postfix trusts loopback by ``mynetworks``).
-  ``--warmup`` messages are delivered first, untimed;
+  (``smtp-source`` cannot AUTH; the peer's Postfix trusts loopback by ``mynetworks``);
 * the peer: :func:`loadtests.peer.run_peer`, Postfix with OpenDKIM (RSA-2048) as a milter
   on a unix socket, relaying to its own ``smtp-sink``.
 
-Accepted msg/s: N over ``smtp-source``'s run time (Herald answers DATA only after the
+Each stack first delivers ``--warmup`` messages, untimed. Accepted msg/s: N over ``smtp-source``'s run time (Herald answers DATA only after the
 durable commit). Delivered: N over first connection to N-th message at the sink. Every
 message must arrive once with valid signatures (Herald: RSA and Ed25519; peer: RSA). Also
 shown: the machine's busy CPU per message, and Herald's per process group. Everything
@@ -25,6 +24,7 @@ listens on 127.0.0.1. Exit status 1 if any message was lost, duplicated or badly
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
 import shutil
@@ -44,6 +44,7 @@ from loadtests.cpu_split import cpu_since, named, snapshot
 from loadtests.herald_bench import REQUIRED_SIGNATURES
 from loadtests.herald_stack import HeraldStack
 from loadtests.peer import (
+    WARM_RECIPIENT,
     PeerResult,
     ensure_installed,
     message_file,
@@ -59,7 +60,6 @@ from loadtests.sink import free_port, wait_port
 from loadtests.verify import verify_dumps
 
 TARGET = 1.5  # Herald's delivered msg/s over the peer's, issue 21
-WARM = "warm@sink.bench.example"
 
 
 class Options(msgspec.Struct, frozen=True):
@@ -67,7 +67,7 @@ class Options(msgspec.Struct, frozen=True):
 
     messages: int
     sessions: int
-    warmup: int  # Herald's untimed messages first
+    warmup: int  # untimed messages each stack delivers first
     delivery_workers: int
     time_limit: float  # seconds for the sink to receive everything
     profile: Path | None = None  # py-spy's collapsed stacks of the submission process
@@ -97,15 +97,11 @@ def _start_submission(stack: HeraldStack) -> int:
     command = ["submission", "--host", "127.0.0.1", "--port", str(port)]
     process = stack.spawn(*command, "--tls-port", str(tls_port), env=env)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"herald submission exited:\n{stack.log_tail()}")
-        try:
+    while process.poll() is None and time.monotonic() < deadline:
+        with contextlib.suppress(RuntimeError):
             wait_port(port, timeout=0.5)
-        except RuntimeError:
-            continue
-        return port
-    raise RuntimeError(f"herald submission not listening after 60s:\n{stack.log_tail()}")
+            return port
+    raise RuntimeError(f"herald submission exited or not listening:\n{stack.log_tail()}")
 
 
 def _groups(stack: HeraldStack) -> dict[str, list[int]]:
@@ -136,7 +132,7 @@ def run_herald(work: Path, options: Options) -> tuple[PeerResult, dict[str, floa
         sender = f"bench@{stack.tenant.domain}"
         source = message_file(stack.directory, domain=stack.tenant.domain)
         if warmup:
-            smtp_source(port, warmup, options.sessions, source, sender, WARM)
+            smtp_source(port, warmup, options.sessions, source, sender, WARM_RECIPIENT)
             stack.sink.wait_for(warmup, limit)
         before, cpu_before = stack.sink.count, snapshot(_groups(stack))
         pid = stack.others[0].pid
@@ -156,7 +152,7 @@ def run_herald(work: Path, options: Options) -> tuple[PeerResult, dict[str, floa
         stack.sink.wait_quiet(1.0, timeout=10)
         if not complete:
             print(f"  herald: {delivered}/{messages} delivered\n{stack.log_tail()}", flush=True)
-        expected = source_recipients(warmup, WARM) + source_recipients(messages)
+        expected = source_recipients(warmup, WARM_RECIPIENT) + source_recipients(messages)
         records = stack.tenant.records
         verdict = verify_dumps(stack.sink.dumps(), expected, records, REQUIRED_SIGNATURES)
     finally:
@@ -184,7 +180,7 @@ def _parse() -> tuple[Options, int, Path | None]:
     parser.add_argument("--messages", type=int, help="messages per stack and run (2000)")
     parser.add_argument("--sessions", type=int, default=20, help="smtp-source sessions")
     parser.add_argument("--runs", type=int, help="runs (default 3, quick 1)")
-    parser.add_argument("--warmup", type=int, help="Herald's untimed messages first (200)")
+    parser.add_argument("--warmup", type=int, help="untimed messages first (200)")
     parser.add_argument("--delivery-workers", type=int, default=2)
     parser.add_argument("--time-limit", type=float, default=300.0, help="seconds to deliver")
     parser.add_argument("--json", type=Path, help="also write every run's figures here")
@@ -219,7 +215,7 @@ def table(runs: list[Run], options: Options) -> str:
     lines = [
         "",
         f"Medians of {len(runs)} run(s), {date}: smtp-source, {options.sessions} sessions, "
-        f"{options.messages} messages of 3 KB per stack (Herald after {options.warmup} "
+        f"{options.messages} messages of 3 KB per stack (each after {options.warmup} "
         f"untimed); load average {min(loads):.1f}-{max(loads):.1f}.",
         "",
         "| stack | accepted msg/s | delivered e2e msg/s | machine CPU ms/msg |",
@@ -263,7 +259,9 @@ def _line(index: int, result: PeerResult) -> str:
 
 
 def _run_peer(work: Path, index: int, options: Options) -> PeerResult:
-    peer = run_peer(work / f"peer-{index}", "unix", options.messages, options.sessions)
+    peer = run_peer(
+        work / f"peer-{index}", "unix", options.messages, options.sessions, options.warmup
+    )
     print(_line(index, peer), flush=True)
     return peer
 
