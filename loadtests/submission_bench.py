@@ -14,11 +14,12 @@ SESSIONS -m N -d -N -F <3 KB message>`` (sessions kept open, a recipient per mes
 * the peer: :func:`loadtests.peer.run_peer`, Postfix with OpenDKIM (RSA-2048) as a milter
   on a unix socket, relaying to its own ``smtp-sink``.
 
-Each stack first delivers ``--warmup`` messages, untimed. Accepted msg/s: N over ``smtp-source``'s run time (Herald answers DATA only after the
-durable commit). Delivered: N over first connection to N-th message at the sink. Every
-message must arrive once with valid signatures (Herald: RSA and Ed25519; peer: RSA). Also
-shown: the machine's busy CPU per message, and Herald's per process group. Everything
-listens on 127.0.0.1. Exit status 1 if any message was lost, duplicated or badly signed.
+Each stack first delivers ``--warmup`` messages, untimed. Accepted msg/s: N over
+``smtp-source``'s run time (Herald answers DATA only after the durable commit). Delivered:
+N over first connection to N-th message at the sink. Every message must arrive once with
+valid signatures (Herald: RSA and Ed25519; peer: RSA). Also shown: the machine's busy CPU
+per message, and Herald's per process group. Everything listens on 127.0.0.1. Exit
+status 1 if any message was lost, duplicated or badly signed.
 """
 
 from __future__ import annotations
