@@ -9,6 +9,12 @@
 #   ensure_redis_binary  redis-server on PATH (apt-get install redis-server when absent).
 #   ensure_chromium      /usr/bin/chromium and /usr/bin/chromedriver (apt-get install chromium
 #                        chromium-driver when absent), for the browser tests.
+#   ensure_swaks         swaks with TLS support (apt-get install swaks libnet-ssleay-perl when
+#                        absent), an SMTP client the submission tests drive.
+#   ensure_postfix       Postfix and Cyrus SASL's PLAIN/LOGIN client modules (apt-get install
+#                        postfix libsasl2-modules when absent, preseeded "No configuration"); the
+#                        submission tests run a throw-away instance of it that relays through
+#                        Herald. A system-wide Postfix started by that install is stopped.
 #   ensure_redis         ... and a Redis answering at HERALD_REDIS_HOST:HERALD_REDIS_PORT (not used
 #                        by scripts/test: the test suite starts its own redis-server child).
 #   ensure_postgres      PostgreSQL installed, running, reachable; exports HERALD_TEST_POSTGRES_URL
@@ -281,6 +287,57 @@ ensure_chromium() {
     _dry_run && return 0
     [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]] ||
         die "/usr/bin/chromium or /usr/bin/chromedriver still missing after installing them"
+}
+
+# ensure_swaks: swaks and Net::SSLeay (its STARTTLS and TLS-on-connect need it), installed
+# with apt-get when either is missing; the submission tests use it as an SMTP client.
+_swaks_has_tls() {
+    swaks --support 2>/dev/null | grep -q '^=== TLS supported'
+}
+
+ensure_swaks() {
+    if command -v swaks >/dev/null 2>&1 && _swaks_has_tls; then
+        log "swaks: $(command -v swaks)"
+        return 0
+    fi
+    log "swaks (or its TLS support) not found; installing it"
+    apt_install swaks libnet-ssleay-perl
+    _dry_run && return 0
+    command -v swaks >/dev/null 2>&1 || die "swaks still not on PATH after installing it"
+    _swaks_has_tls || die "swaks reports no TLS support after installing libnet-ssleay-perl"
+}
+
+_sasl_client_modules() {
+    compgen -G '/usr/lib/*/sasl2/libplain.so*' >/dev/null || compgen -G '/usr/lib/sasl2/libplain.so*' >/dev/null
+}
+
+# ensure_postfix: Postfix (postfix, postmap, sendmail) and the Cyrus SASL PLAIN/LOGIN modules
+# its SMTP client authenticates with, installed with apt-get when missing. The package is
+# preseeded with "No configuration" so that it sets up no mail server for the machine; the tests
+# run their own instances under temporary directories. If the install started a system-wide
+# Postfix anyway, it is stopped. A Postfix that was installed (and running) before is left alone.
+ensure_postfix() {
+    if [[ -x /usr/sbin/postfix && -x /usr/sbin/postmap && -x /usr/sbin/sendmail ]] && _sasl_client_modules; then
+        log "postfix: /usr/sbin/postfix"
+        return 0
+    fi
+    log "postfix or its SASL client modules not found; installing them (no system mail server)"
+    if _dry_run; then
+        log "[dry-run] debconf-set-selections: postfix postfix/main_mailer_type select No configuration"
+    else
+        printf '%s\n' "postfix postfix/main_mailer_type select No configuration" |
+            as_root debconf-set-selections ||
+            die "debconf-set-selections failed (is debconf installed?)"
+    fi
+    apt_install postfix libsasl2-modules
+    _dry_run && return 0
+    [[ -x /usr/sbin/postfix && -x /usr/sbin/postmap && -x /usr/sbin/sendmail ]] ||
+        die "postfix, postmap or sendmail still missing from /usr/sbin after installing postfix"
+    _sasl_client_modules || die "Cyrus SASL's PLAIN module still missing after installing libsasl2-modules"
+    if [[ -f /etc/postfix/main.cf ]] && as_root postfix status >/dev/null 2>&1; then
+        log "stopping the system-wide Postfix the package install started"
+        as_root postfix stop >/dev/null 2>&1 || warn "could not stop the system-wide Postfix (postfix stop)"
+    fi
 }
 
 # ensure_redis: redis-server installed and a Redis answering at HERALD_REDIS_HOST:HERALD_REDIS_PORT;

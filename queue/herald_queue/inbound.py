@@ -4,6 +4,12 @@ It accepts mail only for VERP addresses Herald issued (the HMAC tag is checked a
 it is no open relay and nobody can forge reports about other recipients), reads DSNs and
 ARF complaint reports, and records them as ``bounced``/``complained`` events and
 suppressions.
+
+It also takes the ``mailto:`` target of hosted unsubscribe (``u+<token>@<return-path
+host>``, see :mod:`herald_service.tracking.service`): a mail to it, whatever it says,
+unsubscribes the message's recipient (``message.unsubscribed``, suppression with reason
+``unsubscribe``). A token that does not verify, or names a message without hosted
+unsubscribe, is refused at RCPT like any other unknown address.
 """
 
 from __future__ import annotations
@@ -15,10 +21,14 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope, Session
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from herald_service.core.tracking_tokens import read_token
 from herald_service.mail.return_path import parse_verp
 from herald_service.settings import Settings
 from herald_service.storage.database import async_session_factory, make_async_engine
 from herald_service.suppressions.feedback import apply_inbound_report
+from herald_service.tracking.recording import TrackedMessage, load_tracked_message
+from herald_service.tracking.service import MAILTO_PREFIX, tracking_key
+from herald_service.tracking.unsubscribe import offers_unsubscribe, unsubscribe
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +40,7 @@ class InboundHandler:
 
     def __init__(self, settings: Settings) -> None:
         self._secret = settings.require_secret_key()
+        self._tracking_key = tracking_key(self._secret)
         self._database_url = settings.database_url
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
@@ -51,15 +62,34 @@ class InboundHandler:
         rcpt_options: list[str],
     ) -> str:
         if parse_verp(self._secret, address) is None:
-            return "550 5.1.1 No such user here"
+            try:
+                unsubscribing = await self._unsubscribing(address)
+            except Exception:
+                log.exception("could not look up an unsubscribe address")
+                return "451 4.3.0 Try again later"
+            if unsubscribing is None:
+                return "550 5.1.1 No such user here"
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
+
+    async def _unsubscribing(self, address: str) -> TrackedMessage | None:
+        """The message whose hosted unsubscribe ``address`` is, or None: not one."""
+        local = address.strip().strip("<>").rpartition("@")[0]
+        if not local.lower().startswith(MAILTO_PREFIX):
+            return None
+        ref = read_token(self._tracking_key, local[len(MAILTO_PREFIX) :])
+        if ref is None or ref.kind != "u":
+            return None
+        message = await load_tracked_message(self._session_factory(), ref.message_id)
+        return message if offers_unsubscribe(message) else None
 
     async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
         raw = bytes(envelope.original_content or b"")
         for address in envelope.rcpt_tos:
             return_path = parse_verp(self._secret, address)
             if return_path is None:
+                if not await self._unsubscribe(address):
+                    return "451 4.3.0 Could not record the unsubscribe, try again later"
                 continue
             try:
                 async with self._session_factory().begin() as db:
@@ -70,6 +100,18 @@ class InboundHandler:
             log.info("report for %s: %s", return_path.message_id, written or "nothing to do")
         self.processed += 1
         return "250 2.0.0 Report received"
+
+    async def _unsubscribe(self, address: str) -> bool:
+        """Unsubscribe the recipient ``address`` names; False: it could not be written."""
+        try:
+            message = await self._unsubscribing(address)
+            if message is not None:
+                new = await unsubscribe(self._session_factory(), message, "mailto")
+                log.info("unsubscribe by mail for %s: %s", message.id, "done" if new else "already")
+        except Exception:
+            log.exception("could not record an unsubscribe by mail")
+            return False
+        return True
 
     async def close(self) -> None:
         """Release the database pool."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -48,7 +49,9 @@ class Child:
 
     def start(self) -> subprocess.Popen[Any]:
         """Start the command; the new process."""
-        self.process = subprocess.Popen(self.argv, env=self.env)  # noqa: S603 - our own argv
+        # Children write to stderr: stdout carries only what ``herald dev`` prints itself
+        # (``--json`` output stays machine-readable).
+        self.process = subprocess.Popen(self.argv, env=self.env, stdout=sys.stderr)  # noqa: S603
         self.started_at = time.monotonic()
         self.restart_at = None
         return self.process

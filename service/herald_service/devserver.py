@@ -11,9 +11,11 @@ production). Ctrl-C or SIGTERM stops all.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -128,6 +130,31 @@ def _wait_http(url: str, api: Child, timeout: float = 30.0) -> None:
     raise click.ClickException(f"the API did not answer at {url}")
 
 
+def _dev_certificate(env: dict[str, str]) -> dict[str, str]:
+    """A self-signed certificate for the SMTP submission server, made once in ./var/tls
+    (unless ``HERALD_SUBMISSION_CERT_FILE`` names one)."""
+    if env.get("HERALD_SUBMISSION_CERT_FILE"):
+        return {}
+    from herald_service.submission.certificates import write_self_signed
+
+    cert, key = (
+        (VAR / "tls" / "submission.crt").resolve(),
+        (VAR / "tls" / "submission.key").resolve(),
+    )
+    if not (cert.exists() and key.exists()):
+        write_self_signed(cert, key, "localhost")
+    return {"HERALD_SUBMISSION_CERT_FILE": str(cert), "HERALD_SUBMISSION_KEY_FILE": str(key)}
+
+
+def _wait_port(host: str, port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
+            return
+        time.sleep(0.1)
+    raise click.ClickException(f"the SMTP submission server did not answer on {host}:{port}")
+
+
 def run_dev(host: str, port: int, as_json: bool) -> None:
     """Run the embedded default until interrupted."""
     from herald_queue.capture import start_capture_server
@@ -139,12 +166,18 @@ def run_dev(host: str, port: int, as_json: bool) -> None:
     env.setdefault("HERALD_WEBHOOK_ALLOW_NETWORKS", "127.0.0.0/8,::1/128")
     env.setdefault("HERALD_OUTCOME_JOURNAL_DIR", str((VAR / "outcome-journal").resolve()))
     env.setdefault("HERALD_CONSOLE_KEY_SIGN_IN", "1")
+    env.setdefault("HERALD_SUBMISSION_HOST", "127.0.0.1")
+    env.setdefault("HERALD_SUBMISSION_PORT", "2587")  # 587 and 465 need root
+    env.setdefault("HERALD_SUBMISSION_TLS_PORT", "2465")
+    env.update(_dev_certificate(env))
+    env.setdefault("HERALD_PUBLIC_URL", f"http://{host}:{port}")  # tracked links come here
     env["HERALD_SECRET_KEY"] = _secret_key()
     settings = load_settings(env)
     redis_child = _ensure_redis(settings.redis_url)
     engine = make_engine(settings.database_url)
     upgrade(engine)
     details = asyncio.run(_bootstrap(env))
+    env.setdefault("HERALD_OPERATOR_ACCOUNTS", details["account_id"])  # it runs this server
     capture = start_capture_server(
         engine, settings.capture_host, settings.capture_port, settings.require_secret_key()
     )
@@ -155,13 +188,23 @@ def run_dev(host: str, port: int, as_json: bool) -> None:
             api,
             Child("delivery worker", [*herald, "worker"], env),
             Child("webhook worker", [*herald, "webhooks-worker"], env),
+            Child("SMTP submission", [*herald, "submission"], env),
         ]
     )
     base = f"http://{host}:{port}"
+    smtp: dict[str, str | int] = {
+        "host": settings.submission_host,
+        "port": settings.submission_port,
+        "tls_port": settings.submission_tls_port,
+        "username": "apikey",
+        "password": details["api_key"],
+        "certificate": env["HERALD_SUBMISSION_CERT_FILE"],
+    }
     try:
         supervisor.start_all()
         _wait_http(f"{base}/healthz", api)
-        _announce(base, details, as_json)
+        _wait_port(settings.submission_host, settings.submission_port)
+        _announce(base, details, smtp, as_json)
         supervisor.run()
     finally:
         supervisor.stop_all()
@@ -172,7 +215,9 @@ def run_dev(host: str, port: int, as_json: bool) -> None:
             redis_child.wait(10)
 
 
-def _announce(base: str, details: dict[str, str], as_json: bool) -> None:
+def _announce(
+    base: str, details: dict[str, str], smtp: dict[str, str | int], as_json: bool
+) -> None:
     body = msgspec.json.encode(
         {
             "from": f"hello@{DEV_DOMAIN}",
@@ -194,6 +239,7 @@ def _announce(base: str, details: dict[str, str], as_json: bool) -> None:
         "console_url": f"{base}/console",
         "console_inbox_url": f"{base}/console/inbox",
         "curl": curl,
+        "smtp": smtp,
     }
     if as_json:
         click.echo(msgspec.json.encode(info).decode(), nl=True)
@@ -203,7 +249,22 @@ def _announce(base: str, details: dict[str, str], as_json: bool) -> None:
         f"  API:      {base}\n  Inbox:    {base}/console/inbox\n  Console:  {base}/console\n"
         f"  API key:  {details['api_key']}\n"
         f"            (also signs in to the console: {base}/console/sign-in)\n"
-        f"\nSend a message:\n\n{curl}\n\nOr sign in to the console as a user you create:\n\n"
+        f"\nSend a message:\n\n{curl}\n\n{_smtp_text(smtp)}\n"
+        f"Or sign in to the console as a user you create:\n\n"
         f"  herald users create --email you@example.com --role admin "
         f"--account {details['account_id']}\n\nPress Ctrl-C to stop.\n"
+    )
+
+
+def _smtp_text(smtp: dict[str, str | int]) -> str:
+    """The SMTP settings as an app's mail configuration asks for them, and a swaks test."""
+    host, port = smtp["host"], smtp["port"]
+    return (
+        f"Or over SMTP (Django, Rails, Nodemailer...):\n\n"
+        f"  Host:     {host}\n  Port:     {port} (STARTTLS) or {smtp['tls_port']} (TLS)\n"
+        f"  Username: apikey\n  Password: the API key above\n"
+        f"  (self-signed certificate: {smtp['certificate']})\n\n"
+        f"  swaks --server {host}:{port} -tls --tls-ca-path {smtp['certificate']} \\\n"
+        f"    --auth PLAIN --auth-user apikey --auth-password {smtp['password']} \\\n"
+        f"    --from hello@{DEV_DOMAIN} --to you@example.com\n"
     )

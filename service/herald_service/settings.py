@@ -55,6 +55,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     delivery_mode: DeliveryMode = "mx"
     relay_host: str = ""
     relay_port: int = 587
+    # Accounts of the people who run this server: their admin keys (and the console users
+    # who are members of one) may see and lift what is server-wide, such as SMTP AUTH
+    # lock-outs (per client address, whichever account the client meant).
+    operator_accounts: tuple[str, ...] = ()
     # SMTP submission (``herald submission``): 587 with STARTTLS, 465 with implicit TLS.
     submission_host: str = "0.0.0.0"  # noqa: S104 - applications connect from other hosts
     submission_port: int = 587
@@ -75,6 +79,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     submission_lockout_failures: int = 5
     submission_lockout_window: float = parse_duration("10m")
     submission_lockout_duration: float = parse_duration("15m")
+    # The API's public base URL: tracked links, open pixels and one-click unsubscribe
+    # URLs point there (``herald dev`` sets its own address).
+    public_url: str = ""
+    # What a tracking event keeps of the client's IP: ``truncate`` (IPv4 /24, IPv6 /48),
+    # ``full``, or ``none``.
+    tracking_ip_privacy: Literal["truncate", "full", "none"] = "truncate"
     capture_host: str = "127.0.0.1"
     capture_port: int = 2525
     retry_schedule: tuple[float, ...] = parse_schedule("1m,5m,15m,1h,2h,4h")
@@ -160,6 +170,7 @@ def _networks(raw: str) -> tuple[str, ...]:
 
 _CONVERTERS = {
     "dns_nameservers": _split_list,
+    "operator_accounts": _split_list,
     "sending_ips": _ip_list,
     "webhook_allow_networks": _networks,
     "submission_trusted_networks": _networks,

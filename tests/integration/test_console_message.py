@@ -99,6 +99,7 @@ async def test_message_page_shows_the_message_and_its_delivery(
     assert header(page, "Message-ID").endswith("@mta.herald.example>")
     assert "Your &lt;receipt&gt;" in page and "Your <receipt>" not in page
     assert "receipts" in page and "A-17" in page
+    assert '<span id="message-source">over the API</span>' in page
 
     assert page.count('class="attempt"') == 2  # one per recipient
     assert "mx1.receiver.example" in page and "250" in page

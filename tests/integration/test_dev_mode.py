@@ -6,6 +6,8 @@ import json
 import os
 import re
 import signal
+import smtplib
+import ssl
 import threading
 import time
 from pathlib import Path
@@ -50,6 +52,21 @@ def _inbox(info: dict[str, Any], timeout: float = 10.0, at_least: int = 1) -> li
     return inbox
 
 
+def _submit_over_smtp(info: dict[str, Any]) -> None:
+    """Send one message with the SMTP settings ``herald dev`` printed."""
+    smtp = info["smtp"]
+    assert smtp["password"] == info["api_key"] and smtp["username"] == "apikey"
+    context = ssl.create_default_context(cafile=smtp["certificate"])
+    with smtplib.SMTP(smtp["host"], smtp["port"], timeout=10) as client:
+        client.starttls(context=context)
+        client.login(smtp["username"], smtp["password"])
+        client.sendmail(
+            "hello@dev.herald.example",
+            ["smtp@example.com"],
+            b"From: hello@dev.herald.example\r\nTo: smtp@example.com\r\n\r\nhi\r\n",
+        )
+
+
 def _child_pid(parent: int, command: str) -> int:
     """The pid of ``parent``'s child process running ``herald COMMAND`` (from /proc)."""
     for entry in Path("/proc").iterdir():
@@ -78,7 +95,12 @@ def test_dev_mode_prints_a_key_and_delivers_signed_mail_to_the_inbox(
     tmp_path: Path, redis_server: RedisServer
 ) -> None:
     port = free_port()
-    env = {"HERALD_REDIS_URL": redis_server.url, "HERALD_CAPTURE_PORT": str(free_port())}
+    env = {
+        "HERALD_REDIS_URL": redis_server.url,
+        "HERALD_CAPTURE_PORT": str(free_port()),
+        "HERALD_SUBMISSION_PORT": str(free_port()),
+        "HERALD_SUBMISSION_TLS_PORT": str(free_port()),
+    }
     dev = start(env, "dev", "--port", str(port), "--json", cwd=tmp_path)
     try:
         assert dev.stdout is not None
@@ -102,6 +124,9 @@ def test_dev_mode_prints_a_key_and_delivers_signed_mail_to_the_inbox(
         assert inbox, "nothing reached the capture inbox within 5 s"
         assert inbox[0]["dkim"] == "pass"
         assert inbox[0]["rcpt_tos"] == [payload["to"]]
+        _submit_over_smtp(info)
+        smtp_mail = [m for m in _inbox(info, at_least=2) if m["rcpt_tos"] == ["smtp@example.com"]]
+        assert len(smtp_mail) == 1 and smtp_mail[0]["dkim"] == "pass", "sent over SMTP"
         page = httpx.get(info["inbox_url"])
         assert page.status_code == 302
         assert info["console_inbox_url"].endswith(page.headers["location"])

@@ -132,3 +132,39 @@ async def test_sending_domains_are_cached_for_the_ttl_and_forgotten_on_change(
         cache.forget(tenant.account_id)
         with pytest.raises(InvalidRequest):
             await cache.resolve(session, tenant.account_id, "cache.example")
+
+
+async def test_a_domains_defaults_reach_its_every_cached_entry(
+    herald: Herald, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """A domain allowing subdomains is cached once per From domain asked about;
+    ``forget_domain`` drops them all (and only them), and a process that was not told
+    sees the change once the TTL has passed."""
+    tenant = await herald.create_tenant("defaults.example")
+    other = await herald.create_tenant("unrelated.example")
+    async with sessions.begin() as session:
+        await session.execute(
+            update(Domain).where(Domain.id == tenant.domain_id).values(allow_subdomains=True)
+        )
+    clock = FakeClock()
+    keys = SigningKeyCache(herald.settings.require_secret_key())
+    told, untold = (SendingDomainCache(keys, ttl=5.0, clock=clock) for _ in range(2))
+    names = ("defaults.example", "eu.defaults.example")
+    async with sessions() as session:
+        for cache in (told, untold):
+            for name in names:
+                assert not (await cache.resolve(session, tenant.account_id, name)).tracking_clicks
+            await cache.resolve(session, other.account_id, "unrelated.example")
+    async with sessions.begin() as session:
+        await session.execute(
+            update(Domain).where(Domain.id == tenant.domain_id).values(tracking_clicks=True)
+        )
+    told.forget_domain(tenant.domain_id)
+    assert told.get(other.account_id, "unrelated.example") is not None, "others kept"
+    async with sessions() as session:
+        for name in names:
+            assert (await told.resolve(session, tenant.account_id, name)).tracking_clicks
+            assert not (await untold.resolve(session, tenant.account_id, name)).tracking_clicks
+        clock.advance(5.0)
+        for name in names:
+            assert (await untold.resolve(session, tenant.account_id, name)).tracking_clicks

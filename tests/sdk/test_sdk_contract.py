@@ -17,6 +17,7 @@ import herald
 from herald import models
 from herald.attachments import AttachmentBody
 from herald.resources._batch import _BatchBody
+from herald.resources.domains import _UpdateBody
 from herald.resources.messages import _SendBody
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,6 +38,7 @@ RESPONSE_MODELS: dict[type[msgspec.Struct], str] = {
     models.EventPage: "EventList",
     models.Domain: "DomainOut",
     models.DomainList: "DomainList",
+    models.DomainTracking: "DomainTracking",
     models.DnsRecord: "DnsRecord",
     models.DkimKey: "DkimKeyOut",
     models.DmarcStage: "DmarcStage",
@@ -51,6 +53,9 @@ RESPONSE_MODELS: dict[type[msgspec.Struct], str] = {
     models.KeyQuotas: "KeyQuotas",
     models.Suppression: "SuppressionOut",
     models.SuppressionPage: "SuppressionPage",
+    models.SmtpSettings: "SmtpSettings",
+    models.SmtpLockout: "LockoutOut",
+    models.SmtpLockoutList: "LockoutList",
     models.Template: "TemplateOut",
     models.TemplateSummary: "TemplateSummary",
     models.TemplatePage: "TemplatePage",
@@ -115,6 +120,9 @@ def test_request_bodies_match_the_document() -> None:
     assert _json_names(AttachmentBody) == set(SCHEMAS["AttachmentIn"]["properties"])
     assert _json_names(models.Unsubscribe) == set(SCHEMAS["Unsubscribe"]["properties"])
     assert _json_names(_BatchBody) == set(SCHEMAS["SendBatchRequest"]["properties"])
+    assert _json_names(models.Tracking) == set(SCHEMAS["TrackingIn"]["properties"])
+    assert _json_names(_UpdateBody) == set(SCHEMAS["UpdateDomainRequest"]["properties"])
+    assert _json_names(models.Tracking) == set(SCHEMAS["TrackingChange"]["properties"])
 
 
 def test_fresh_venv_installs_only_the_sdk_and_its_dependencies(tmp_path: Path) -> None:

@@ -129,7 +129,11 @@ def running_submission(
         except BaseException as exc:  # reported to the test below
             failure.append(exc)
             ready.set()
-        finally:
+        finally:  # sessions the stop closed may still have their reader task pending
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.close()
 
     thread = threading.Thread(target=thread_main, name="submission", daemon=True)

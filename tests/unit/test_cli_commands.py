@@ -11,19 +11,21 @@ COMMANDS = {
     "accounts": {"create"},
     "api": None,
     "dev": None,
-    "domains": {"add", "verify", "rotate"},
+    "domains": {"add", "verify", "rotate", "tracking"},
     "inbound": None,
     "keys": {"create", "list", "revoke"},
     "messages": {"cancel", "scheduled"},
     "migrate": None,
     "openapi": None,
+    "smtp": {"settings", "lockouts", "unlock"},
+    "submission": None,
     "templates": {"create", "list", "show", "update", "delete", "versions", "activate", "render"},
     "users": {"create"},
     "webhooks-worker": None,
     "worker": None,
 }
 # A group named differently from the slice that holds it.
-SLICES = {"users": "console"}
+SLICES = {"users": "console", "smtp": "submission"}
 
 
 def test_the_group_lists_every_command_sorted() -> None:

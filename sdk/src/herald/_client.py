@@ -22,12 +22,14 @@ from herald.resources import (
     AsyncDomains,
     AsyncEvents,
     AsyncMessages,
+    AsyncSmtp,
     AsyncSuppressions,
     AsyncTemplates,
     AsyncWebhooks,
     Domains,
     Events,
     Messages,
+    Smtp,
     Suppressions,
     Templates,
     Webhooks,
@@ -107,6 +109,11 @@ class Herald(SyncAPIClient):
         return Suppressions(self)
 
     @cached_property
+    def smtp(self) -> Smtp:
+        """SMTP submission: its settings and AUTH lock-outs (``/v1/smtp``)."""
+        return Smtp(self)
+
+    @cached_property
     def templates(self) -> Templates:
         """Message templates, their versions and renders (``/v1/templates``)."""
         return Templates(self)
@@ -180,6 +187,11 @@ class AsyncHerald(AsyncAPIClient):
     def suppressions(self) -> AsyncSuppressions:
         """Addresses Herald will not send to (``/v1/suppressions``)."""
         return AsyncSuppressions(self)
+
+    @cached_property
+    def smtp(self) -> AsyncSmtp:
+        """SMTP submission: its settings and AUTH lock-outs (``/v1/smtp``)."""
+        return AsyncSmtp(self)
 
     @cached_property
     def templates(self) -> AsyncTemplates:

@@ -42,8 +42,10 @@ from herald_service.messages.sendgrid.controllers import sendgrid_mail_send
 from herald_service.operations.health import healthz, readyz
 from herald_service.operations.metrics import metrics
 from herald_service.settings import Settings, get_settings
+from herald_service.submission.controllers import SmtpController
 from herald_service.suppressions.controllers import SuppressionController
 from herald_service.templates.controllers import TemplateController
+from herald_service.tracking.controllers import TRACKING_ROUTES
 from herald_service.webhooks.controllers import WebhookController
 
 
@@ -96,6 +98,8 @@ def _route_handlers(config: Settings) -> list[object]:
         ApiKeyController,
         SuppressionController,
         TemplateController,
+        *TRACKING_ROUTES,
+        SmtpController,
         *console_route_handlers(),
     ]
     if config.delivery_mode == "capture":

@@ -21,6 +21,9 @@ from herald_service.messages.service import Sender
 from herald_service.security.secretbox import derive_key
 from herald_service.settings import Settings
 from herald_service.storage.database import async_session_factory, make_async_engine
+from herald_service.submission.lockout import Lockout
+from herald_service.tracking.recording import TrackingRecorder
+from herald_service.tracking.service import TrackingUrls, tracking_key
 from herald_service.webhooks.endpoints import WebhookEndpointCache
 
 
@@ -54,8 +57,17 @@ class ApiContext:
             settings.hostname,
             self.webhook_endpoints,
             settings.max_schedule_ahead,
+            TrackingUrls.from_settings(settings),
         )
         self.quotas = QuotaGate(self.quota_redis, settings)
+        self.tracking = TrackingRecorder(
+            self.sessions,
+            self.quota_redis,
+            tracking_key(secret_key),
+            settings.tracking_ip_privacy,
+            self.webhook_endpoints,
+        )
+        self.lockout = Lockout.from_settings(self.quota_redis, settings)
         self._usage_flusher: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -72,6 +84,7 @@ class ApiContext:
                 await self._usage_flusher
         await self.key_usage.flush()
         await self.sender.close()
+        await self.tracking.close()
         await self.engine.dispose()
         await self.quota_redis.aclose()
         self.redis.close()

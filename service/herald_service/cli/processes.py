@@ -78,7 +78,7 @@ def webhooks_worker(burst: bool) -> None:
 @click.option("--port", default=None, type=int, help="Port [HERALD_INBOUND_PORT].")
 @click.option("--json", "as_json", is_flag=True, help="Print where it listens as JSON.")
 def inbound(host: str | None, port: int | None, as_json: bool) -> None:
-    """Run the return-path SMTP server that takes bounces and complaint reports."""
+    """Run the return-path SMTP server that takes bounces, complaint reports and unsubscribes."""
     import signal
     import threading
 

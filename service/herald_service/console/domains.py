@@ -1,8 +1,10 @@
 """The Domains page: an account's sending domains, the DNS records each needs (with what
-the last check found), verification on demand and DKIM key rotation.
+the last check found), verification on demand, DKIM key rotation, and the tracking and
+one-click unsubscribe defaults of the domain's messages.
 
-Verifying and rotating are changes, so only admins may post them (``check_request``).
-They run the same use cases as ``POST /v1/domains/{id}/verify`` and ``.../dkim/rotate``.
+Verifying, rotating and changing the defaults are changes, so only admins may post them
+(``check_request``); viewers see the defaults. They run the same use cases as
+``POST /v1/domains/{id}/verify``, ``.../dkim/rotate`` and ``PATCH /v1/domains/{id}``.
 
 Live status: until a domain (and a new DKIM key) is verified, its page asks for its status
 part (``/live``) every few seconds; the answer is a 204 while nothing changed, so htmx
@@ -37,6 +39,7 @@ from herald_service.domains.service import (
     get_domain,
     list_domains,
     rotate_dkim_keys,
+    update_domain_defaults,
     verify_domain,
 )
 from herald_service.errors import HeraldError, NotFound
@@ -46,6 +49,7 @@ from herald_service.storage.types import utcnow
 DONE = {
     "verified": "Records checked.",
     "rotated": "New DKIM keys created: publish their records, then verify.",
+    "tracking": "Tracking settings saved: the next messages from this domain follow them.",
 }
 
 
@@ -192,3 +196,28 @@ class DomainsController(Controller):
             raise ConsoleError(exc.status, exc.detail) from None
         context.sending_domains.forget(account.id)
         return _back(account, domain_id, "rotated")
+
+    @post("/{domain_id:str}/tracking", status_code=303)
+    async def tracking(
+        self,
+        request: Request[Any, Any, Any],
+        operator: NamedDependency[Operator],
+        domain_id: FromPath[str],
+    ) -> Redirect:
+        """Open tracking, click tracking and one-click unsubscribe on or off (admins only):
+        a ticked box is on, an unticked one (absent from the form) off."""
+        account = await _posted_account(request, operator)
+        form = await request.form()
+        context = context_of(request)
+        async with context.sessions.begin() as db:
+            await _domain(db, account, domain_id)
+            await update_domain_defaults(
+                db,
+                account.id,
+                domain_id,
+                opens=form.get("opens") == "on",
+                clicks=form.get("clicks") == "on",
+                unsubscribe=form.get("unsubscribe") == "on",
+            )
+        context.sending_domains.forget_domain(domain_id)
+        return _back(account, domain_id, "tracking")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
@@ -26,6 +27,7 @@ from herald_service.events.service import event_view
 from herald_service.messages.schemas import message_out
 from herald_service.messages.service import get_message, message_events
 from herald_service.storage.models import Message
+from herald_service.tracking.service import TrackingUrls, untracked_html
 from herald_service.webhooks.schemas import delivery_out
 from herald_service.webhooks.service import deliveries_of_events
 
@@ -49,6 +51,27 @@ async def _find(db: AsyncSession, operator: Operator, message_id: str) -> Messag
     raise ConsoleError(404, "No such message.")
 
 
+# Kept out of the list of details: the flag is a badge, the link's index means nothing here.
+_HIDDEN_DETAILS = frozenset({"machine", "link"})
+
+
+def shown_details(details: dict[str, Any]) -> list[tuple[str, str]]:
+    """An event's details as the timeline lists them, each value as plain text (``yes`` /
+    ``no`` for flags, JSON for lists and objects); an empty value is left out."""
+    shown = []
+    for key, value in details.items():
+        if key in _HIDDEN_DETAILS or value in ("", None):
+            continue
+        if isinstance(value, bool):
+            text = "yes" if value else "no"
+        elif isinstance(value, dict | list):
+            text = msgspec.json.encode(value).decode()
+        else:
+            text = str(value)
+        shown.append((key, text))
+    return shown
+
+
 async def _page(request: Request[Any, Any, Any], operator: Operator, message_id: str) -> Any:
     async with context_of(request).sessions() as db:
         message = await _find(db, operator, message_id)
@@ -57,6 +80,8 @@ async def _page(request: Request[Any, Any, Any], operator: Operator, message_id:
         records = await dkim_key_records(db, message.domain_id)
         out = message_out(message, events)
         timeline = [event_view(e, message) for e in events]
+        for entry in timeline:
+            entry["shown"] = shown_details(entry["details"])
         webhooks = [(delivery_out(d), url) for d, url in deliveries]
         raw = message.raw
     account = next(a for a in operator.accounts if a.id == message.account_id)
@@ -99,12 +124,16 @@ class MessagePageController(Controller):
     ) -> Response[bytes]:
         """The HTML part alone, for the sandboxed frame: no script can run, nothing loads
         but inline styles and ``data:`` images (remote ones too with ``?images=remote``)."""
-        async with context_of(request).sessions() as db:
-            raw = (await _find(db, operator, message_id)).raw
+        context = context_of(request)
+        async with context.sessions() as db:
+            message = await _find(db, operator, message_id)
+            raw, record = message.raw, message.tracking
+        urls = TrackingUrls.from_settings(context.settings)
         remote = request.query_params.get("images") == "remote"
         headers = {
             "content-security-policy": PREVIEW_CSP_REMOTE_IMAGES if remote else PREVIEW_CSP,
             "x-frame-options": "SAMEORIGIN",
             "referrer-policy": "no-referrer",
         }
-        return Response(preview_html(raw), media_type="text/html; charset=utf-8", headers=headers)
+        body = preview_html(raw, lambda html: untracked_html(html, message_id, record, urls))
+        return Response(body, media_type="text/html; charset=utf-8", headers=headers)

@@ -6,7 +6,7 @@ against the domain's own keys (no DNS lookups: the console reads the stored publ
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -137,11 +137,13 @@ def view_message(raw: bytes, records: Mapping[str, str]) -> MessageView:
     )
 
 
-def preview_html(raw: bytes) -> bytes:
-    """The HTML part for the sandboxed preview (UTF-8, without any refresh); a short note
+def preview_html(raw: bytes, untrack: Callable[[str], str] = str) -> bytes:
+    """The HTML part for the sandboxed preview (UTF-8, without any refresh, ``untrack``
+    applied: opening the preview is no open, following its links no click); a short note
     when the message has none."""
     part = _parse(raw).get_body(preferencelist=("html",))
     html = _content(part) if isinstance(part, EmailMessage) else None
     if html is None:
         return b"<!doctype html><p>This message has no HTML part.</p>"
+    html = untrack(html)
     return _META_REFRESH.sub(b"", html.encode("utf-8", "replace"))

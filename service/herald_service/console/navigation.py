@@ -36,5 +36,6 @@ NAVIGATION: tuple[Section, ...] = (
     Section("domains", "Domains", "/console/domains"),
     Section("keys", "API keys", "/console/keys"),
     Section("webhooks", "Webhooks", "/console/webhooks"),
+    Section("smtp", "SMTP", "/console/smtp"),
     Section("inbox", "Inbox", "/console/inbox", lambda operator: operator.inbox),
 )

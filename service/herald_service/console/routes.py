@@ -21,6 +21,7 @@ from herald_service.console.message_page import MessagePageController
 from herald_service.console.navigation import NAVIGATION
 from herald_service.console.overview import OverviewController
 from herald_service.console.scheduled import ScheduledController
+from herald_service.console.smtp import SmtpController
 from herald_service.console.suppressions import SuppressionsController
 from herald_service.console.templates_page import TemplatesController
 from herald_service.console.web import CONSOLE_EXCEPTION_HANDLERS, check_request
@@ -47,6 +48,7 @@ def console_route_handlers() -> list[ControllerRouterHandler]:
             KeysController,
             DomainsController,
             WebhooksController,
+            SmtpController,
             InboxPageController,
         ],
         before_request=check_request,

@@ -102,10 +102,13 @@ def pick_account(operator: Operator, requested: str | None) -> AccountRef | None
     return operator.accounts[0] if operator.accounts else None
 
 
-def add_security_headers(message: Message, scope: Scope) -> None:
+async def add_security_headers(message: Message, scope: Scope) -> None:
     """``before_send`` hook: every response under ``/console`` carries the strict CSP,
     unless its handler chose a stricter one of its own (the message preview), and a page
-    its own time as ``Server-Timing: app;dur=<ms>`` (from :func:`check_request` on)."""
+    its own time as ``Server-Timing: app;dur=<ms>`` (from :func:`check_request` on).
+
+    A coroutine function, though it awaits nothing: Litestar runs a plain function hook in
+    a worker thread, twice per response (start and body) of every route."""
     if message["type"] != "http.response.start" or not scope["path"].startswith("/console"):
         return
     headers = MutableScopeHeaders.from_message(message)

@@ -80,6 +80,8 @@ def split_message(data: bytes) -> MessageParts:
     a NUL, a lone CR in the header section, or a line that is not a field."""
     if b"\x00" in data:
         raise MalformedMessage("NUL characters are not allowed in a message")
+    if data.startswith(b"\r\n"):
+        raise MalformedMessage("the message has no header fields")
     end = data.find(b"\r\n\r\n")
     if end < 0:
         header, body = data if data.endswith(b"\r\n") else data + b"\r\n", b""

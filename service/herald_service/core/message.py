@@ -47,6 +47,10 @@ class OutgoingMessage(msgspec.Struct, frozen=True, kw_only=True):
     sandbox: bool = False
     send_at: datetime | None = None
     """When to send (UTC), or ``None`` for at once."""
+    track_opens: bool | None = None
+    track_clicks: bool | None = None
+    hosted_unsubscribe: bool | None = None
+    """Herald's one-click unsubscribe; for these three ``None`` means the domain's default."""
 
     def envelope_recipients(self) -> list[tuple[str, Address]]:
         """``(kind, address)`` for every recipient, To then Cc then Bcc."""

@@ -1,4 +1,5 @@
-"""``herald domains``: add sending domains, verify them and rotate their DKIM keys.
+"""``herald domains``: add sending domains, verify them, rotate their DKIM keys and set the
+tracking and unsubscribe defaults of their messages.
 
 The JSON output is the API's view of a domain
 (:func:`~herald_service.domains.schemas.domain_out`); the text output lists each record
@@ -18,7 +19,12 @@ from herald_service.core.states import RecordStatus
 from herald_service.dns import make_resolver
 from herald_service.domains.checks import verify_domain
 from herald_service.domains.schemas import domain_out
-from herald_service.domains.service import add_domain, get_domain, rotate_dkim_keys
+from herald_service.domains.service import (
+    add_domain,
+    get_domain,
+    rotate_dkim_keys,
+    update_domain_defaults,
+)
 from herald_service.settings import Settings, get_settings
 from herald_service.storage.models import Domain
 from herald_service.storage.types import utcnow
@@ -107,3 +113,54 @@ def domains_rotate(account_id: str, domain_id: str, selector: str | None, as_jso
 
     payload = with_session(settings, work)
     emit(as_json, payload, "rotating " + _domain_text(payload))
+
+
+_SWITCH = click.Choice(["on", "off"])
+
+
+def _switch(value: str | None) -> bool | None:
+    return None if value is None else value == "on"
+
+
+def _tracking_text(payload: dict[str, Any]) -> str:
+    def state(on: bool) -> str:
+        return "on" if on else "off"
+
+    tracking = payload["tracking"]
+    return (
+        f"{payload['name']} ({payload['id']}): open tracking {state(tracking['opens'])}, "
+        f"click tracking {state(tracking['clicks'])}, "
+        f"one-click unsubscribe {state(payload['unsubscribe'])}"
+    )
+
+
+@domains.command("tracking")
+@click.option("--account", "account_id", required=True)
+@click.argument("domain_id")
+@click.option("--opens", type=_SWITCH, default=None, help="Track opens (a pixel).")
+@click.option("--clicks", type=_SWITCH, default=None, help="Track clicks (links rewritten).")
+@click.option(
+    "--unsubscribe", type=_SWITCH, default=None, help="Hosted one-click unsubscribe (RFC 8058)."
+)
+@click.option("--json", "as_json", is_flag=True)
+def domains_tracking(
+    account_id: str,
+    domain_id: str,
+    opens: str | None,
+    clicks: str | None,
+    unsubscribe: str | None,
+    as_json: bool,
+) -> None:
+    """Show or set the defaults of the domain's messages: open and click tracking and
+    one-click unsubscribe (a message's own settings override them). Without options it
+    only shows them. Running API processes apply a change within five seconds."""
+    settings = get_settings()
+    changes = {"opens": _switch(opens), "clicks": _switch(clicks)}
+    changes["unsubscribe"] = _switch(unsubscribe)
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        domain = await update_domain_defaults(session, account_id, domain_id, **changes)
+        return _domain_payload(domain, settings)
+
+    payload = with_session(settings, work)
+    emit(as_json, payload, _tracking_text(payload))

@@ -1,8 +1,9 @@
-"""``/v1/domains``: sending domains, their DNS records, verification and DKIM rotation."""
+"""``/v1/domains``: sending domains, their DNS records, verification, DKIM rotation and
+the tracking and unsubscribe defaults of their messages."""
 
 from __future__ import annotations
 
-from litestar import delete, get, post
+from litestar import delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
@@ -16,6 +17,7 @@ from herald_service.domains.schemas import (
     DomainList,
     DomainOut,
     RotateDkimRequest,
+    UpdateDomainRequest,
     domain_out,
 )
 from herald_service.domains.service import (
@@ -24,6 +26,7 @@ from herald_service.domains.service import (
     get_domain,
     list_domains,
     rotate_dkim_keys,
+    update_domain_defaults,
 )
 from herald_service.keys.service import AuthContext
 from herald_service.storage.types import utcnow
@@ -91,6 +94,39 @@ class DomainController(AuthenticatedController):
         async with herald.sessions() as session:
             domain = await get_domain(session, auth.account_id, domain_id)
             return domain_out(domain, herald.settings)
+
+    @patch(
+        "/{domain_id:str}",
+        opt={"scope": "admin"},
+        summary="Change a domain's tracking and unsubscribe defaults",
+        responses=problem_responses(400, 401, 403, 404),
+    )
+    async def update(
+        self,
+        domain_id: FromPath[str],
+        data: JSONBody[UpdateDomainRequest],
+        auth: NamedDependency[AuthContext],
+        herald: NamedDependency[ApiContext],
+    ) -> DomainOut:
+        """Open tracking, click tracking and hosted one-click unsubscribe for the domain's
+        messages that do not choose for themselves; a field left out stays as it is.
+
+        This API process applies the change to its next send at once; other API and
+        submission processes within five seconds (they cache a domain that long).
+        """
+        tracking = data.tracking
+        async with herald.sessions.begin() as session:
+            domain = await update_domain_defaults(
+                session,
+                auth.account_id,
+                domain_id,
+                opens=tracking.opens if tracking else None,
+                clicks=tracking.clicks if tracking else None,
+                unsubscribe=data.unsubscribe,
+            )
+            updated = domain_out(domain, herald.settings)
+        herald.sending_domains.forget_domain(domain_id)
+        return updated
 
     @delete(
         "/{domain_id:str}",

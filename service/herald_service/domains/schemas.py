@@ -27,7 +27,10 @@ __all__ = [
     "DnsRecord",
     "DomainList",
     "DomainOut",
+    "DomainTracking",
     "RotateDkimRequest",
+    "TrackingChange",
+    "UpdateDomainRequest",
     "domain_out",
 ]
 
@@ -44,6 +47,29 @@ class RotateDkimRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True
     """``POST /v1/domains/{id}/dkim/rotate`` (the body is optional)."""
 
     dkim_selector: DkimSelector | None = None
+
+
+class TrackingChange(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The tracking part of ``PATCH /v1/domains/{id}``: a field left out stays as it is."""
+
+    opens: bool | None = None
+    clicks: bool | None = None
+
+
+class UpdateDomainRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``PATCH /v1/domains/{id}``: the defaults of the domain's messages (a message's own
+    ``tracking`` and ``unsubscribe`` override them). A field left out stays as it is."""
+
+    tracking: TrackingChange | None = None
+    unsubscribe: bool | None = None
+    """Herald's hosted one-click unsubscribe on every message with one recipient."""
+
+
+class DomainTracking(msgspec.Struct):
+    """Whether the domain's messages have their opens and clicks tracked by default."""
+
+    opens: bool
+    clicks: bool
 
 
 class DkimKeyOut(msgspec.Struct):
@@ -69,6 +95,9 @@ class DomainOut(msgspec.Struct):
     records: list[DnsRecord]
     dkim_keys: list[DkimKeyOut]
     dmarc_progression: list[DmarcStage]
+    tracking: DomainTracking
+    unsubscribe: bool
+    """Hosted one-click unsubscribe by default (messages with one recipient)."""
     verified_at: datetime | None = None
     last_checked_at: datetime | None = None
 
@@ -103,4 +132,6 @@ def domain_out(domain: Domain, settings: Settings) -> DomainOut:
             for k in domain.dkim_keys
         ],
         dmarc_progression=dmarc_progression(domain, settings),
+        tracking=DomainTracking(opens=domain.tracking_opens, clicks=domain.tracking_clicks),
+        unsubscribe=domain.unsubscribe_default,
     )

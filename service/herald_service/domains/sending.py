@@ -4,9 +4,11 @@ A send needs the verified domain behind its From address and that domain's decry
 active signing keys. :class:`SendingDomainCache` remembers that answer per
 ``(account, From domain)`` for ``ttl`` seconds (5 s by default, the same bound as API key
 revocation). So a change made elsewhere (domain deleted, keys rotated or retired by the
-verifier in another process) reaches every API process within ``ttl``; the process that
-makes the change calls :meth:`SendingDomainCache.forget` and sees it at once. Refusals are
-never cached: a domain added or verified a moment ago is usable at once.
+verifier in another process, tracking or unsubscribe defaults changed) reaches every API
+and submission process within ``ttl``; the process that makes the change calls
+:meth:`SendingDomainCache.forget` (or :meth:`SendingDomainCache.forget_domain`) and sees it
+at once. Refusals are never cached: a domain added or verified a moment ago is usable at
+once.
 """
 
 from __future__ import annotations
@@ -129,6 +131,9 @@ class SendingDomain(Struct, frozen=True):
     name: str
     return_path_host: str
     keys: tuple[SigningKey, ...]
+    tracking_opens: bool = False
+    tracking_clicks: bool = False
+    unsubscribe_default: bool = False
 
 
 class SendingDomainCache:
@@ -166,6 +171,9 @@ class SendingDomainCache:
             name=domain.name,
             return_path_host=domain.return_path_host,
             keys=tuple(self._signing_keys.keys_for(domain)),
+            tracking_opens=domain.tracking_opens,
+            tracking_clicks=domain.tracking_clicks,
+            unsubscribe_default=domain.unsubscribe_default,
         )
         self._entries[(account_id, sender_domain)] = (self._clock() + self._ttl, resolved)
         if len(self._entries) > self._size:
@@ -175,6 +183,15 @@ class SendingDomainCache:
     def forget(self, account_id: str) -> None:
         """Drop every entry of ``account_id`` (after a change to one of its domains)."""
         for key in [k for k in self._entries if k[0] == account_id]:
+            del self._entries[key]
+
+    def forget_domain(self, domain_id: str) -> None:
+        """Drop every entry that resolved to ``domain_id`` (after its settings changed).
+
+        Entries are keyed by the From domain asked about, so a domain that allows
+        subdomains may stand behind several; each is dropped.
+        """
+        for key in [k for k, (_, d) in self._entries.items() if d.id == domain_id]:
             del self._entries[key]
 
     async def resolve(

@@ -54,6 +54,7 @@ __all__ = [
     "normalize_domain_name",
     "rotate_dkim_keys",
     "sender_readiness",
+    "update_domain_defaults",
     "verify_domain",
 ]
 
@@ -195,6 +196,33 @@ async def get_domain(session: AsyncSession, account_id: str, domain_id: str) -> 
     domain = await session.get(Domain, domain_id)
     if domain is None or domain.account_id != account_id or domain.deleted_at is not None:
         raise NotFound(f"no domain {domain_id}")
+    return domain
+
+
+async def update_domain_defaults(
+    session: AsyncSession,
+    account_id: str,
+    domain_id: str,
+    *,
+    opens: bool | None = None,
+    clicks: bool | None = None,
+    unsubscribe: bool | None = None,
+) -> Domain:
+    """Set what the domain's messages get unless they say otherwise: open tracking, click
+    tracking, hosted one-click unsubscribe (``None``: unchanged, so nothing given changes
+    nothing).
+
+    API processes cache a domain for a few seconds (:class:`SendingDomainCache`): the caller
+    forgets it in its own process; the others see the change within the cache's TTL.
+    """
+    domain = await get_domain(session, account_id, domain_id)
+    if opens is not None:
+        domain.tracking_opens = opens
+    if clicks is not None:
+        domain.tracking_clicks = clicks
+    if unsubscribe is not None:
+        domain.unsubscribe_default = unsubscribe
+    await session.flush()
     return domain
 
 

@@ -80,6 +80,14 @@ class Unsubscribe(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_on
     mailto: AddressText = ""
 
 
+class TrackingIn(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """Open and click tracking of one message; a field left out takes the sending domain's
+    setting (both off unless the domain turns them on)."""
+
+    opens: bool | None = None
+    clicks: bool | None = None
+
+
 class SendMessageRequest(
     msgspec.Struct, forbid_unknown_fields=True, rename={"sender": "from"}, kw_only=True
 ):
@@ -99,7 +107,10 @@ class SendMessageRequest(
     headers: Headers = msgspec.field(default_factory=dict)
     tags: Tags = msgspec.field(default_factory=list)
     metadata: Metadata = msgspec.field(default_factory=dict)
-    unsubscribe: Unsubscribe | None = None
+    unsubscribe: Unsubscribe | bool | None = None
+    """``true``: Herald's hosted one-click unsubscribe (RFC 8058); ``false``: none, whatever
+    the domain's default; ``{"url", "mailto"}``: the sender's own targets."""
+    tracking: TrackingIn | None = None
     sandbox: bool = False
     template_id: TemplateRef | None = None
     """Render subject, html and text from this template (then leave those three out)."""

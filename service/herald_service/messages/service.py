@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Sequence
 
-import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from herald_service.core.message import OutgoingMessage
@@ -30,6 +29,9 @@ from herald_service.messages.check import check_source as check_source  # the co
 from herald_service.messages.enqueue_batcher import EnqueueBatcher
 from herald_service.messages.intake import validate_send_request
 from herald_service.messages.offload import off_loop
+from herald_service.messages.outcomes import Answer as Answer
+from herald_service.messages.outcomes import IdempotencyKey as IdempotencyKey
+from herald_service.messages.outcomes import SendOutcome as SendOutcome
 from herald_service.messages.scheduled import scheduled_messages as scheduled_messages
 from herald_service.messages.schemas import SendMessageRequest, request_size
 from herald_service.messages.search import MessageFilter as MessageFilter  # the console's too
@@ -47,38 +49,12 @@ from herald_service.messages.suppressed import drop_suppressed
 from herald_service.messages.templated import apply_template
 from herald_service.metrics import MESSAGES_ACCEPTED, RECIPIENTS_ACCEPTED
 from herald_service.storage.batched_writes import BatchedWriter, one_statement_connections
+from herald_service.tracking.service import TrackingUrls
 
 Undo = Callable[[], Awaitable[None]]
 Charge = Callable[[Sequence[OutgoingMessage]], Awaitable[Undo | None]]
 """Charges quotas for messages about to be stored; returns how to give that back."""
 _Job = tuple[OutgoingMessage, SendingDomain]
-
-
-class SendOutcome(msgspec.Struct, frozen=True):
-    """The answer to a send: fresh, or replayed from an earlier identical request."""
-
-    status_code: int
-    body: bytes
-    replayed: bool = False
-
-
-Answer = Callable[[list[StoredMessage]], SendOutcome]
-"""The answer to a request whose messages are these."""
-
-
-class IdempotencyKey(msgspec.Struct, frozen=True):
-    """An ``Idempotency-Key`` and the fingerprint of the request that came with it."""
-
-    key: str
-    fingerprint: str
-
-    @staticmethod
-    def of(key: str | None, path: str, body: object) -> IdempotencyKey | None:
-        """The checked key (422 if malformed) for a POST of ``body`` to ``path``."""
-        if key is None:
-            return None
-        checked = idempotency.check_key(key)
-        return IdempotencyKey(checked, idempotency.request_fingerprint("POST", path, body))
 
 
 class Sender:
@@ -92,8 +68,10 @@ class Sender:
         hostname: str,
         endpoints: EndpointSource | None = None,
         max_schedule_ahead: float | None = None,
+        tracking: TrackingUrls | None = None,
     ) -> None:
         self._sessions = sessions
+        self._tracking = tracking
         self._max_schedule_ahead = max_schedule_ahead
         self._domains = domains
         self._endpoints = endpoints
@@ -216,7 +194,10 @@ class Sender:
         """Build and sign (off the event loop when there is much of it)."""
 
         def prepare(jobs: Sequence[_Job]) -> list[PreparedMessage]:
-            return [prepare_message(account_id, m, d, self._hostname, source) for m, d in jobs]
+            return [
+                prepare_message(account_id, m, d, self._hostname, source, self._tracking)
+                for m, d in jobs
+            ]
 
         jobs = list(zip(messages, domains, strict=True))
         return await off_loop(prepare, jobs, sum(map(content_size, messages)))

@@ -23,6 +23,7 @@ from herald_service.storage.bulk_insert import TableRows, insert_rows
 from herald_service.storage.models import Event, Message, Recipient
 from herald_service.storage.models.base import Base
 from herald_service.storage.types import utcnow
+from herald_service.tracking.service import TrackingUrls, apply_tracking
 
 # The API enqueues a committed message in the background after the 202; if that job never
 # reaches a worker (crash, Redis refused it, lost with Redis), the sweeper enqueues the
@@ -64,6 +65,8 @@ class MessageFacts(Struct, frozen=True, kw_only=True):
     sandbox: bool = False
     send_at: datetime | None = None
     source: str = "api"
+    tracking: dict[str, Any] | None = None
+    """What was tracked and the rewritten links (None: nothing)."""
 
 
 def prepare_message(
@@ -72,6 +75,7 @@ def prepare_message(
     domain: SendingDomain,
     hostname: str,
     source: str = "api",
+    tracking: TrackingUrls | None = None,
 ) -> PreparedMessage:
     """Build and DKIM-sign ``outgoing`` and lay out its message, recipient and event rows.
 
@@ -81,6 +85,9 @@ def prepare_message(
     """
     now = utcnow()
     send_at = outgoing.send_at
+    message_id = new_id("msg")
+    tracked = apply_tracking(outgoing, domain, message_id, tracking)
+    outgoing = tracked.message
     message_id_header = new_message_id(hostname)
     date = send_at if is_scheduled(send_at, now) else None
     built = build_mime(outgoing, message_id=message_id_header, date=date)
@@ -93,8 +100,10 @@ def prepare_message(
         sandbox=outgoing.sandbox,
         send_at=send_at,
         source=source,
+        tracking=tracked.record,
     )
-    return lay_out(account_id, facts, domain, sign(built, domain.keys), message_id_header, now)
+    raw = sign(built, domain.keys)
+    return lay_out(account_id, facts, domain, raw, message_id_header, now, message_id)
 
 
 def prepare_submitted(
@@ -112,8 +121,10 @@ def lay_out(
     raw: bytes,
     message_id_header: str,
     now: datetime,
+    message_id: str | None = None,
 ) -> PreparedMessage:
-    """The message, recipient and event rows of the signed message ``raw``."""
+    """The message, recipient and event rows of the signed message ``raw`` (whose id is
+    ``message_id`` when its content already names it: tracked links do)."""
     send_at = facts.send_at
     scheduled = is_scheduled(send_at, now)
     status = RecipientStatus.CAPTURED if facts.sandbox else RecipientStatus.QUEUED
@@ -122,7 +133,7 @@ def lay_out(
     accepted_data: dict[str, Any] = {"sandbox": facts.sandbox}
     if send_at is not None:
         accepted_data["send_at"] = send_at.isoformat()
-    message_id = new_id("msg")
+    message_id = message_id or new_id("msg")
     envelope = facts.envelope
     return PreparedMessage(
         stored=StoredMessage(
@@ -145,6 +156,7 @@ def lay_out(
             "created_at": now,
             "send_at": send_at,
             "source": facts.source,
+            "tracking": facts.tracking,
         },
         recipient_rows=_recipient_rows(
             message_id, envelope, status, facts.sandbox, now, send_at if scheduled else None

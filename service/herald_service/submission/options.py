@@ -31,14 +31,16 @@ from herald_service.messages.intake.content import check_metadata, check_tags
 from herald_service.submission.replies import Refusal
 
 PREFIX = "x-herald-"
-_KNOWN = {
-    "x-herald-tags",
-    "x-herald-metadata",
-    "x-herald-sandbox",
-    "x-herald-send-at",
-    "x-herald-template",
-    "x-herald-template-data",
-}
+# The option header fields, as the API, the CLI and the console name them.
+OPTION_HEADERS = (
+    "X-Herald-Tags",
+    "X-Herald-Metadata",
+    "X-Herald-Sandbox",
+    "X-Herald-Send-At",
+    "X-Herald-Template",
+    "X-Herald-Template-Data",
+)
+_KNOWN = {name.lower() for name in OPTION_HEADERS}
 _BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
 

@@ -22,7 +22,7 @@ from herald_service.metrics import SUBMISSION_SESSIONS
 from herald_service.settings import Settings
 from herald_service.submission.certificates import ReloadingCertificate, write_self_signed
 from herald_service.submission.handler import SubmissionHandler
-from herald_service.submission.lockout import Lockout, LockoutGate
+from herald_service.submission.lockout import LockoutGate
 from herald_service.submission.protocol import SubmissionSMTP
 from herald_service.submission.service import SubmissionService
 
@@ -151,7 +151,7 @@ async def serve(
 ) -> None:
     """Run the submission server until SIGTERM or SIGINT (or cancellation)."""
     async with api_context(settings) as context:
-        gate = lockout or Lockout.from_settings(context.quota_redis, settings)
+        gate = lockout or context.lockout
         service = SubmissionService(context, gate)
         trusted = await service.trusted()
         server = SubmissionServer(service, settings, certificate_for(settings), trusted)

@@ -8,7 +8,7 @@ Only the message differs: the client's MIME is signed as written (see :mod:`.int
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from email_validator import EmailNotValidError
 
@@ -26,6 +26,7 @@ from herald_service.messages.store import (
     prepare_submitted,
 )
 from herald_service.metrics import SUBMISSION_MESSAGES
+from herald_service.settings import Settings
 from herald_service.submission.intake import SubmittedMessage, read_submission
 from herald_service.submission.lockout import LockoutGate
 from herald_service.submission.replies import (
@@ -38,6 +39,20 @@ from herald_service.submission.templated import templated_request
 
 log = logging.getLogger("herald.submission")
 SEND_SCOPE = "send"
+
+
+def may_manage_lockouts(settings: Settings, account_ids: Iterable[str]) -> bool:
+    """Whether a caller acting for ``account_ids`` may see and lift lock-outs.
+
+    A lock-out is per client address, not per account: the client that failed may have
+    meant any account's key, and the address may be another tenant's application server
+    (or a guesser aimed at one). Listing them would show one tenant other tenants' client
+    addresses, and lifting one would let any tenant switch off the protection of every
+    other tenant's keys. So only the operator of the server may: the command line, and the
+    accounts named in ``HERALD_OPERATOR_ACCOUNTS`` (their admin keys over the API, their
+    console members in the console).
+    """
+    return not set(settings.operator_accounts).isdisjoint(account_ids)
 
 
 class SubmissionService:

@@ -23,6 +23,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import missing
 
 from herald_service.core import template_limits as limits
+from herald_service.core.link_tracking import UNSUBSCRIBE_VARIABLE
 from herald_service.errors import FieldError, InvalidRequest
 
 
@@ -233,7 +234,8 @@ def compile_parts(subject: str, html: str | None, text: str | None) -> Compiled:
 def render(compiled: Compiled, data: Mapping[str, Any]) -> Rendered:
     """The parts rendered with ``data``, or a 422: a missing variable names its
     ``template_data`` field; a sandbox violation or a limit names the part."""
-    context = _wrap(dict(data), ())
+    # ``unsubscribe_url`` renders as the placeholder the send fills in (tracking/service.py).
+    context = _wrap({"unsubscribe_url": UNSUBSCRIBE_VARIABLE, **data}, ())
     token = _BUDGET.set(_Budget())
     try:
         subject = _render_part("subject", compiled.subject, context)

@@ -9,7 +9,14 @@ from herald.models._accounts import ApiKey, ApiKeyList, KeyQuotas, Suppression, 
 from herald.models._batch import BatchResult
 from herald.models._checks import CheckFinding, CheckSummary, MessageCheck
 from herald.models._common import FieldError, Problem
-from herald.models._domains import DkimKey, DmarcStage, DnsRecord, Domain, DomainList
+from herald.models._domains import (
+    DkimKey,
+    DmarcStage,
+    DnsRecord,
+    Domain,
+    DomainList,
+    DomainTracking,
+)
 from herald.models._events import EventLogEntry, EventPage
 from herald.models._messages import (
     Address,
@@ -22,8 +29,10 @@ from herald.models._messages import (
     Recipient,
     RecipientSummary,
     SendResult,
+    Tracking,
     Unsubscribe,
 )
+from herald.models._smtp import SmtpLockout, SmtpLockoutList, SmtpSettings
 from herald.models._templates import (
     RenderedTemplate,
     Template,
@@ -56,6 +65,7 @@ __all__ = [
     "DnsRecord",
     "Domain",
     "DomainList",
+    "DomainTracking",
     "EmailAddress",
     "Event",
     "EventLogEntry",
@@ -71,6 +81,9 @@ __all__ = [
     "RecipientSummary",
     "RenderedTemplate",
     "SendResult",
+    "SmtpLockout",
+    "SmtpLockoutList",
+    "SmtpSettings",
     "Suppression",
     "SuppressionPage",
     "Template",
@@ -78,6 +91,7 @@ __all__ = [
     "TemplateSummary",
     "TemplateVersion",
     "TemplateVersionList",
+    "Tracking",
     "Unsubscribe",
     "WebhookAttempt",
     "WebhookDelivery",

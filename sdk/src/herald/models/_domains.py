@@ -6,7 +6,7 @@ from datetime import datetime
 
 import msgspec
 
-__all__ = ["DkimKey", "DmarcStage", "DnsRecord", "Domain", "DomainList"]
+__all__ = ["DkimKey", "DmarcStage", "DnsRecord", "Domain", "DomainList", "DomainTracking"]
 
 
 class DnsRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -45,6 +45,13 @@ class DmarcStage(msgspec.Struct, frozen=True, kw_only=True):
     when: str
 
 
+class DomainTracking(msgspec.Struct, frozen=True, kw_only=True):
+    """Whether the domain's messages have opens and clicks tracked unless they say otherwise."""
+
+    opens: bool = False
+    clicks: bool = False
+
+
 class Domain(msgspec.Struct, frozen=True, kw_only=True):
     """A sending domain with its records, DKIM keys and verification status."""
 
@@ -59,6 +66,9 @@ class Domain(msgspec.Struct, frozen=True, kw_only=True):
     records: list[DnsRecord] = msgspec.field(default_factory=list)
     dkim_keys: list[DkimKey] = msgspec.field(default_factory=list)
     dmarc_progression: list[DmarcStage] = msgspec.field(default_factory=list)
+    tracking: DomainTracking = msgspec.field(default_factory=DomainTracking)
+    unsubscribe: bool = False
+    """Whether its messages with one recipient get Herald's one-click unsubscribe."""
 
 
 class DomainList(msgspec.Struct, frozen=True):

@@ -15,6 +15,7 @@ __all__ = [
     "Message",
     "Recipient",
     "SendResult",
+    "Tracking",
     "Unsubscribe",
 ]
 
@@ -31,6 +32,16 @@ class Unsubscribe(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
 
     url: str = ""
     mailto: str = ""
+
+
+class Tracking(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Open and click tracking: of one message (``messages.send``), or a domain's default
+    (``domains.update``). ``None`` leaves it to the domain (or, in an update, unchanged)."""
+
+    opens: bool | None = None
+    """A 1x1 pixel at the end of the HTML part: ``message.opened``."""
+    clicks: bool | None = None
+    """The HTML part's links rewritten through Herald: ``message.clicked``."""
 
 
 Address = str | EmailAddress
@@ -99,6 +110,8 @@ class Message(msgspec.Struct, frozen=True, kw_only=True, rename={"from_": "from"
     events: list[Event] = msgspec.field(default_factory=list)
     send_at: datetime | None = None
     """The time it was scheduled for, if it was."""
+    source: str = "api"
+    """The door it came in by: ``api`` (HTTP) or ``smtp`` (SMTP submission)."""
 
 
 class RecipientSummary(msgspec.Struct, frozen=True):

@@ -4,6 +4,7 @@ from herald.resources.api_keys import ApiKeys, AsyncApiKeys
 from herald.resources.domains import AsyncDomains, Domains
 from herald.resources.events import AsyncEvents, Events
 from herald.resources.messages import AsyncMessages, Messages
+from herald.resources.smtp import AsyncSmtp, Smtp
 from herald.resources.suppressions import AsyncSuppressions, Suppressions
 from herald.resources.templates import AsyncTemplates, Templates
 from herald.resources.webhooks import (
@@ -19,6 +20,7 @@ __all__ = [
     "AsyncDomains",
     "AsyncEvents",
     "AsyncMessages",
+    "AsyncSmtp",
     "AsyncSuppressions",
     "AsyncTemplates",
     "AsyncWebhookDeliveries",
@@ -26,6 +28,7 @@ __all__ = [
     "Domains",
     "Events",
     "Messages",
+    "Smtp",
     "Suppressions",
     "Templates",
     "WebhookDeliveries",

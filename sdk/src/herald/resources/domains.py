@@ -1,4 +1,5 @@
-"""``client.domains``: sending domains, their DNS records, verification and DKIM rotation."""
+"""``client.domains``: sending domains, their DNS records, verification, DKIM rotation and
+the tracking and unsubscribe defaults of their messages."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Unpack
 import msgspec
 
 from herald._base_client import CallOptions, RequestOptions
-from herald.models import Domain, DomainList
+from herald.models import Domain, DomainList, Tracking
 from herald.resources._base import AsyncResource, SyncResource, make_options, path
 
 __all__ = ["AsyncDomains", "Domains"]
@@ -21,6 +22,11 @@ class _AddBody(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 class _RotateBody(msgspec.Struct, kw_only=True, omit_defaults=True):
     dkim_selector: str | None = None
+
+
+class _UpdateBody(msgspec.Struct, kw_only=True, omit_defaults=True):
+    tracking: Tracking | None = None
+    unsubscribe: bool | None = None
 
 
 def add_options(
@@ -44,6 +50,14 @@ def rotate_options(
     """``POST /v1/domains/{id}/dkim/rotate``."""
     url_path = path("/v1/domains/{domain_id}/dkim/rotate", domain_id=domain_id)
     return make_options("POST", url_path, options, body=_RotateBody(dkim_selector=dkim_selector))
+
+
+def update_options(
+    domain_id: str, tracking: Tracking | None, unsubscribe: bool | None, options: CallOptions
+) -> RequestOptions:
+    """``PATCH /v1/domains/{id}``."""
+    body = _UpdateBody(tracking=tracking, unsubscribe=unsubscribe)
+    return make_options("PATCH", path(ONE, domain_id=domain_id), options, body=body)
 
 
 ONE = "/v1/domains/{domain_id}"
@@ -87,6 +101,23 @@ class Domains(SyncResource):
         """New DKIM keys under a new selector, ``pending`` until their records verify."""
         return self._client.request(rotate_options(domain_id, dkim_selector, options), Domain)
 
+    def update(
+        self,
+        domain_id: str,
+        *,
+        tracking: Tracking | None = None,
+        unsubscribe: bool | None = None,
+        **options: Unpack[CallOptions],
+    ) -> Domain:
+        """Set the defaults of the domain's messages: open and click tracking
+        (``Tracking(opens=True, clicks=True)``; a field left ``None`` stays as it is) and
+        Herald's one-click unsubscribe on messages with one recipient. A message's own
+        ``tracking`` and ``unsubscribe`` override them. Other API processes than the one
+        that answers apply the change within five seconds.
+        """
+        request = update_options(domain_id, tracking, unsubscribe, options)
+        return self._client.request(request, Domain)
+
     def delete(self, domain_id: str, **options: Unpack[CallOptions]) -> None:
         """Stop sending from the domain and erase its private keys."""
         self._client.request(domain_options("DELETE", ONE, domain_id, options), type(None))
@@ -126,6 +157,18 @@ class AsyncDomains(AsyncResource):
     ) -> Domain:
         """New DKIM keys under a new selector; see :meth:`Domains.rotate_dkim`."""
         return await self._client.request(rotate_options(domain_id, dkim_selector, options), Domain)
+
+    async def update(
+        self,
+        domain_id: str,
+        *,
+        tracking: Tracking | None = None,
+        unsubscribe: bool | None = None,
+        **options: Unpack[CallOptions],
+    ) -> Domain:
+        """Set the tracking and unsubscribe defaults; see :meth:`Domains.update`."""
+        request = update_options(domain_id, tracking, unsubscribe, options)
+        return await self._client.request(request, Domain)
 
     async def delete(self, domain_id: str, **options: Unpack[CallOptions]) -> None:
         """Stop sending from the domain and erase its private keys."""

@@ -20,6 +20,7 @@ from herald.models import (
     MessagePage,
     MessageSummary,
     SendResult,
+    Tracking,
     Unsubscribe,
 )
 from herald.resources._base import (
@@ -76,8 +77,14 @@ class MessageParams(CallOptions, total=False):
     tags: Sequence[str]
     metadata: Mapping[str, str]
     """Your own keys and values, returned in events and webhooks."""
-    unsubscribe: Unsubscribe
-    """``List-Unsubscribe`` targets (a URL also enables one-click unsubscribe)."""
+    unsubscribe: Unsubscribe | bool
+    """``True``: Herald's hosted one-click unsubscribe (RFC 8058; the message needs exactly
+    one recipient); ``False``: none, whatever the domain's default; an
+    :class:`~herald.Unsubscribe`: your own ``List-Unsubscribe`` targets (a URL also enables
+    one-click unsubscribe)."""
+    tracking: Tracking
+    """Open and click tracking of this message; what it leaves ``None`` follows the
+    sending domain's settings (both off unless the domain turns them on)."""
     sandbox: bool
     """Validate, sign and store, but do not deliver."""
     template_id: str
@@ -151,7 +158,8 @@ class _SendBody(msgspec.Struct, omit_defaults=True, kw_only=True, rename={"from_
     headers: dict[str, str] | None = None
     tags: list[str] | None = None
     metadata: dict[str, str] | None = None
-    unsubscribe: Unsubscribe | None = None
+    unsubscribe: Unsubscribe | bool | None = None
+    tracking: Tracking | None = None
     sandbox: bool | None = None
     template_id: str | None = None
     template_alias: str | None = None
@@ -191,6 +199,7 @@ def _body(params: MessageParams) -> _SendBody:
         tags=None if tags is None else list(tags),
         metadata=None if metadata is None else dict(metadata),
         unsubscribe=params.get("unsubscribe"),
+        tracking=params.get("tracking"),
         sandbox=params.get("sandbox"),
         template_id=params.get("template_id"),
         template_alias=params.get("template_alias"),

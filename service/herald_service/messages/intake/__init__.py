@@ -45,7 +45,9 @@ def validate_send_request(
     check_header_text(errors, "subject", request.subject)
     attachments = check_attachments(errors, request.attachments)
     headers = check_custom_headers(errors, request.headers)
-    headers += unsubscribe_headers(errors, request.unsubscribe)
+    own_unsubscribe = request.unsubscribe if not isinstance(request.unsubscribe, bool) else None
+    headers += unsubscribe_headers(errors, own_unsubscribe)
+    hosted = _hosted_unsubscribe(errors, request, len(to) + len(cc) + len(bcc))
     check_tags(errors, request.tags)
     check_metadata(errors, request.metadata)
     check_body_text(errors, "text", request.text)
@@ -71,7 +73,25 @@ def validate_send_request(
         metadata=dict(request.metadata),
         sandbox=request.sandbox,
         send_at=send_at,
+        track_opens=request.tracking.opens if request.tracking else None,
+        track_clicks=request.tracking.clicks if request.tracking else None,
+        hosted_unsubscribe=hosted,
     )
+
+
+def _hosted_unsubscribe(
+    errors: Collector, request: SendMessageRequest, recipients: int
+) -> bool | None:
+    """Whether the message carries Herald's one-click unsubscribe (None: the domain's
+    default). It unsubscribes the one recipient of the message, so it needs exactly one."""
+    if request.unsubscribe is True and recipients > 1:
+        errors.add(
+            "unsubscribe",
+            "one-click unsubscribe needs one recipient per message (send a batch instead)",
+        )
+    if isinstance(request.unsubscribe, bool):
+        return request.unsubscribe
+    return False if request.unsubscribe is not None else None
 
 
 def _check_send_at(

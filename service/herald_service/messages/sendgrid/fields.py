@@ -10,6 +10,8 @@ _FIELD_NAMES = {
     "tags": "categories",
     "metadata": "custom_args",
     "from": "from.email",
+    "tracking": "tracking_settings",
+    "unsubscribe": "tracking_settings.subscription_tracking.enable",
 }
 _PER_PERSONALIZATION = ("to", "cc", "bcc", "subject", "headers", "metadata", "template_data")
 

@@ -1,7 +1,7 @@
 """Translate SendGrid v3 ``/mail/send`` bodies into Herald send requests.
 
 Each personalization becomes its own message. Only fields Herald implements are accepted;
-anything else (batches, tracking...) is refused by name rather than ignored. ``send_at``
+anything else (batches, ASM groups...) is refused by name rather than ignored. ``send_at``
 (a UNIX time, for the request or per personalization) schedules the messages. A
 ``template_id`` names a Herald template (its id or its alias), rendered per
 personalization with its ``dynamic_template_data`` (Jinja2 syntax, not Handlebars).
@@ -36,6 +36,7 @@ from herald_service.messages.schemas import (
 from herald_service.messages.sendgrid.fields import sendgrid_field as sendgrid_field
 from herald_service.messages.sendgrid.scheduling import UnixTime, scheduled_time, send_at_field
 from herald_service.messages.sendgrid.templated import render_personalizations, template_fields
+from herald_service.messages.sendgrid.tracking import SGTrackingSettings, tracking_fields
 from herald_service.request_fields import (
     MAX_ATTACHMENTS,
     MAX_RECIPIENTS,
@@ -142,6 +143,7 @@ class SGMail(
     categories: Tags = msgspec.field(default_factory=list)
     custom_args: Metadata = msgspec.field(default_factory=dict)
     mail_settings: SGMailSettings | None = None
+    tracking_settings: SGTrackingSettings | None = None
     template_id: (
         Annotated[
             str,
@@ -218,6 +220,7 @@ def to_send_requests(mail: SGMail) -> list[SendMessageRequest]:
     html = _body(mail, "text/html")
     # The text alternative of HTML-only mail, derived once rather than per message.
     text = _body(mail, "text/plain") or (html_to_text(html) if html else None)
+    tracking = tracking_fields(mail.tracking_settings)
     return [
         SendMessageRequest(
             sender=_address(mail.sender),
@@ -235,6 +238,7 @@ def to_send_requests(mail: SGMail) -> list[SendMessageRequest]:
             sandbox=mail.sandbox,
             send_at=scheduled_time(mail.send_at, p.send_at),
             **template_fields(mail.template_id, p.dynamic_template_data),
+            **tracking,
         )
         for p in mail.personalizations
     ]

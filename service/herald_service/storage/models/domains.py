@@ -48,6 +48,12 @@ class Domain(Base):
     status: Mapped[str] = mapped_column(String(20), default=DomainStatus.PENDING.value)
     return_path_host: Mapped[str] = mapped_column(String(253))
     allow_subdomains: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Defaults of its messages (migration 0016): open and click tracking, one-click unsubscribe.
+    tracking_opens: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    tracking_clicks: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    unsubscribe_default: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     verified_at: Mapped[datetime | None] = mapped_column(default=None)
     last_checked_at: Mapped[datetime | None] = mapped_column(default=None, index=True)

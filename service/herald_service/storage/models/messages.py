@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     ForeignKey,
     Index,
@@ -59,6 +60,8 @@ class Message(Base):
     send_at: Mapped[datetime | None] = mapped_column(default=None)
     # The door it came in by: ``api`` (HTTP) or ``smtp`` (submission; migration 0015).
     source: Mapped[str] = mapped_column(String(8), default="api", server_default="api")
+    # What was tracked and the rewritten links' original URLs; None: nothing (0016).
+    tracking: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     recipients: Mapped[list[Recipient]] = relationship(
         back_populates="message", order_by="Recipient.id", lazy="selectin"
     )
