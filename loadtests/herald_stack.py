@@ -158,6 +158,7 @@ class HeraldStack:
         self.redis: Redis | None = None
         self.api: subprocess.Popen[bytes] | None = None
         self.workers: list[subprocess.Popen[bytes]] = []
+        self.others: list[subprocess.Popen[bytes]] = []  # started with spawn()
         try:
             self.postgres = Postgres()
             (self._dir / "redis").mkdir()
@@ -197,18 +198,30 @@ class HeraldStack:
             self.dns.add_mx(host, [(int(preference), exchange)])
 
     def _start_processes(self, api_workers: int, delivery_workers: int, worker_nice: int) -> None:
+        self.api = self._popen("api", "--port", str(self.api_port), "--workers", str(api_workers))
+        nice = str(worker_nice)
+        self.workers = [self._popen("worker", "--nice", nice) for _ in range(delivery_workers)]
+
+    def _popen(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         child_env = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
         child_env.update(self.env)
-        log = (self._dir / "herald.log").open("ab")
-
-        def start(*args: str) -> subprocess.Popen[bytes]:
+        child_env.update(env or {})
+        with (self._dir / "herald.log").open("ab") as log:
             return subprocess.Popen(
                 [*HERALD, *args], env=child_env, cwd=self._dir, stdout=log, stderr=log
             )
 
-        self.api = start("api", "--port", str(self.api_port), "--workers", str(api_workers))
-        nice = str(worker_nice)
-        self.workers = [start("worker", "--nice", nice) for _ in range(delivery_workers)]
+    def spawn(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Start one more ``herald ARGS`` with the stack's settings plus ``env``, logging
+        where the API and workers do; :meth:`stop` stops it with them."""
+        process = self._popen(*args, env=env)
+        self.others.append(process)
+        return process
+
+    @property
+    def directory(self) -> Path:
+        """The stack's own temporary directory (removed by :meth:`stop`)."""
+        return self._dir
 
     @property
     def base_url(self) -> str:
@@ -238,9 +251,10 @@ class HeraldStack:
 
     def stop(self) -> None:
         """Stop every process, drop the database, remove the files."""
-        for process in [*self.workers, *([self.api] if self.api else [])]:
+        processes = [*self.others, *self.workers, *([self.api] if self.api else [])]
+        for process in processes:
             process.terminate()
-        for process in [*self.workers, *([self.api] if self.api else [])]:
+        for process in processes:
             try:
                 process.wait(15)
             except subprocess.TimeoutExpired:

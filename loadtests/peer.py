@@ -19,11 +19,14 @@ from typing import Literal
 import msgspec
 
 from loadtests.peer_config import MAIN_CF, MASTER_CF, OPENDKIM_CONF
+from loadtests.procs import machine_busy
 from loadtests.sink import SmtpSink, free_port, wait_port
 from loadtests.verify import Verdict, verify_dumps
 
 Signing = Literal["none", "unix", "inet"]
 PEER_DOMAIN = "peer.bench.example"
+RECIPIENT = "rcpt@sink.bench.example"  # the sink takes any address
+WARM_RECIPIENT = "warm@sink.bench.example"  # of untimed messages sent first
 SELECTOR = "peer"
 PACKAGES = ("postfix", "opendkim", "opendkim-tools")
 
@@ -38,6 +41,9 @@ class PeerResult(msgspec.Struct, frozen=True):
     submit_seconds: float
     e2e_seconds: float
     verdict: Verdict
+    # Busy CPU of the whole machine from the first connection to the last message at the
+    # sink, per message (other work on the machine included).
+    machine_cpu_ms: float = 0.0
 
 
 def ensure_installed() -> None:
@@ -180,12 +186,12 @@ class PostfixPeer:
         self._dir.cleanup()
 
 
-def message_file(directory: Path, size: int = 3000) -> Path:
-    """A ~``size``-byte message (headers + text) for ``smtp-source -F``."""
+def message_file(directory: Path, size: int = 3000, domain: str = PEER_DOMAIN) -> Path:
+    """A ~``size``-byte message (headers + text) from ``bench@domain`` for ``smtp-source -F``."""
     line = "The quick brown fox jumps over the lazy dog, then reads its invoice again."
     body = "\n".join([line] * (size // (len(line) + 1)))
     text = (
-        f"From: Bench <bench@{PEER_DOMAIN}>\nTo: Someone <rcpt@sink.bench.example>\n"
+        f"From: Bench <bench@{domain}>\nTo: Someone <{RECIPIENT}>\n"
         f"Subject: Your receipt\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
         f"\n{body}\n"
     )
@@ -194,46 +200,53 @@ def message_file(directory: Path, size: int = 3000) -> Path:
     return path
 
 
-def run_peer(work: Path, signing: Signing, messages: int, sessions: int = 20) -> PeerResult:
-    """Submit ``messages`` over SMTP with ``sessions`` parallel sessions; time and verify."""
+def smtp_source(
+    port: int, messages: int, sessions: int, source: Path, sender: str, to: str = RECIPIENT
+) -> None:
+    """Send ``messages`` copies of ``source`` to 127.0.0.1:``port`` over ``sessions``
+    parallel SMTP sessions, each kept open (``-d``); the recipients are ``to`` numbered
+    from 1 (``-N``: see :func:`source_recipients`). Raises if any reply is not positive."""
+    command = ["smtp-source", "-s", str(sessions), "-m", str(messages), "-N", "-d"]
+    command += ["-F", str(source), "-f", sender, "-t", to, "-M", "client.bench.example"]
+    done = subprocess.run(
+        [*command, f"127.0.0.1:{port}"], check=False, capture_output=True, timeout=600
+    )
+    if done.returncode != 0:
+        output = (done.stdout + done.stderr).decode(errors="replace")[-2000:]
+        raise RuntimeError(f"smtp-source exited with {done.returncode}:\n{output}")
+
+
+def source_recipients(messages: int, to: str = RECIPIENT) -> list[str]:
+    """The recipients :func:`smtp_source` numbers ``to`` into for ``messages`` messages."""
+    return [f"{i}{to}" for i in range(1, messages + 1)]
+
+
+def run_peer(
+    work: Path, signing: Signing, messages: int, sessions: int = 20, warmup: int = 0
+) -> PeerResult:
+    """Submit ``messages`` over SMTP with ``sessions`` parallel sessions; time and verify.
+    ``warmup`` messages to other recipients go first, untimed, and must arrive too."""
     work.mkdir(parents=True, exist_ok=True)
     sink = SmtpSink(work / f"sink-{signing}")
     peer: PostfixPeer | None = None
     try:
         peer = PostfixPeer(sink, signing)
-        source = message_file(work)
-        start = time.perf_counter()
-        subprocess.run(
-            [
-                "smtp-source",
-                "-s",
-                str(sessions),
-                "-m",
-                str(messages),
-                "-N",
-                "-d",
-                "-F",
-                str(source),
-                "-f",
-                f"bench@{PEER_DOMAIN}",
-                "-t",
-                "rcpt@sink.bench.example",
-                "-M",
-                "client.bench.example",
-                f"127.0.0.1:{peer.port}",
-            ],
-            check=True,
-            capture_output=True,
-            timeout=600,
-        )
+        source, sender = message_file(work), f"bench@{PEER_DOMAIN}"
+        if warmup:
+            smtp_source(peer.port, warmup, sessions, source, sender, WARM_RECIPIENT)
+        total = warmup + messages
+        if warmup and not sink.wait_for(warmup, timeout=300):
+            raise RuntimeError(f"peer ({signing}): warm-up lost\n{peer.maillog()[-3000:]}")
+        start, busy = time.perf_counter(), machine_busy()
+        smtp_source(peer.port, messages, sessions, source, sender)
         submitted = time.perf_counter()
-        if not sink.wait_for(messages, timeout=300):
+        if not sink.wait_for(total, timeout=300):
             raise RuntimeError(
-                f"peer ({signing}): only {sink.count}/{messages} arrived\n{peer.maillog()[-3000:]}"
+                f"peer ({signing}): only {sink.count}/{total} arrived\n{peer.maillog()[-3000:]}"
             )
-        arrived = sink.last_arrival
+        arrived, busy = sink.last_arrival, machine_busy() - busy
         sink.wait_quiet(1.0, timeout=10)
-        expected = [f"{i}rcpt@sink.bench.example" for i in range(1, messages + 1)]
+        expected = source_recipients(warmup, WARM_RECIPIENT) + source_recipients(messages)
         required = ("rsa-sha256",) if signing != "none" else ()
         verdict = verify_dumps(sink.dumps(), expected, peer.dkim_records, required)
         return PeerResult(
@@ -244,6 +257,7 @@ def run_peer(work: Path, signing: Signing, messages: int, sessions: int = 20) ->
             submit_seconds=submitted - start,
             e2e_seconds=arrived - start,
             verdict=verdict,
+            machine_cpu_ms=busy * 1000 / messages,
         )
     finally:
         if peer is not None:

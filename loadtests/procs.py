@@ -1,9 +1,20 @@
-"""Process helpers: resident memory of a process tree, sampled while the load runs."""
+"""Process helpers: resident memory of a process tree, sampled while the load runs; the
+whole machine's busy CPU time."""
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> float:
+    """CPU seconds all cores spent busy since boot (``/proc/stat``: everything but idle
+    and iowait): whatever ran, this benchmark's processes and anyone else's."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return (sum(fields) - fields[3] - fields[4]) / _TICK
 
 
 def children(pid: int) -> list[int]:

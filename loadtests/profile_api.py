@@ -48,6 +48,15 @@ def summarize(collapsed: Path, top: int) -> str:
     return "\n".join(lines)
 
 
+def py_spy_record(pid: int, out: Path, seconds: int | None = None) -> subprocess.Popen[bytes]:
+    """``py-spy record`` of ``pid`` (active samples, collapsed stacks into ``out``) for
+    ``seconds``, or until it gets SIGINT."""
+    pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    command = [pyspy, "record", "--pid", str(pid), "--format", "raw", "--output", str(out)]
+    command += ["--nonblocking", *(["--duration", str(seconds)] if seconds else [])]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def main() -> None:
     """Run the load, record, summarize."""
     parser = argparse.ArgumentParser()
@@ -58,7 +67,6 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=0, help="messages per batch (0: single)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/herald-api-profile.txt"))
     args = parser.parse_args()
-    pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     work = Path(tempfile.mkdtemp(prefix="herald-profile-"))
     work.chmod(0o755)
     stack = HeraldStack(work, api_workers=1, delivery_workers=1)
@@ -68,12 +76,7 @@ def main() -> None:
             target = (children(stack.api.pid) or [stack.api.pid])[0]
         else:
             target = stack.workers[0].pid
-        record = subprocess.Popen(
-            [pyspy, "record", "--pid", str(target), "--duration", str(args.seconds),
-             "--format", "raw", "--output", str(args.out), "--nonblocking"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        record = py_spy_record(target, args.out, args.seconds)
         sender = Sender(
             stack.base_url, stack.tenant.api_key, f"bench@{stack.tenant.domain}", args.concurrency
         )

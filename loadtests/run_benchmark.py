@@ -54,7 +54,12 @@ def _median(values: list[float]) -> float:
 
 
 def _parse() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="SMTP submission (smtp-source against `herald submission` and Postfix + "
+        "OpenDKIM): `loadtests/bench submission [--quick]`, i.e. "
+        "`python -m loadtests.submission_bench --help`.",
+    )
     parser.add_argument("--quick", action="store_true", help="1 short repetition (< 3 min)")
     parser.add_argument("--repeat", type=int, help="repetitions (default 3, quick 1)")
     parser.add_argument("--messages", type=int, help="Herald saturation messages (20000)")
