@@ -55,7 +55,7 @@ async def test_patch_sets_the_defaults_the_next_send_follows(
 ) -> None:
     tenant = await herald.create_tenant("shop.example")
     shown = (await api.get(f"/v1/domains/{tenant.domain_id}", headers=tenant.headers)).json()
-    assert shown["tracking"] == {"opens": False, "clicks": False}
+    assert shown["tracking"] == {"opens": False, "clicks": False, "host": None}
     assert shown["unsubscribe"] is False
     before = await _send(api, tenant)  # this API process now caches the domain
     html, headers = await _html_and_headers(api, tenant, before)
@@ -67,7 +67,7 @@ async def test_patch_sets_the_defaults_the_next_send_follows(
         json={"tracking": {"opens": True, "clicks": True}, "unsubscribe": True},
     )
     assert patched.status_code == 200, patched.text
-    assert patched.json()["tracking"] == {"opens": True, "clicks": True}
+    assert patched.json()["tracking"] == {"opens": True, "clicks": True, "host": None}
     assert patched.json()["unsubscribe"] is True
 
     after = await _send(api, tenant)  # within the cache's TTL: the PATCH forgot the entry
@@ -89,11 +89,11 @@ async def test_patch_sets_the_defaults_the_next_send_follows(
         headers=tenant.headers,
         json={"tracking": {"opens": False}},
     )
-    assert partial.json()["tracking"] == {"opens": False, "clicks": True}
+    assert partial.json()["tracking"] == {"opens": False, "clicks": True, "host": None}
     assert partial.json()["unsubscribe"] is True
     listed = (await api.get("/v1/domains", headers=tenant.headers)).json()["data"]
     assert [(d["tracking"], d["unsubscribe"]) for d in listed] == [
-        ({"opens": False, "clicks": True}, True)
+        ({"opens": False, "clicks": True, "host": None}, True)
     ]
     last = await _send(api, tenant)
     html, _ = await _html_and_headers(api, tenant, last)
@@ -125,7 +125,7 @@ async def test_another_accounts_domain_scopes_and_refusals(
         same = await api.patch(mine_url, headers=mine.headers, json=nothing)
         assert same.status_code == 200, same.text
         assert (same.json()["tracking"], same.json()["unsubscribe"]) == (
-            {"opens": False, "clicks": False},
+            {"opens": False, "clicks": False, "host": None},
             False,
         )
     for body, status, field in (
@@ -140,7 +140,7 @@ async def test_another_accounts_domain_scopes_and_refusals(
         assert answer.headers["content-type"].startswith("application/problem+json")
         assert [e["field"] for e in answer.json()["errors"]] == [field], (body, answer.text)
     unchanged = (await api.get(mine_url, headers=mine.headers)).json()
-    assert unchanged["tracking"] == {"opens": False, "clicks": False}
+    assert unchanged["tracking"] == {"opens": False, "clicks": False, "host": None}
     assert unchanged["unsubscribe"] is False
 
 
@@ -148,9 +148,12 @@ async def test_herald_domains_tracking(herald: Herald, settings_env: dict[str, s
     tenant = await herald.create_tenant("cli.example")
     command = ("domains", "tracking", "--account", tenant.account_id, tenant.domain_id)
     shown = herald_json(settings_env, *command)
-    assert (shown["tracking"], shown["unsubscribe"]) == ({"opens": False, "clicks": False}, False)
+    assert (shown["tracking"], shown["unsubscribe"]) == (
+        {"opens": False, "clicks": False, "host": None},
+        False,
+    )
     changed = herald_json(settings_env, *command, "--clicks", "on", "--unsubscribe", "on")
-    assert changed["tracking"] == {"opens": False, "clicks": True}
+    assert changed["tracking"] == {"opens": False, "clicks": True, "host": None}
     assert changed["unsubscribe"] is True
     text = subprocess.run(
         [*HERALD, *command, "--opens", "on"],
@@ -162,7 +165,7 @@ async def test_herald_domains_tracking(herald: Herald, settings_env: dict[str, s
     ).stdout
     assert text.strip() == (
         f"cli.example ({tenant.domain_id}): open tracking on, click tracking on, "
-        "one-click unsubscribe on"
+        "one-click unsubscribe on, tracking host none (HERALD_PUBLIC_URL)"
     )
 
     other = await herald.create_tenant("other.example")

@@ -251,3 +251,50 @@ async def test_a_mail_to_the_unsubscribe_address_unsubscribes_through_herald_inb
     assert unsubscribed[0]["data"] == {"method": "mailto"}
     other = (await api.get(f"/v1/messages/{untracked_id}", headers=tenant.headers)).json()
     assert "message.unsubscribed" not in [e["type"] for e in other["events"]]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_domains_own_tracking_host_is_used_once_its_cname_verifies(
+    herald: Herald,
+    api: AsyncTestClient,  # type: ignore[type-arg]
+    smtp_server_factory: SMTPServerFactory,  # type: ignore[type-arg]
+    live_api: str,
+) -> None:
+    tenant = await herald.create_tenant("shop.example")
+    herald.add_mx("receiver.example", (10, "mx.receiver.example", "127.0.0.2"))
+    mx = smtp_server_factory("127.0.0.2")
+    changed = await api.patch(
+        f"/v1/domains/{tenant.domain_id}",
+        headers=tenant.headers,
+        json={"tracking": {"clicks": True, "host": True}},
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["tracking"]["host"] == "track.shop.example"
+    (cname,) = [r for r in changed.json()["records"] if r["purpose"] == "tracking"]
+    assert (cname["type"], cname["host"], cname["value"]) == (
+        "CNAME",
+        "track.shop.example",
+        "127.0.0.1",  # the host of HERALD_PUBLIC_URL
+    )
+    await _send(api, tenant)  # not verified yet: the public URL
+    herald.dns.add_cname("track.shop.example", "wrong.example")
+    verified = await api.post(f"/v1/domains/{tenant.domain_id}/verify", headers=tenant.headers)
+    (cname,) = [r for r in verified.json()["records"] if r["purpose"] == "tracking"]
+    assert cname["status"] == "mismatch"
+    await _send(api, tenant)  # a CNAME elsewhere: still the public URL
+    herald.dns.add_cname("track.shop.example", "127.0.0.1")
+    verified = await api.post(f"/v1/domains/{tenant.domain_id}/verify", headers=tenant.headers)
+    (cname,) = [r for r in verified.json()["records"] if r["purpose"] == "tracking"]
+    assert cname["status"] == "verified"
+    await _send(api, tenant)
+    assert await herald.drain_queue() == 3
+    hosts = []
+    for received in mx.messages:
+        html = message_from_bytes(received.data, policy=policy.default).get_body(("html",))
+        (link,) = re.findall(r'href="([^"]+/t/c/[^"]+)"', html.get_content())  # type: ignore[union-attr]
+        hosts.append(urlsplit(link).netloc)
+        assert verify_all(received.data, herald.dns) == [True, True]
+    assert hosts == ["127.0.0.1:" + live_api.rsplit(":", 1)[1]] * 2 + ["track.shop.example"]
+    path = urlsplit(link).path
+    followed = httpx.get(f"{live_api}{path}", headers={"Host": "track.shop.example"})
+    assert followed.status_code == 302 and followed.headers["location"] == LINK

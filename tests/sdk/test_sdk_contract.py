@@ -17,7 +17,7 @@ import herald
 from herald import models
 from herald.attachments import AttachmentBody
 from herald.resources._batch import _BatchBody
-from herald.resources.domains import _UpdateBody
+from herald.resources.domains import _TrackingChange, _UpdateBody
 from herald.resources.messages import _SendBody
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,7 +122,7 @@ def test_request_bodies_match_the_document() -> None:
     assert _json_names(_BatchBody) == set(SCHEMAS["SendBatchRequest"]["properties"])
     assert _json_names(models.Tracking) == set(SCHEMAS["TrackingIn"]["properties"])
     assert _json_names(_UpdateBody) == set(SCHEMAS["UpdateDomainRequest"]["properties"])
-    assert _json_names(models.Tracking) == set(SCHEMAS["TrackingChange"]["properties"])
+    assert _json_names(_TrackingChange) == set(SCHEMAS["TrackingChange"]["properties"])
 
 
 def test_fresh_venv_installs_only_the_sdk_and_its_dependencies(tmp_path: Path) -> None:

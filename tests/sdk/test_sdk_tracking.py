@@ -50,6 +50,10 @@ def test_domain_defaults_and_a_messages_own_settings(client: Herald, tenant: Ten
     updated = client.domains.update(tenant.domain_id, unsubscribe=True)
     assert (updated.tracking.clicks, updated.unsubscribe) == (True, True), "clicks kept"
     assert client.domains.get(tenant.domain_id) == updated
+    hosted = client.domains.update(tenant.domain_id, tracking_host=True)
+    assert hosted.tracking.host == "track.sender.example" and hosted.tracking.clicks
+    assert any(r.host == "track.sender.example" for r in hosted.records)
+    assert client.domains.update(tenant.domain_id, tracking_host=False).tracking.host is None
 
     message = {"from_": "app@sender.example", "to": "ann@receiver.example", "subject": "Hi"}
     by_domain = client.messages.send(**message, html=HTML, sandbox=True)

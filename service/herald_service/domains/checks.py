@@ -51,6 +51,18 @@ def check_dkim(answer: Answer, key: DkimKey) -> RecordCheck:
     return dkim_check(answer.values, key.public_key, key.algorithm)
 
 
+def check_cname(answer: Answer, target: str) -> RecordCheck:
+    """A CNAME to ``target`` (the tracking host: Herald's public host name)."""
+    if answer.error:
+        return lookup_failed(answer.error)
+    found = [value.rstrip(".").lower() for value in answer.values]
+    if not found:
+        return RecordCheck(RecordStatus.MISSING, [], "no CNAME record")
+    if target.rstrip(".").lower() in found:
+        return RecordCheck(RecordStatus.VERIFIED, found, f"points at {target}")
+    return RecordCheck(RecordStatus.MISMATCH, found, f"should point at {target}")
+
+
 def check_dmarc(answer: Answer) -> RecordCheck:
     """One valid ``v=DMARC1`` record, whatever its policy."""
     if answer.error:
@@ -93,6 +105,8 @@ async def check_record(
     if record.purpose == "dkim":
         key = next(k for k in domain.dkim_keys if k.selector == _selector(record.host))
         return check_dkim(await lookup(resolver, record.host, "TXT"), key)
+    if record.purpose == "tracking":
+        return check_cname(await lookup(resolver, record.host, "CNAME"), record.value)
     if record.purpose == "ptr":
         ip = next(
             ip

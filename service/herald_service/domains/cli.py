@@ -130,7 +130,8 @@ def _tracking_text(payload: dict[str, Any]) -> str:
     return (
         f"{payload['name']} ({payload['id']}): open tracking {state(tracking['opens'])}, "
         f"click tracking {state(tracking['clicks'])}, "
-        f"one-click unsubscribe {state(payload['unsubscribe'])}"
+        f"one-click unsubscribe {state(payload['unsubscribe'])}, "
+        f"tracking host {tracking.get('host') or 'none (HERALD_PUBLIC_URL)'}"
     )
 
 
@@ -142,6 +143,9 @@ def _tracking_text(payload: dict[str, Any]) -> str:
 @click.option(
     "--unsubscribe", type=_SWITCH, default=None, help="Hosted one-click unsubscribe (RFC 8058)."
 )
+@click.option(
+    "--host", "host", type=_SWITCH, default=None, help="Own tracking host track.<domain>."
+)
 @click.option("--json", "as_json", is_flag=True)
 def domains_tracking(
     account_id: str,
@@ -149,6 +153,7 @@ def domains_tracking(
     opens: str | None,
     clicks: str | None,
     unsubscribe: str | None,
+    host: str | None,
     as_json: bool,
 ) -> None:
     """Show or set the defaults of the domain's messages: open and click tracking and
@@ -157,6 +162,7 @@ def domains_tracking(
     settings = get_settings()
     changes = {"opens": _switch(opens), "clicks": _switch(clicks)}
     changes["unsubscribe"] = _switch(unsubscribe)
+    changes["tracking_host"] = _switch(host)
 
     async def work(session: AsyncSession) -> dict[str, Any]:
         domain = await update_domain_defaults(session, account_id, domain_id, **changes)

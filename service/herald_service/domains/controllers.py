@@ -123,6 +123,7 @@ class DomainController(AuthenticatedController):
                 opens=tracking.opens if tracking else None,
                 clicks=tracking.clicks if tracking else None,
                 unsubscribe=data.unsubscribe,
+                tracking_host=tracking.host if tracking else None,
             )
             updated = domain_out(domain, herald.settings)
         herald.sending_domains.forget_domain(domain_id)

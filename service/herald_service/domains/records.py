@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -143,6 +144,33 @@ def expected_records(domain: Domain, settings: Settings) -> list[DnsRecord]:
             "ip4:/ip6: mechanisms to it instead of publishing a second one.",
         ),
         *_ptr_records(settings),
+        *_tracking_records(domain, settings),
+    ]
+
+
+def tracking_target(settings: Settings) -> str:
+    """The name a domain's tracking host points at: the host of ``HERALD_PUBLIC_URL``
+    (``HERALD_HOSTNAME`` when unset)."""
+    return urlsplit(settings.public_url).hostname or settings.hostname
+
+
+def _tracking_records(domain: Domain, settings: Settings) -> list[DnsRecord]:
+    """The CNAME of the domain's own tracking host, when it asked for one."""
+    if not domain.tracking_host:
+        return []
+    target = tracking_target(settings)
+    return [
+        DnsRecord(
+            type="CNAME",
+            host=domain.tracking_host,
+            value=target,
+            purpose="tracking",
+            required=False,
+            strings=[target],
+            detail="Tracked links, the open pixel and unsubscribe URLs use this host once "
+            "it verifies (until then HERALD_PUBLIC_URL); it must serve Herald's API over "
+            "HTTPS (a certificate for this name on your proxy).",
+        )
     ]
 
 

@@ -54,6 +54,9 @@ class TrackingChange(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     opens: bool | None = None
     clicks: bool | None = None
+    host: bool | None = None
+    """``true``: the domain's own tracking host ``track.<domain>`` (a CNAME to publish,
+    listed among its records; used once it verifies); ``false``: none."""
 
 
 class UpdateDomainRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -70,6 +73,8 @@ class DomainTracking(msgspec.Struct):
 
     opens: bool
     clicks: bool
+    host: str | None = None
+    """The domain's own tracking host (used once its CNAME verifies), or ``null``."""
 
 
 class DkimKeyOut(msgspec.Struct):
@@ -132,6 +137,10 @@ def domain_out(domain: Domain, settings: Settings) -> DomainOut:
             for k in domain.dkim_keys
         ],
         dmarc_progression=dmarc_progression(domain, settings),
-        tracking=DomainTracking(opens=domain.tracking_opens, clicks=domain.tracking_clicks),
+        tracking=DomainTracking(
+            opens=domain.tracking_opens,
+            clicks=domain.tracking_clicks,
+            host=domain.tracking_host,
+        ),
         unsubscribe=domain.unsubscribe_default,
     )

@@ -21,7 +21,7 @@ from msgspec import Struct
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from herald_service.core.states import DkimKeyStatus, DomainStatus
+from herald_service.core.states import DkimKeyStatus, DomainStatus, RecordStatus
 from herald_service.errors import FieldError, Forbidden, InvalidRequest
 from herald_service.mail.dkim_signing import SigningKey
 from herald_service.security import secretbox
@@ -134,6 +134,8 @@ class SendingDomain(Struct, frozen=True):
     tracking_opens: bool = False
     tracking_clicks: bool = False
     unsubscribe_default: bool = False
+    tracking_host: str = ""
+    """The domain's own tracking host, once its CNAME verified; empty: the public URL."""
 
 
 class SendingDomainCache:
@@ -174,6 +176,7 @@ class SendingDomainCache:
             tracking_opens=domain.tracking_opens,
             tracking_clicks=domain.tracking_clicks,
             unsubscribe_default=domain.unsubscribe_default,
+            tracking_host=verified_tracking_host(domain),
         )
         self._entries[(account_id, sender_domain)] = (self._clock() + self._ttl, resolved)
         if len(self._entries) > self._size:
@@ -214,3 +217,14 @@ class SendingDomainCache:
             return cached
         async with sessions() as session:
             return await self.resolve(session, account_id, sender_domain)
+
+
+def verified_tracking_host(domain: Domain) -> str:
+    """``domain.tracking_host`` if its last verification found its CNAME, else ``""``."""
+    host = domain.tracking_host
+    if not host:
+        return ""
+    for record in domain.check_report.get("records", []):
+        if record.get("type") == "CNAME" and record.get("host") == host:
+            return host if record.get("status") == RecordStatus.VERIFIED.value else ""
+    return ""

@@ -207,6 +207,7 @@ async def update_domain_defaults(
     opens: bool | None = None,
     clicks: bool | None = None,
     unsubscribe: bool | None = None,
+    tracking_host: bool | None = None,
 ) -> Domain:
     """Set what the domain's messages get unless they say otherwise: open tracking, click
     tracking, hosted one-click unsubscribe (``None``: unchanged, so nothing given changes
@@ -222,6 +223,8 @@ async def update_domain_defaults(
         domain.tracking_clicks = clicks
     if unsubscribe is not None:
         domain.unsubscribe_default = unsubscribe
+    if tracking_host is not None:
+        domain.tracking_host = f"track.{domain.name}" if tracking_host else None
     await session.flush()
     return domain
 

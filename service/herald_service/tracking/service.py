@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from html import escape
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -39,6 +40,7 @@ class TrackingUrls:
 
     def __init__(self, public_url: str, key: bytes) -> None:
         self.base = public_url.rstrip("/")
+        self.scheme = urlsplit(self.base).scheme or "https"
         self.key = key
 
     @classmethod
@@ -47,10 +49,12 @@ class TrackingUrls:
         base = settings.public_url or f"https://{settings.hostname}"
         return cls(base, tracking_key(settings.require_secret_key()))
 
-    def url(self, kind: Kind, message_id: str, link: int = 0) -> str:
-        """The public URL of ``kind`` (``c``, ``o`` or ``u``) for ``message_id``."""
+    def url(self, kind: Kind, message_id: str, link: int = 0, host: str = "") -> str:
+        """The public URL of ``kind`` (``c``, ``o`` or ``u``) for ``message_id``, on the
+        sending domain's own tracking ``host`` when it has one."""
         path = {"c": "t/c", "o": "t/o", "u": "u"}[kind]
-        return f"{self.base}/{path}/{make_token(self.key, kind, message_id, link)}"
+        base = f"{self.scheme}://{host}" if host else self.base
+        return f"{base}/{path}/{make_token(self.key, kind, message_id, link)}"
 
     def mailto(self, message_id: str, return_path_host: str) -> str:
         """The unsubscribe address under the domain's return path (``herald inbound``)."""
@@ -86,7 +90,8 @@ def apply_tracking(
             html, text = _fill(html, ""), _fill(text, "")
             return Tracked(msgspec.structs.replace(outgoing, html=html, text=text), None)
         return Tracked(outgoing, None)
-    unsubscribe_url = urls.url("u", message_id) if unsubscribe else ""
+    host = domain.tracking_host
+    unsubscribe_url = urls.url("u", message_id, host=host) if unsubscribe else ""
     text = _fill(text, unsubscribe_url)
     headers = outgoing.headers
     if unsubscribe:
@@ -100,11 +105,17 @@ def apply_tracking(
         html = _fill(html, unsubscribe_url) or ""
         if clicks:
             html, links = rewrite_links(
-                html, lambda i: urls.url("c", message_id, i), frozenset({unsubscribe_url})
+                html, lambda i: urls.url("c", message_id, i, host), frozenset({unsubscribe_url})
             )
         if opens:
-            html = add_pixel(html, urls.url("o", message_id))
-    record = {"opens": opens, "clicks": clicks, "unsubscribe": unsubscribe, "links": links}
+            html = add_pixel(html, urls.url("o", message_id, host=host))
+    record = {
+        "opens": opens,
+        "clicks": clicks,
+        "unsubscribe": unsubscribe,
+        "links": links,
+        "host": host,
+    }
     changed = msgspec.structs.replace(outgoing, html=html, text=text, headers=headers)
     return Tracked(changed, record)
 
@@ -127,9 +138,10 @@ def untracked_html(
     click: tracked links point at their original URLs again and the pixel is gone."""
     if not record:
         return html
+    host = str(record.get("host") or "")
     for index, original in enumerate(record.get("links") or ()):
-        tracked = escape(urls.url("c", message_id, index), quote=True)
+        tracked = escape(urls.url("c", message_id, index, host), quote=True)
         html = html.replace(f'href="{tracked}"', f'href="{escape(original, quote=True)}"')
     if record.get("opens"):
-        html = html.replace(pixel_tag(urls.url("o", message_id)), "")
+        html = html.replace(pixel_tag(urls.url("o", message_id, host=host)), "")
     return html

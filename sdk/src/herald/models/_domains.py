@@ -50,6 +50,8 @@ class DomainTracking(msgspec.Struct, frozen=True, kw_only=True):
 
     opens: bool = False
     clicks: bool = False
+    host: str | None = None
+    """The domain's own tracking host (used once its CNAME verifies), or ``None``."""
 
 
 class Domain(msgspec.Struct, frozen=True, kw_only=True):

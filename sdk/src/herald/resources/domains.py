@@ -24,8 +24,14 @@ class _RotateBody(msgspec.Struct, kw_only=True, omit_defaults=True):
     dkim_selector: str | None = None
 
 
+class _TrackingChange(msgspec.Struct, kw_only=True, omit_defaults=True):
+    opens: bool | None = None
+    clicks: bool | None = None
+    host: bool | None = None
+
+
 class _UpdateBody(msgspec.Struct, kw_only=True, omit_defaults=True):
-    tracking: Tracking | None = None
+    tracking: _TrackingChange | None = None
     unsubscribe: bool | None = None
 
 
@@ -53,10 +59,21 @@ def rotate_options(
 
 
 def update_options(
-    domain_id: str, tracking: Tracking | None, unsubscribe: bool | None, options: CallOptions
+    domain_id: str,
+    tracking: Tracking | None,
+    unsubscribe: bool | None,
+    options: CallOptions,
+    tracking_host: bool | None = None,
 ) -> RequestOptions:
     """``PATCH /v1/domains/{id}``."""
-    body = _UpdateBody(tracking=tracking, unsubscribe=unsubscribe)
+    change = None
+    if tracking is not None or tracking_host is not None:
+        change = _TrackingChange(
+            opens=tracking.opens if tracking else None,
+            clicks=tracking.clicks if tracking else None,
+            host=tracking_host,
+        )
+    body = _UpdateBody(tracking=change, unsubscribe=unsubscribe)
     return make_options("PATCH", path(ONE, domain_id=domain_id), options, body=body)
 
 
@@ -107,15 +124,18 @@ class Domains(SyncResource):
         *,
         tracking: Tracking | None = None,
         unsubscribe: bool | None = None,
+        tracking_host: bool | None = None,
         **options: Unpack[CallOptions],
     ) -> Domain:
         """Set the defaults of the domain's messages: open and click tracking
         (``Tracking(opens=True, clicks=True)``; a field left ``None`` stays as it is) and
         Herald's one-click unsubscribe on messages with one recipient. A message's own
         ``tracking`` and ``unsubscribe`` override them. Other API processes than the one
-        that answers apply the change within five seconds.
+        that answers apply the change within five seconds. ``tracking_host=True`` asks for
+        the domain's own tracking host ``track.<domain>``: publish the CNAME listed in its
+        ``records``; it is used once it verifies.
         """
-        request = update_options(domain_id, tracking, unsubscribe, options)
+        request = update_options(domain_id, tracking, unsubscribe, options, tracking_host)
         return self._client.request(request, Domain)
 
     def delete(self, domain_id: str, **options: Unpack[CallOptions]) -> None:
@@ -164,10 +184,11 @@ class AsyncDomains(AsyncResource):
         *,
         tracking: Tracking | None = None,
         unsubscribe: bool | None = None,
+        tracking_host: bool | None = None,
         **options: Unpack[CallOptions],
     ) -> Domain:
         """Set the tracking and unsubscribe defaults; see :meth:`Domains.update`."""
-        request = update_options(domain_id, tracking, unsubscribe, options)
+        request = update_options(domain_id, tracking, unsubscribe, options, tracking_host)
         return await self._client.request(request, Domain)
 
     async def delete(self, domain_id: str, **options: Unpack[CallOptions]) -> None:

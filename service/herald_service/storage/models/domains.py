@@ -54,6 +54,8 @@ class Domain(Base):
     unsubscribe_default: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
+    # ``track.<name>`` once asked for: a CNAME to Herald, used when verified (0017).
+    tracking_host: Mapped[str | None] = mapped_column(String(253), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     verified_at: Mapped[datetime | None] = mapped_column(default=None)
     last_checked_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
