@@ -18,7 +18,7 @@ from litestar.params import FromPath
 
 from herald_service.api.context import ApiContext
 from herald_service.api.problems import problem_responses
-from herald_service.errors import HeraldError, NotFound
+from herald_service.errors import FieldError, HeraldError, NotFound
 from herald_service.tracking.recording import Visit
 from herald_service.tracking.unsubscribe import offers_unsubscribe, unsubscribe
 
@@ -156,9 +156,8 @@ async def one_click_unsubscribe(
         return _page("Link not found", "<p>This unsubscribe link is not valid.</p>", 404)
     form = await request.form()
     if form.get("List-Unsubscribe") != "One-Click":
-        raise HeraldError(
-            "List-Unsubscribe: the body must be List-Unsubscribe=One-Click (RFC 8058)"
-        )
+        problem = "the body must be List-Unsubscribe=One-Click (RFC 8058)"
+        raise HeraldError(problem, [FieldError("List-Unsubscribe", problem)])
     await unsubscribe(herald.sessions, message, "one-click", herald.webhook_endpoints)
     text = f"<p>{escape(message.recipient)} will receive no more of these emails.</p>"
     return _page("You are unsubscribed", text)
