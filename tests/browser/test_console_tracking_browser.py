@@ -89,7 +89,10 @@ async def test_an_admin_turns_tracking_on_and_the_timeline_shows_what_followed(
     assert "Tracking settings saved" in page.find_element(By.ID, "domain-notice").text
     assert ticked(page) == {"opens": True, "clicks": True, "unsubscribe": True}
     shown = httpx.get(f"{server}/v1/domains/{tenant.domain_id}", headers=tenant.headers).json()
-    assert (shown["tracking"], shown["unsubscribe"]) == ({"opens": True, "clicks": True}, True)
+    assert (shown["tracking"], shown["unsubscribe"]) == (
+        {"opens": True, "clicks": True, "host": None},
+        True,
+    )
 
     message_id, paths = send_tracked(server, tenant)
     with httpx.Client(base_url=server, follow_redirects=False, timeout=10) as web:
