@@ -11,7 +11,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from simnet.dns import DNSServer
-from support.browser import console_errors, sign_in, submit
+from support.browser import console_errors, settle, sign_in, submit
 from support.console import add_user
 from support.harness import Herald, Tenant
 
@@ -84,7 +84,7 @@ async def test_verify_now_turns_the_records_verified_in_place(
 
     page.execute_script(NO_RELOAD)
     page.find_element(By.XPATH, "//button[normalize-space()='Verify now']").click()
-    WebDriverWait(page, 15).until(lambda d: domain_status(d) == "verified")
+    settle(page, lambda d: domain_status(d) == "verified")
     assert page.execute_script(SAME_PAGE) is True
     after = shown_records(page)
     assert [r[:3] for r in after] == [r[:3] for r in records]
@@ -124,7 +124,7 @@ async def test_a_viewer_sees_the_domain_turn_verified_by_itself(
     )
     assert verified.status_code == 200 and verified.json()["status"] == "verified"
 
-    WebDriverWait(page, 15).until(lambda d: domain_status(d) == "verified")
+    settle(page, lambda d: domain_status(d) == "verified")
     assert page.execute_script(SAME_PAGE) is True
     assert {status for *_, status in shown_records(page)} == {"verified"}
     assert page.find_element(By.ID, "domain-live").get_attribute("data-watching") == "no"

@@ -7,9 +7,8 @@ from __future__ import annotations
 import httpx
 from selenium import webdriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
-from support.browser import console_errors, sign_in, submit
+from support.browser import console_errors, settle, sign_in, submit
 from support.console import add_user
 from support.harness import Herald
 
@@ -44,16 +43,16 @@ async def test_admin_writes_previews_saves_and_activates(
     fill(page, "t-text", "Hello {{ first_name }}")
     page.execute_script(NO_RELOAD)
     fill(page, "t-subject", "Welcome, {{ first_name }}")
-    WebDriverWait(page, 10).until(lambda d: preview_subject(d) == "Welcome, Ann")
+    settle(page, lambda d: preview_subject(d) == "Welcome, Ann")
     assert page.find_element(By.ID, "preview-html").text == "<p>Hello Ann</p>"
 
     fill(page, "t-data", '{"first_name": "<Bob>"}')
-    WebDriverWait(page, 10).until(lambda d: preview_subject(d) == "Welcome, <Bob>")
+    settle(page, lambda d: preview_subject(d) == "Welcome, <Bob>")
     assert page.find_element(By.ID, "preview-html").text == "<p>Hello &lt;Bob&gt;</p>"
     assert page.find_element(By.ID, "preview-text").text == "Hello <Bob>"
     fill(page, "t-data", "{}")
-    WebDriverWait(page, 10).until(
-        lambda d: d.find_elements(By.CSS_SELECTOR, "[data-field='template_data.first_name']")
+    settle(
+        page, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-field='template_data.first_name']")
     )
     assert page.execute_script(SAME_PAGE) is True
 
@@ -88,7 +87,7 @@ async def test_a_viewer_reads_and_previews_but_cannot_save(
     submit(page, page.find_element(By.LINK_TEXT, "Templates"))
     assert page.find_elements(By.LINK_TEXT, "New template") == []
     submit(page, page.find_element(By.LINK_TEXT, "Receipt"))
-    WebDriverWait(page, 10).until(lambda d: preview_subject(d) == "For Ann")
+    settle(page, lambda d: preview_subject(d) == "For Ann")
     assert page.find_element(By.ID, "t-subject").get_attribute("readonly") is not None
     assert page.find_elements(By.XPATH, "//button[normalize-space()='Save as a new version']") == []
     assert page.find_elements(By.CSS_SELECTOR, "form[action$='/activate']") == []

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import httpx
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
@@ -12,7 +16,17 @@ from selenium.webdriver.support.ui import WebDriverWait
 from support.console import PASSWORD
 from support.harness import Tenant
 
+T = TypeVar("T")
 READ_CLIPBOARD = "navigator.clipboard.readText().then(arguments[0], () => arguments[0](null));"
+
+
+def settle(
+    driver: webdriver.Chrome, condition: Callable[[webdriver.Chrome], T], timeout: float = 10
+) -> T:
+    """Wait for ``condition`` on a page that htmx swaps in place: an element read the moment
+    its fragment is replaced is stale, which means "not yet", not a failure."""
+    wait = WebDriverWait(driver, timeout, ignored_exceptions=[StaleElementReferenceException])
+    return wait.until(condition)
 
 
 def submit(driver: webdriver.Chrome, button: WebElement) -> None:
