@@ -32,11 +32,12 @@ from herald_service.delivery_queue import DeliveryQueue
 # 100 ids costs ~0.25 ms wall on an idle machine, whatever its size), ids arriving one by
 # one at random gave 1.0 / 1.5 / 2.1 / 3.4 ids per job at 100/s per process (this
 # machine's saturation) and 1.2 / 6.4 / 11.7 / 21.8 at 1,000/s, for 0 / 5 / 10 / 20 ms;
-# bursts of ~10 ids (one shared commit) at 1,000/s gave 10.6 / 14.5 / 17.3 / 27.6. 10 ms
-# keeps the time from commit to job within the 3-20 ms that the enqueue took under load
-# while the 202 waited for it, so delivery starts about as soon as before, and jobs carry
-# about 10 more ids at 1,000 msg/s per process.
-GATHER_WINDOW = 0.010
+# bursts of ~10 ids (one shared commit) at 1,000/s gave 10.6 / 14.5 / 17.3 / 27.6. At the
+# 300-600 msg/s of one SMTP submission process, 10 ms left ~11 ids per job and the delivery
+# workers spent 1.0-1.1 ms per message, 25 ms 0.8-0.9 ms (docs/benchmarks.md, "SMTP
+# submission"); a message's delivery starts at most 25 ms after its commit, which no mail
+# client can tell from the time SMTP itself takes.
+GATHER_WINDOW = 0.025
 MAX_BATCH = 500  # ids per write: at most 5 jobs, one short pipeline
 
 log = logging.getLogger(__name__)

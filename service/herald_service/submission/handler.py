@@ -109,5 +109,5 @@ class SubmissionHandler:
         except Exception:
             log.exception("submission failed; the client was told to retry")
             return TRY_AGAIN.reply
-        log.info("submission %s accepted from %s", message_id, server.peer_address)
+        log.debug("submission %s accepted from %s", message_id, server.peer_address)
         return f"250 2.0.0 Ok: queued as {message_id}"

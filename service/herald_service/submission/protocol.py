@@ -23,6 +23,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 from herald_service.keys.service import AuthContext
+from herald_service.submission.envelope_addresses import plain_address
 from herald_service.submission.replies import Refusal
 from herald_service.submission.service import SubmissionService
 
@@ -124,6 +125,15 @@ class SubmissionSMTP(SMTP):
     async def auth_LOGIN(self, _: Any, args: list[str]) -> AuthResult:
         """AUTH LOGIN: any user name; the password is an API key."""
         return await self._check(await super().auth_LOGIN(_, args))
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """The address of MAIL or RCPT: a plain ``<local@domain>`` read cheaply, anything
+        else by aiosmtpd's full parser (see :mod:`.envelope_addresses`)."""
+        plain = plain_address(arg, self.local_part_limit)
+        if plain is not None:
+            return plain
+        parsed: tuple[str | None, str | None] = super()._getaddr(arg)
+        return parsed
 
     def _say_and_close(self, reply: str) -> None:
         transport = self.transport
