@@ -108,6 +108,7 @@ async def test_sendgrid_errors_sandbox_and_unsupported_fields(
         headers=tenant.headers,
     )
     assert sandbox.status_code == 200
+    assert sandbox.content == b""
     assert herald.queued_message_ids() == []
 
     unsupported = await api.post(
@@ -135,3 +136,8 @@ async def test_sendgrid_errors_sandbox_and_unsupported_fields(
     unauthorized = await api.post("/v3/mail/send", json=base)
     assert unauthorized.status_code == 401
     assert "errors" in unauthorized.json()
+
+    sent = await api.post("/v3/mail/send", json=base, headers=tenant.headers)
+    assert sent.status_code == 202
+    assert sent.content == b""  # as SendGrid answers: no body, not JSON null
+    assert sent.headers["X-Message-Id"].startswith("msg_")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, post
+from litestar import MediaType, Request, Response, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
@@ -108,7 +108,9 @@ def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     summary="Send mail (SendGrid v3 compatible)",
     tags=["sendgrid"],
     status_code=202,
-    response_description="Accepted; the first message's id is in `X-Message-Id`",
+    media_type=MediaType.TEXT,
+    response_description="Accepted, with an empty body; the first message's id is in "
+    "`X-Message-Id`",
     responses={
         200: ResponseSpec(
             data_container=None,
@@ -124,7 +126,7 @@ async def sendgrid_mail_send(
     auth: NamedDependency[AuthContext],
     herald: NamedDependency[ApiContext],
     idempotency_key: IdempotencyHeader = None,
-) -> Response[None]:
+) -> Response[bytes]:
     """Each personalization becomes one message; all are accepted or none.
 
     At most 1000 personalizations and 1000 recipients (to, cc and bcc of all of them) per
@@ -153,4 +155,7 @@ async def sendgrid_mail_send(
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
     if outcome.status_code == 202:
         headers["X-Message-Id"] = msgspec.json.decode(outcome.body, type=Accepted).id
-    return Response(content=None, status_code=outcome.status_code, headers=headers)
+    # SendGrid answers with an empty body (not JSON ``null``); clients ignore it.
+    return Response(
+        content=b"", status_code=outcome.status_code, headers=headers, media_type=MediaType.TEXT
+    )
