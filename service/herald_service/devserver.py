@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import secrets
 import shutil
@@ -174,7 +175,9 @@ def run_dev(host: str, port: int, as_json: bool) -> None:
     env["HERALD_SECRET_KEY"] = _secret_key()
     settings = load_settings(env)
     redis_child = _ensure_redis(settings.redis_url)
+    redis: dict[str, str | bool] = {"url": settings.redis_url, "started": redis_child is not None}
     engine = make_engine(settings.database_url)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # a step-by-step log of no use here
     upgrade(engine)
     details = asyncio.run(_bootstrap(env))
     env.setdefault("HERALD_OPERATOR_ACCOUNTS", details["account_id"])  # it runs this server
@@ -204,7 +207,7 @@ def run_dev(host: str, port: int, as_json: bool) -> None:
         supervisor.start_all()
         _wait_http(f"{base}/healthz", api)
         _wait_port(settings.submission_host, settings.submission_port)
-        _announce(base, details, smtp, as_json)
+        _announce(base, details, smtp, redis, as_json)
         supervisor.run()
     finally:
         supervisor.stop_all()
@@ -216,7 +219,11 @@ def run_dev(host: str, port: int, as_json: bool) -> None:
 
 
 def _announce(
-    base: str, details: dict[str, str], smtp: dict[str, str | int], as_json: bool
+    base: str,
+    details: dict[str, str],
+    smtp: dict[str, str | int],
+    redis: dict[str, str | bool],
+    as_json: bool,
 ) -> None:
     body = msgspec.json.encode(
         {
@@ -240,6 +247,7 @@ def _announce(
         "console_inbox_url": f"{base}/console/inbox",
         "curl": curl,
         "smtp": smtp,
+        "redis": redis,
     }
     if as_json:
         click.echo(msgspec.json.encode(info).decode(), nl=True)
@@ -247,13 +255,21 @@ def _announce(
     click.echo(
         f"\nHerald is running (embedded mode: SQLite in ./var, capture inbox).\n\n"
         f"  API:      {base}\n  Inbox:    {base}/console/inbox\n  Console:  {base}/console\n"
+        f"  Account:  {details['account_id']}\n"
         f"  API key:  {details['api_key']}\n"
         f"            (also signs in to the console: {base}/console/sign-in)\n"
+        f"  Redis:    {_redis_text(redis)}\n"
         f"\nSend a message:\n\n{curl}\n\n{_smtp_text(smtp)}\n"
         f"Or sign in to the console as a user you create:\n\n"
         f"  herald users create --email you@example.com --role admin "
         f"--account {details['account_id']}\n\nPress Ctrl-C to stop.\n"
     )
+
+
+def _redis_text(redis: dict[str, str | bool]) -> str:
+    if redis["started"]:
+        return f"started redis-server at {redis['url']} (it stops with herald dev)"
+    return f"reusing the Redis that answers at {redis['url']}"
 
 
 def _smtp_text(smtp: dict[str, str | int]) -> str:

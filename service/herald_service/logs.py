@@ -53,5 +53,5 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("rq.worker", "httpx", "aiosmtpd", "mail.log"):
+    for noisy in ("rq.worker", "httpx", "aiosmtpd", "mail.log", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

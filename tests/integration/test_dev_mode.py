@@ -108,6 +108,8 @@ def test_dev_mode_prints_a_key_and_delivers_signed_mail_to_the_inbox(
         assert line, stop(dev)
         info = json.loads(line)
         assert info["api_key"].startswith("hrld_")
+        assert info["account_id"].startswith("acct_")
+        assert info["redis"] == {"url": redis_server.url, "started": False}  # reused
         assert "curl" in info["curl"] and info["api_key"] in info["curl"]
         payload = json.loads(info["curl"].split("-d '", 1)[1].rsplit("'", 1)[0])
         sent = httpx.post(
@@ -140,7 +142,8 @@ def test_dev_mode_prints_a_key_and_delivers_signed_mail_to_the_inbox(
             assert browser.get("/console").status_code == 200
         assert (tmp_path / "var" / "herald.db").exists()
     finally:
-        stop(dev)
+        log = stop(dev)
+    assert "Running upgrade" not in log and "alembic" not in log  # no migration chatter
 
 
 def test_dev_mode_restarts_a_killed_worker_and_keeps_delivering(
