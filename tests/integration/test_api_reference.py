@@ -91,3 +91,19 @@ async def test_the_renderer_licence_is_served_and_unknown_assets_are_404(
     assert "MIT License" in licence.text
     assert (await api.get("/docs/static/missing.js")).status_code == 404
     assert (await api.get("/docs/static/%2e%2e/reference.py")).status_code == 404
+
+
+async def test_a_problem_type_leads_to_its_explanation(
+    api: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    missing = await api.get("/v1/messages/msg_nope", headers={"Authorization": "Bearer nope"})
+    problem = missing.json()
+    assert problem["type"] == "/problems#unauthorized"
+    page = await api.get(problem["type"].split("#")[0])
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert f'<section id="{problem["type"].split("#")[1]}">' in page.text
+    routed = await api.get("/v1/nowhere")
+    assert routed.json()["type"] == "/problems#not-found"
+    assert '<section id="not-found">' in page.text

@@ -69,7 +69,7 @@ def problem(status: int, title: str, detail: str = "") -> dict[str, Any]:
     """An RFC 9457 body like Herald's."""
     slug = title.lower().replace(" ", "-")
     return {
-        "type": f"https://herald.dev/problems/{slug}",
+        "type": f"/problems#{slug}",
         "title": title,
         "status": status,
         "detail": detail,

@@ -144,7 +144,7 @@ def test_wrong_api_key_is_an_authentication_error(
     assert error.status == 401
     assert error.problem.status == 401
     assert error.problem.title == "Unauthorized"
-    assert error.problem.type.startswith("https://herald.dev/problems/")
+    assert error.problem.type.startswith("/problems#")
     assert error.errors == []
     assert "401" in str(error)
 

@@ -33,7 +33,7 @@ from litestar.types import (
     Send,
 )
 
-from herald_service.api.problems import PROBLEM_JSON, PROBLEM_TYPE_BASE, Problem
+from herald_service.api.problems import PROBLEM_JSON, Problem, problem_type
 from herald_service.metrics import REQUESTS_SHED
 
 ALWAYS_SERVED = ("/healthz", "/readyz", "/metrics")
@@ -45,7 +45,7 @@ _PLACE = "herald.admission"  # the scope key of a request's place in the budget
 
 _OVERLOADED = msgspec.json.encode(
     Problem(
-        type=PROBLEM_TYPE_BASE + "service-overloaded",
+        type=problem_type("Service overloaded"),
         title="Service overloaded",
         status=503,
         detail=f"Too many requests in progress; nothing was accepted. "

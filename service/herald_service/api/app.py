@@ -25,6 +25,7 @@ from herald_service.api.reference import (
     DocumentCopy,
     ReferencePage,
     openapi_json,
+    problems_page,
     reference_router,
     static_assets,
 )
@@ -88,6 +89,7 @@ def _route_handlers(config: Settings) -> list[object]:
         readyz,
         metrics,
         openapi_json,
+        problems_page,
         static_assets(),
         MessageController,
         MessageBatchController,

@@ -37,7 +37,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from herald_service.api.problems import PROBLEM_JSON, PROBLEM_TYPE_BASE, Problem
+from herald_service.api.problems import PROBLEM_JSON, Problem, problem_type
 from herald_service.settings import get_settings
 
 # Request line and headers of one request, counted to within one read (64 KiB-256 KiB).
@@ -54,9 +54,8 @@ def _closing_problem(
     default_headers: list[tuple[bytes, bytes]], status: HTTPStatus, title: str, detail: str
 ) -> bytes:
     """A complete problem-details response that closes the connection."""
-    slug = title.lower().replace(" ", "-")
     body = msgspec.json.encode(
-        Problem(type=PROBLEM_TYPE_BASE + slug, title=title, status=status, detail=detail)
+        Problem(type=problem_type(title), title=title, status=status, detail=detail)
     )
     lines = [f"HTTP/1.1 {status.value} {status.phrase}".encode()]
     lines += [name + b": " + value for name, value in default_headers]

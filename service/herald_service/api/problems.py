@@ -11,10 +11,10 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
 
+from herald_service.api.problem_catalog import type_uri
 from herald_service.errors import FieldError, HeraldError
 
 PROBLEM_JSON = "application/problem+json"
-PROBLEM_TYPE_BASE = "https://herald.dev/problems/"
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,8 @@ def problem_response(
 
 
 def problem_type(title: str) -> str:
-    """The ``type`` URI of problems with this title."""
-    return PROBLEM_TYPE_BASE + re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+    """The ``type`` of problems with this title (see :mod:`.problem_catalog`)."""
+    return type_uri(title)
 
 
 def problem_of(exc: HeraldError) -> Problem:

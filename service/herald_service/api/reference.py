@@ -19,6 +19,8 @@ from litestar.enums import MediaType
 from litestar.openapi.plugins import OpenAPIRenderPlugin
 from litestar.static_files import create_static_files_router
 
+from herald_service.api import problem_catalog
+
 ASSETS = Path(__file__).with_name("reference_assets")
 STATIC_PATH = "/docs/static"
 CSP = (
@@ -59,6 +61,31 @@ def _document_bytes(app: Litestar) -> bytes:
         cached = openapi_document(app).encode()
         app.state.openapi_document = cached
     return cached
+
+
+PROBLEM_PAGE_HEADERS = [
+    ResponseHeader(
+        name="Content-Security-Policy",
+        value="default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    ),
+    ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
+    ResponseHeader(name="Referrer-Policy", value="no-referrer"),
+]
+
+
+@get(
+    problem_catalog.PAGE_PATH,
+    include_in_schema=False,
+    media_type="text/html; charset=utf-8",
+    response_headers=PROBLEM_PAGE_HEADERS,
+    sync_to_thread=False,
+)
+def problems_page() -> str:
+    """``/problems``: what each problem ``type`` means, one anchor per type."""
+    return _PROBLEMS_PAGE
+
+
+_PROBLEMS_PAGE = problem_catalog.page()
 
 
 @get("/openapi.json", include_in_schema=False, media_type="application/json", cache=False)
