@@ -15,7 +15,7 @@ from litestar.testing import AsyncTestClient
 from herald_service.api.app import create_app
 from herald_service.console.web import CONTENT_SECURITY_POLICY
 from simnet.fixtures import SMTPServerFactory
-from support.console import add_user, sign_in
+from support.console import add_user, csrf_of, sign_in
 from support.harness import Herald, Tenant
 
 TRACKER = "https://tracker.example/open.gif"
@@ -175,3 +175,49 @@ async def test_another_accounts_message_is_not_found(
     console.cookies.clear()
     signed_out = await console.get(f"/console/messages/{own}/preview")
     assert signed_out.status_code == 303 and "/console/sign-in" in signed_out.headers["location"]
+
+
+async def test_an_admin_retries_deferred_recipients_from_the_message_page(
+    herald: Herald,
+    console: AsyncTestClient,  # type: ignore[type-arg]
+    smtp_server_factory: SMTPServerFactory,
+) -> None:
+    await herald.reconfigure(retry_schedule=(3600.0,))
+    tenant = await herald.create_tenant("sender.example")
+    herald.add_mx("receiver.example", (10, "mx.receiver.example", "127.0.0.2"))
+    mx = smtp_server_factory("127.0.0.2").defer("rcpt")
+    message_id = await send(console, tenant, cc=[])
+    await herald.drain_queue()
+    await add_user(herald.settings.database_url, "v@example.com", "viewer", tenant.account_id)
+    await add_user(herald.settings.database_url, "a@example.com", "admin", tenant.account_id)
+
+    await sign_in(console, "v@example.com")
+    seen = await console.get(f"/console/messages/{message_id}")
+    assert "deferred" in seen.text and "Retry deferred now" not in seen.text
+    refused = await console.post(
+        f"/console/messages/{message_id}/retry", data={"csrf_token": csrf_of(seen.text)}
+    )
+    assert refused.status_code == 403
+    assert herald.sweep() == 0
+
+    await console.post("/console/sign-out", data={"csrf_token": csrf_of(seen.text)})
+    await sign_in(console, "a@example.com")
+    page = await console.get(f"/console/messages/{message_id}")
+    assert "Retry deferred now" in page.text
+    forged = await console.post(f"/console/messages/{message_id}/retry", data={})
+    assert forged.status_code == 403  # no CSRF token
+    mx.accept()
+    done = await console.post(
+        f"/console/messages/{message_id}/retry", data={"csrf_token": csrf_of(page.text)}
+    )
+    assert done.status_code == 303
+    assert done.headers["location"] == f"/console/messages/{message_id}?done=retried"
+    assert herald.sweep() == 1
+    await herald.drain_queue()
+    after = await console.get(done.headers["location"])
+    assert 'id="retry-notice"' in after.text and "Retry deferred now" not in after.text
+    assert await herald.recipients(message_id) == {"alice@receiver.example": "delivered"}
+    again = await console.post(
+        f"/console/messages/{message_id}/retry", data={"csrf_token": csrf_of(after.text)}
+    )
+    assert again.status_code == 409

@@ -67,6 +67,7 @@ RESPONSE_MODELS: dict[type[msgspec.Struct], str] = {
     models.CheckSummary: "CheckSummary",
     models.Problem: "Problem",
     models.FieldError: "FieldError",
+    models.RetryResult: "RetryDeferredResult",
 }
 # Models that are dataclasses (a list of results of two kinds, which msgspec cannot describe).
 DATACLASS_MODELS: dict[type, str] = {models.BatchResult: "BatchResults"}

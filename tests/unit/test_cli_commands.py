@@ -8,7 +8,7 @@ import pytest
 from herald_service.cli import FEATURE_COMMANDS, main
 
 COMMANDS = {
-    "accounts": {"create"},
+    "accounts": {"create", "list"},
     "api": None,
     "dev": None,
     "domains": {"add", "verify", "rotate", "tracking"},
@@ -17,6 +17,7 @@ COMMANDS = {
     "messages": {"cancel", "scheduled"},
     "migrate": None,
     "openapi": None,
+    "queue": {"list", "show", "retry", "cancel"},
     "smtp": {"settings", "lockouts", "unlock"},
     "submission": None,
     "templates": {"create", "list", "show", "update", "delete", "versions", "activate", "render"},
@@ -25,7 +26,7 @@ COMMANDS = {
     "worker": None,
 }
 # A group named differently from the slice that holds it.
-SLICES = {"users": "console", "smtp": "submission"}
+SLICES = {"users": "console", "smtp": "submission", "queue": "messages"}
 
 
 def test_the_group_lists_every_command_sorted() -> None:

@@ -22,6 +22,7 @@ from herald.resources import (
     AsyncDomains,
     AsyncEvents,
     AsyncMessages,
+    AsyncQueue,
     AsyncSmtp,
     AsyncSuppressions,
     AsyncTemplates,
@@ -29,6 +30,7 @@ from herald.resources import (
     Domains,
     Events,
     Messages,
+    Queue,
     Smtp,
     Suppressions,
     Templates,
@@ -109,6 +111,11 @@ class Herald(SyncAPIClient):
         return Suppressions(self)
 
     @cached_property
+    def queue(self) -> Queue:
+        """Deferred mail: retry a message, or every deferred recipient, now."""
+        return Queue(self)
+
+    @cached_property
     def smtp(self) -> Smtp:
         """SMTP submission: its settings and AUTH lock-outs (``/v1/smtp``)."""
         return Smtp(self)
@@ -187,6 +194,11 @@ class AsyncHerald(AsyncAPIClient):
     def suppressions(self) -> AsyncSuppressions:
         """Addresses Herald will not send to (``/v1/suppressions``)."""
         return AsyncSuppressions(self)
+
+    @cached_property
+    def queue(self) -> AsyncQueue:
+        """Deferred mail: retry a message, or every deferred recipient, now."""
+        return AsyncQueue(self)
 
     @cached_property
     def smtp(self) -> AsyncSmtp:

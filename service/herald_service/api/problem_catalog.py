@@ -89,6 +89,13 @@ CATALOG: tuple[ProblemKind, ...] = (
         "Nothing to do: a message cannot be recalled once a server has it.",
     ),
     ProblemKind(
+        "Nothing to retry",
+        (409,),
+        "A retry asked for a message none of whose recipients is `deferred`: each was "
+        "delivered, bounced, canceled, or is already queued.",
+        "Nothing to do; `GET /v1/messages/{id}` shows each recipient's status.",
+    ),
+    ProblemKind(
         "Payload too large",
         (413,),
         "The body is over `HERALD_MAX_REQUEST_BYTES` (attachments count in full).",

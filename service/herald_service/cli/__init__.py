@@ -29,6 +29,7 @@ FEATURE_COMMANDS: Mapping[str, str] = {
     "keys": "herald_service.keys.cli:keys",
     "templates": "herald_service.templates.cli:templates",
     "messages": "herald_service.messages.cli:messages",
+    "queue": "herald_service.messages.cli:queue",
     "smtp": "herald_service.submission.cli:smtp",
     "users": "herald_service.console.cli:users",
 }

@@ -13,10 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald_service.console.message_view import preview_html, view_message
@@ -25,7 +25,7 @@ from herald_service.domains.service import dkim_key_records
 from herald_service.errors import HeraldError
 from herald_service.events.service import event_view
 from herald_service.messages.schemas import message_out
-from herald_service.messages.service import get_message, message_events
+from herald_service.messages.service import get_message, message_events, retry_message
 from herald_service.storage.models import Message
 from herald_service.tracking.service import TrackingUrls, untracked_html
 from herald_service.webhooks.schemas import delivery_out
@@ -96,6 +96,8 @@ async def _page(request: Request[Any, Any, Any], operator: Operator, message_id:
         "view": view_message(raw, records),
         "remote_images": remote,
         "preview_src": f"/console/messages/{out.id}/preview" + ("?images=remote" if remote else ""),
+        "retried": request.query_params.get("done") == "retried",
+        "deferred": any(r.status == "deferred" for r in out.recipients),
     }
 
 
@@ -114,6 +116,23 @@ class MessagePageController(Controller):
     ) -> Template:
         """The whole page."""
         return Template("message.html", context=await _page(request, operator, message_id))
+
+    @post("/{message_id:str}/retry", status_code=303)
+    async def retry(
+        self,
+        request: Request[Any, Any, Any],
+        operator: NamedDependency[Operator],
+        message_id: FromPath[str],
+    ) -> Redirect:
+        """Try the message's deferred recipients now (admins only, as every change); the
+        workers' next sweep queues them. 409 when none is deferred any more."""
+        async with context_of(request).sessions.begin() as db:
+            message = await _find(db, operator, message_id)
+            try:
+                await retry_message(db, message.account_id, message_id)
+            except HeraldError as exc:
+                raise ConsoleError(exc.status, exc.detail) from None
+        return Redirect(path=f"/console/messages/{message_id}?done=retried", status_code=303)
 
     @get("/{message_id:str}/preview")
     async def preview(

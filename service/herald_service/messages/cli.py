@@ -1,17 +1,31 @@
-"""``herald messages``: cancel a scheduled message, list the scheduled ones.
+"""``herald messages`` and ``herald queue``: the operator's view of messages.
 
-The operator's view: any account's message, written to the database directly with the
-same rules as ``POST /v1/messages/{id}/cancel`` (the event and its webhooks included).
+Any account's message (or one account's with ``--account``), read and written in the
+database directly with the rules of the API: ``cancel`` is ``POST /v1/messages/{id}/cancel``
+(the event and its webhooks included), ``queue retry`` makes deferred recipients due now
+(:mod:`herald_service.messages.retry`). ``herald queue`` is to Herald what ``mailq``,
+``postqueue -f`` and ``postsuper -d`` are to Postfix.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 import click
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald_service.cli.output import emit, with_session
+from herald_service.core.states import RecipientStatus
 from herald_service.messages.cancel import cancel_in
+from herald_service.messages.retry import retry_deferred, retry_message
 from herald_service.messages.scheduled import scheduled_messages
+from herald_service.messages.schemas import message_out
+from herald_service.messages.store import get_message, message_events
 from herald_service.settings import get_settings
+from herald_service.storage.models import DeliveryAttempt, Message, Recipient
 
 
 @click.group()
@@ -56,3 +70,143 @@ def messages_scheduled(account_id: str, as_json: bool) -> None:
         for m in rows
     ]
     emit(as_json, payload, "\n".join(lines) or "no scheduled messages")
+
+
+WAITING = (RecipientStatus.QUEUED, RecipientStatus.DEFERRED, RecipientStatus.SCHEDULED)
+
+
+@click.group()
+def queue() -> None:
+    """Mail waiting to go: list, show, retry now, cancel."""
+
+
+@queue.command("list")
+@click.option(
+    "--status",
+    type=click.Choice([s.value for s in WAITING]),
+    default=None,
+    help="Only this status (default: all three).",
+)
+@click.option("--domain", default=None, help="Only recipients at this domain.")
+@click.option("--account", "account_id", default=None, help="Only this account's.")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--json", "as_json", is_flag=True)
+def queue_list(
+    status: str | None, domain: str | None, account_id: str | None, limit: int, as_json: bool
+) -> None:
+    """Recipients waiting to go, the soonest due first, with their last reply."""
+
+    async def read(session: AsyncSession) -> list[dict[str, Any]]:
+        return await waiting(session, status, domain, account_id, limit)
+
+    rows = with_session(get_settings(), read)
+    lines = [
+        f"{r['message_id']}  {r['status']:9} {r['attempts']:>3}  {r['next_attempt_at'] or '-':32} "
+        f"{r['email']}  {r['last_response']}"
+        for r in rows
+    ]
+    emit(as_json, {"data": rows}, "\n".join(lines) or "the queue is empty")
+
+
+async def waiting(
+    session: AsyncSession,
+    status: str | None,
+    domain: str | None,
+    account_id: str | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """The waiting recipients, by due time (each status on its own ``ix_recipients_due``
+    range), with the reply of their last attempt."""
+    statuses = [status] if status else [s.value for s in WAITING]
+    query = (
+        select(Recipient, Message.account_id)
+        .join(Message, Message.id == Recipient.message_id)
+        .where(Recipient.status.in_(statuses))
+        .order_by(Recipient.next_attempt_at, Recipient.id)
+        .limit(limit)
+    )
+    if domain:
+        query = query.where(Recipient.domain == domain.lower())
+    if account_id:
+        query = query.where(Message.account_id == account_id)
+    found = (await session.execute(query)).all()
+    last = await _last_replies(session, [recipient.id for recipient, _ in found])
+    return [
+        {
+            "message_id": recipient.message_id,
+            "account_id": account,
+            "email": recipient.email,
+            "status": recipient.status,
+            "attempts": recipient.attempt_count,
+            "next_attempt_at": _iso(recipient.next_attempt_at),
+            "last_response": last.get(recipient.id, ""),
+        }
+        for recipient, account in found
+    ]
+
+
+async def _last_replies(session: AsyncSession, recipient_ids: list[int]) -> dict[int, str]:
+    if not recipient_ids:
+        return {}
+    rows = await session.execute(
+        select(DeliveryAttempt.recipient_id, DeliveryAttempt.code, DeliveryAttempt.response)
+        .where(DeliveryAttempt.recipient_id.in_(recipient_ids))
+        .order_by(DeliveryAttempt.recipient_id, DeliveryAttempt.at)
+    )
+    return {rid: f"{code or ''} {response}".strip() for rid, code, response in rows.all()}
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
+@queue.command("show")
+@click.argument("message_id")
+@click.option("--account", "account_id", default=None, help="Only if it is this account's.")
+@click.option("--json", "as_json", is_flag=True)
+def queue_show(message_id: str, account_id: str | None, as_json: bool) -> None:
+    """A message with each recipient's status and attempts (``GET /v1/messages/{id}``)."""
+
+    async def read(session: AsyncSession) -> dict[str, Any]:
+        owner = account_id or await session.scalar(
+            select(Message.account_id).where(Message.id == message_id)
+        )
+        message = await get_message(session, owner or "", message_id)
+        shown: dict[str, Any] = msgspec.to_builtins(
+            message_out(message, await message_events(session, message.id))
+        )
+        return shown
+
+    shown = with_session(get_settings(), read)
+    lines = [f"{shown['id']}  {shown['status']}  from {shown['from']}  {shown['subject']}"]
+    for recipient in shown["recipients"]:
+        last = recipient["attempts"][-1]["response"] if recipient["attempts"] else ""
+        lines.append(f"  {recipient['email']}  {recipient['status']}  {last}".rstrip())
+    emit(as_json, shown, "\n".join(lines))
+
+
+@queue.command("retry")
+@click.argument("message_id", required=False)
+@click.option("--all", "every", is_flag=True, help="Every deferred recipient.")
+@click.option("--domain", default=None, help="With --all: only recipients at this domain.")
+@click.option("--account", "account_id", default=None, help="Only this account's.")
+@click.option("--json", "as_json", is_flag=True)
+def queue_retry(
+    message_id: str | None, every: bool, domain: str | None, account_id: str | None, as_json: bool
+) -> None:
+    """Deliver deferred mail now: one message, or --all (the workers' next sweep)."""
+    if every == (message_id is not None):
+        raise click.UsageError("give a MESSAGE_ID or --all, not both")
+    if message_id is not None:
+        emails = with_session(get_settings(), lambda s: retry_message(s, account_id, message_id))
+        emit(
+            as_json,
+            {"id": message_id, "retried": emails},
+            f"{message_id}: {len(emails)} recipient(s) due now",
+        )
+        return
+    count = with_session(get_settings(), lambda s: retry_deferred(s, account_id, domain))
+    emit(as_json, {"retried": count}, f"{count} deferred recipient(s) due now")
+
+
+queue.add_command(messages_cancel, "cancel")  # the same rules as POST .../cancel

@@ -18,6 +18,12 @@ from herald_service.core.states import RecipientStatus
 from herald_service.keys.service import AuthContext
 from herald_service.messages.cancel import cancel_message
 from herald_service.messages.check import check_message
+from herald_service.messages.retry import (
+    RetryDeferredRequest,
+    RetryDeferredResult,
+    retry_deferred,
+    retry_message,
+)
 from herald_service.messages.schemas import (
     MessageAccepted,
     MessageCheck,
@@ -183,6 +189,51 @@ class MessageController(AuthenticatedController):
             message = await get_message(session, auth.account_id, message_id)
             events = await message_events(session, message.id)
         return message_out(message, events)
+
+    @post(
+        "/{message_id:str}/retry",
+        status_code=200,
+        opt={"scope": "admin"},
+        summary="Retry a deferred message now",
+        response_description="The message; its deferred recipients are due now",
+        responses=problem_responses(400, 401, 403, 404, 409, 429),
+    )
+    async def retry(
+        self,
+        message_id: FromPath[str],
+        auth: NamedDependency[AuthContext],
+        herald: NamedDependency[ApiContext],
+    ) -> MessageOut:
+        """Try the message's `deferred` recipients now instead of at their next retry
+        time (Postfix's `postqueue -i`): the workers' next sweep (within
+        `HERALD_SWEEP_INTERVAL`) queues them. 409 when none is deferred; admin scope."""
+        async with herald.sessions.begin() as session:
+            await retry_message(session, auth.account_id, message_id)
+        async with herald.sessions() as session:
+            message = await get_message(session, auth.account_id, message_id)
+            events = await message_events(session, message.id)
+        return message_out(message, events)
+
+    @post(
+        "/retry",
+        status_code=200,
+        opt={"scope": "admin"},
+        summary="Retry every deferred message now",
+        response_description="How many deferred recipients are due now",
+        responses=problem_responses(400, 401, 403, 422, 429),
+    )
+    async def retry_all(
+        self,
+        data: JSONBody[RetryDeferredRequest],
+        auth: NamedDependency[AuthContext],
+        herald: NamedDependency[ApiContext],
+    ) -> RetryDeferredResult:
+        """Try every `deferred` recipient of the account now, or those at one
+        `recipient_domain` (Postfix's `postqueue -f`), for the day a destination came back.
+        Admin scope."""
+        async with herald.sessions.begin() as session:
+            count = await retry_deferred(session, auth.account_id, data.recipient_domain)
+        return RetryDeferredResult(retried=count)
 
     @get(
         "/{message_id:str}/raw",

@@ -32,6 +32,7 @@ from herald_service.messages.offload import off_loop
 from herald_service.messages.outcomes import Answer as Answer
 from herald_service.messages.outcomes import IdempotencyKey as IdempotencyKey
 from herald_service.messages.outcomes import SendOutcome as SendOutcome
+from herald_service.messages.retry import retry_message as retry_message  # the console's
 from herald_service.messages.scheduled import scheduled_messages as scheduled_messages
 from herald_service.messages.schemas import SendMessageRequest, request_size
 from herald_service.messages.search import MessageFilter as MessageFilter  # the console's too

@@ -32,6 +32,7 @@ from herald.models._messages import (
     Tracking,
     Unsubscribe,
 )
+from herald.models._queue import RetryResult
 from herald.models._smtp import SmtpLockout, SmtpLockoutList, SmtpSettings
 from herald.models._templates import (
     RenderedTemplate,
@@ -80,6 +81,7 @@ __all__ = [
     "Recipient",
     "RecipientSummary",
     "RenderedTemplate",
+    "RetryResult",
     "SendResult",
     "SmtpLockout",
     "SmtpLockoutList",

@@ -4,6 +4,7 @@ from herald.resources.api_keys import ApiKeys, AsyncApiKeys
 from herald.resources.domains import AsyncDomains, Domains
 from herald.resources.events import AsyncEvents, Events
 from herald.resources.messages import AsyncMessages, Messages
+from herald.resources.queue import AsyncQueue, Queue
 from herald.resources.smtp import AsyncSmtp, Smtp
 from herald.resources.suppressions import AsyncSuppressions, Suppressions
 from herald.resources.templates import AsyncTemplates, Templates
@@ -20,6 +21,7 @@ __all__ = [
     "AsyncDomains",
     "AsyncEvents",
     "AsyncMessages",
+    "AsyncQueue",
     "AsyncSmtp",
     "AsyncSuppressions",
     "AsyncTemplates",
@@ -28,6 +30,7 @@ __all__ = [
     "Domains",
     "Events",
     "Messages",
+    "Queue",
     "Smtp",
     "Suppressions",
     "Templates",
