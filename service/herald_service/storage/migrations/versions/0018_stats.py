@@ -1,0 +1,73 @@
+"""stats counters and delivery latency histograms
+
+Counters per account, sending domain, tag (``''``: all tags) and UTC day or hour, added to
+by the transactions that write events; and per (account, domain, day) how many deliveries
+fell in each fixed log-scale latency bucket (accept → 250), for percentiles.
+
+Revision ID: 0018_stats
+Revises: 0017_tracking_host
+Create Date: 2026-12-04 18:00:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from herald_service.storage.types import UTCDateTime
+
+revision = "0018_stats"
+down_revision = "0017_tracking_host"
+branch_labels = None
+depends_on = None
+
+_COUNTERS = (
+    "accepted_requests",
+    "accepted_recipients",
+    "delivered",
+    "deferred",
+    "bounced_hard",
+    "bounced_soft",
+    "dropped",
+    "complained",
+    "opened",
+    "clicked",
+    "unsubscribed",
+)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "stats_counters",
+        sa.Column("account_id", sa.String(length=40), nullable=False),
+        sa.Column("granularity", sa.String(length=4), nullable=False),
+        sa.Column("tag", sa.String(length=128), nullable=False),
+        sa.Column("bucket", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("domain", sa.String(length=253), nullable=False),
+        *(sa.Column(name, sa.Integer(), nullable=False, server_default="0") for name in _COUNTERS),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_stats_counters_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint(
+            "account_id", "granularity", "tag", "bucket", "domain", name=op.f("pk_stats_counters")
+        ),
+    )
+    op.create_table(
+        "stats_latency",
+        sa.Column("account_id", sa.String(length=40), nullable=False),
+        sa.Column("day", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("domain", sa.String(length=253), nullable=False),
+        sa.Column("bucket", sa.SmallInteger(), autoincrement=False, nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False, server_default="0"),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_stats_latency_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint(
+            "account_id", "day", "domain", "bucket", name=op.f("pk_stats_latency")
+        ),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("stats_latency")
+    op.drop_table("stats_counters")
