@@ -65,6 +65,11 @@ RESPONSE_MODELS: dict[type[msgspec.Struct], str] = {
     models.MessageCheck: "MessageCheck",
     models.CheckFinding: "CheckFinding",
     models.CheckSummary: "CheckSummary",
+    models.StatsReport: "StatsReport",
+    models.StatsGroup: "StatsGroup",
+    models.StatsCounts: "StatsCounts",
+    models.StatsRates: "StatsRates",
+    models.StatsLatency: "StatsLatency",
     models.Problem: "Problem",
     models.FieldError: "FieldError",
 }

@@ -23,6 +23,7 @@ from herald.resources import (
     AsyncEvents,
     AsyncMessages,
     AsyncSmtp,
+    AsyncStats,
     AsyncSuppressions,
     AsyncTemplates,
     AsyncWebhooks,
@@ -30,6 +31,7 @@ from herald.resources import (
     Events,
     Messages,
     Smtp,
+    Stats,
     Suppressions,
     Templates,
     Webhooks,
@@ -107,6 +109,11 @@ class Herald(SyncAPIClient):
     def suppressions(self) -> Suppressions:
         """Addresses Herald will not send to (``/v1/suppressions``)."""
         return Suppressions(self)
+
+    @cached_property
+    def stats(self) -> Stats:
+        """Sending stats per day, hour, domain or tag (``/v1/stats``)."""
+        return Stats(self)
 
     @cached_property
     def smtp(self) -> Smtp:
@@ -187,6 +194,11 @@ class AsyncHerald(AsyncAPIClient):
     def suppressions(self) -> AsyncSuppressions:
         """Addresses Herald will not send to (``/v1/suppressions``)."""
         return AsyncSuppressions(self)
+
+    @cached_property
+    def stats(self) -> AsyncStats:
+        """Sending stats per day, hour, domain or tag (``/v1/stats``)."""
+        return AsyncStats(self)
 
     @cached_property
     def smtp(self) -> AsyncSmtp:

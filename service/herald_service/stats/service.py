@@ -72,9 +72,9 @@ def stats_range(
     hourly = group_by == "hour"
     until = _instant("to", end) or (now or utcnow())
     since = _instant("from", start) or until - (DEFAULT_HOURS if hourly else DEFAULT_DAYS)
-    since = hour_start(since) if hourly else day_start(since)
     if since >= until:
         raise InvalidRequest("from must be before to", [FieldError("from", "must be before to")])
+    since = hour_start(since) if hourly else day_start(since)
     longest = MAX_HOURS if hourly else MAX_DAYS
     if until - since > longest + (timedelta(hours=1) if hourly else timedelta(days=1)):
         limit = "48 hours" if hourly else "366 days"

@@ -33,6 +33,13 @@ from herald.models._messages import (
     Unsubscribe,
 )
 from herald.models._smtp import SmtpLockout, SmtpLockoutList, SmtpSettings
+from herald.models._stats import (
+    StatsCounts,
+    StatsGroup,
+    StatsLatency,
+    StatsRates,
+    StatsReport,
+)
 from herald.models._templates import (
     RenderedTemplate,
     Template,
@@ -84,6 +91,11 @@ __all__ = [
     "SmtpLockout",
     "SmtpLockoutList",
     "SmtpSettings",
+    "StatsCounts",
+    "StatsGroup",
+    "StatsLatency",
+    "StatsRates",
+    "StatsReport",
     "Suppression",
     "SuppressionPage",
     "Template",

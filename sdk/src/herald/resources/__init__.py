@@ -5,6 +5,7 @@ from herald.resources.domains import AsyncDomains, Domains
 from herald.resources.events import AsyncEvents, Events
 from herald.resources.messages import AsyncMessages, Messages
 from herald.resources.smtp import AsyncSmtp, Smtp
+from herald.resources.stats import AsyncStats, Stats
 from herald.resources.suppressions import AsyncSuppressions, Suppressions
 from herald.resources.templates import AsyncTemplates, Templates
 from herald.resources.webhooks import (
@@ -21,6 +22,7 @@ __all__ = [
     "AsyncEvents",
     "AsyncMessages",
     "AsyncSmtp",
+    "AsyncStats",
     "AsyncSuppressions",
     "AsyncTemplates",
     "AsyncWebhookDeliveries",
@@ -29,6 +31,7 @@ __all__ = [
     "Events",
     "Messages",
     "Smtp",
+    "Stats",
     "Suppressions",
     "Templates",
     "WebhookDeliveries",
