@@ -18,6 +18,7 @@ COMMANDS = {
     "migrate": None,
     "openapi": None,
     "smtp": {"settings", "lockouts", "unlock"},
+    "stats": None,
     "submission": None,
     "templates": {"create", "list", "show", "update", "delete", "versions", "activate", "render"},
     "users": {"create"},
