@@ -208,3 +208,20 @@ async def test_counter_rows_add_to_the_stored_ones_on_a_conflict(engine: AsyncEn
     async with engine.connect() as connection:
         rows = (await connection.execute(select(counters).order_by(counters.c.key))).all()
     assert [tuple(r) for r in rows] == [("a", 1, 3, 3), ("b", 1, 10, 0)]
+
+
+def test_counters_are_updated_last_in_one_statement(postgres: AsyncEngine) -> None:
+    # PostgreSQL runs the main INSERT first and the CTEs last to first: the counters'
+    # upsert is the first CTE, so their hot rows are locked at the very end.
+    sets = [
+        TableRows(parents, [_parent(1)]),
+        TableRows(counters, [{"key": "a", "day": 1, "sent": 1}], ("sent",)),
+        TableRows(children, [{"parent_id": "p1", "name": "c"}]),
+    ]
+    [(sql, parameters)] = bulk_insert._statements(postgres.dialect, sets)
+    assert sql.startswith(
+        "WITH i0 AS (INSERT INTO bulk_counters (key, day, sent) VALUES ($6, $7, $8)"
+    )
+    assert "ON CONFLICT (key, day) DO UPDATE SET sent = bulk_counters.sent + EXCLUDED.sent" in sql
+    assert sql.index("INSERT INTO bulk_parents") < sql.index("INSERT INTO bulk_children")
+    assert parameters[5:8] == ["a", 1, 1]  # the parameters stay in the given order

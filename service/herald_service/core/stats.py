@@ -98,20 +98,30 @@ def counter_of(event: CountedEvent) -> str | None:
 def counter_deltas(events: Iterable[CountedEvent]) -> list[tuple[CounterKey, dict[str, int]]]:
     """What ``events`` add to the counter rows: one entry per row, sorted by key, each with
     only the counters it changes."""
-    deltas: dict[CounterKey, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    requests: set[tuple[CounterKey, str]] = set()
+    # First per (account, domain, tags, counter, hour): the events of a batch share few.
+    groups: dict[tuple[str, str, tuple[str, ...], str, datetime], list[int]] = {}
+    messages: dict[tuple[str, str, tuple[str, ...], datetime], set[str]] = defaultdict(set)
     for event in events:
         counter = counter_of(event)
         if counter is None:
             continue
-        buckets = ((DAY, day_start(event.at)), (HOUR, hour_start(event.at)))
-        for tag in (ALL_TAGS, *event.tags):
-            for granularity, start in buckets:
-                key = (event.account_id, granularity, tag, start, event.domain)
-                deltas[key][counter] += 1
-                if counter == "accepted_recipients" and (key, event.message_id) not in requests:
-                    requests.add((key, event.message_id))
-                    deltas[key]["accepted_requests"] += 1
+        tags = tuple(event.tags)
+        hour = hour_start(event.at)
+        group = groups.setdefault((event.account_id, event.domain, tags, counter, hour), [0])
+        group[0] += 1
+        if counter == "accepted_recipients":
+            messages[(event.account_id, event.domain, tags, hour)].add(event.message_id)
+    deltas: dict[CounterKey, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    requests: dict[CounterKey, set[str]] = defaultdict(set)
+    for (account_id, domain, tags, counter, hour), (count,) in groups.items():
+        day = day_start(hour)
+        for tag in (ALL_TAGS, *tags):
+            for key in ((account_id, DAY, tag, day, domain), (account_id, HOUR, tag, hour, domain)):
+                deltas[key][counter] += count
+                if counter == "accepted_recipients":
+                    requests[key] |= messages[(account_id, domain, tags, hour)]
+    for key, ids in requests.items():
+        deltas[key]["accepted_requests"] = len(ids)
     return [(key, dict(deltas[key])) for key in sorted(deltas)]
 
 

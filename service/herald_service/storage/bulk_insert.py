@@ -135,7 +135,8 @@ def _sql(dialect: Dialect, shape: tuple[_Shape, ...]) -> str:
     """``WITH i0 AS (INSERT ...), ... INSERT ...`` for tables, columns and row counts,
     with placeholders ``$1``, ``$2``, ... in the order of the parameters."""
     quote = dialect.identifier_preparer
-    inserts = []
+    inserts: list[str] = []
+    upserts: list[str] = []
     placeholders = (f"${number}" for number in itertools.count(1))
     for table, columns, count, adds in shape:
         if count == 0:
@@ -147,8 +148,13 @@ def _sql(dialect: Dialect, shape: tuple[_Shape, ...]) -> str:
         )
         # Table and column names come from the metadata, quoted; values are parameters.
         into = f"INSERT INTO {quote.format_table(table)} ({names})"
-        inserts.append(f"{into} VALUES {values}{_on_conflict(dialect, table, adds)}")
-    *first, last = inserts
+        (upserts if adds else inserts).append(
+            f"{into} VALUES {values}{_on_conflict(dialect, table, adds)}"
+        )
+    # PostgreSQL runs the main statement first, then the CTEs last to first: counters
+    # (hot rows every writer updates) go first in the text so their row locks are taken
+    # at the very end, held only until the commit that follows.
+    *first, last = [*upserts, *inserts]
     if not first:
         return last
     ctes = ", ".join(f"i{index} AS ({sql})" for index, sql in enumerate(first))
