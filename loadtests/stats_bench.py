@@ -14,8 +14,9 @@ query below runs ``--repeat`` times through :func:`herald_service.stats.service.
    the last year, generated in SQL (``generate_series``). They are not counted: this state
    shows that the size of the event log does not enter a stats read at all;
 3. *+ a year of counters*: the counter and latency rows a year of such traffic leaves,
-   generated in SQL: every day of 366 x 4 sending domains x (all-tags row + 6 tags), the
-   last 48 hours likewise, and 16 latency buckets per domain and day, with counts adding
+   generated in SQL: every day of 366 x 4 sending domains x (all-tags row + 6 tags) x 4
+   writer stripes, the last 48 hours likewise, and 16 latency buckets per domain, stripe
+   and day, with counts adding
    up to about ``--events`` accepted recipients. A read's cost follows the rows in its
    range (days x domains x tags), which no amount of traffic makes larger.
 """
@@ -43,6 +44,8 @@ from loadtests.herald_stack import Postgres
 
 DOMAINS = ("shop.example", "news.example", "billing.example", "alerts.example")
 TAGS = ("welcome", "receipt", "reset", "newsletter", "invoice", "alert")
+STRIPES = 4
+"""Writer processes that added to each bucket: 2 API processes and 2 delivery workers."""
 QUERIES: dict[str, dict[str, Any]] = {
     "day, 7 days": {"group_by": "day"},
     "day, 366 days": {"group_by": "day", "days": 366},
@@ -146,41 +149,56 @@ def _add_events(engine: Engine, account_id: str, message_ids: list[str], count: 
 
 def _add_counters(engine: Engine, account_id: str, events: int) -> int:
     """A year of counter and latency rows (see the module's docstring); rows added."""
-    per_row = max(events // (366 * len(DOMAINS)), 1)
+    per_row = max(events // (366 * len(DOMAINS) * STRIPES), 1)
     tags = ["", *TAGS]
     with engine.begin() as db:
         days = db.execute(
             text(
-                "INSERT INTO stats_counters (account_id, granularity, tag, bucket, domain, "
+                "INSERT INTO stats_counters (account_id, granularity, tag, bucket, domain, stripe, "
                 "accepted_requests, accepted_recipients, delivered, deferred, bounced_hard, "
                 "bounced_soft, dropped, complained, opened, clicked, unsubscribed) "
                 "SELECT :account, 'day', t, date_trunc('day', now()) - d * interval '1 day', "
-                "dom, :n, :n, :n * 97 / 100, :n / 20, :n / 100, :n / 200, :n / 500, :n / 1000, "
+                "dom, s, :n, :n, :n * 97 / 100, :n / 20, :n / 100, :n / 200, :n / 500, :n / 1000, "
                 ":n / 3, :n / 10, :n / 2000 FROM generate_series(1, 366) AS d, "
+                "generate_series(0, :stripes - 1) AS s, "
                 "unnest(CAST(:tags AS text[])) AS t, unnest(CAST(:domains AS text[])) AS dom "
                 "ON CONFLICT DO NOTHING"
             ),
-            {"account": account_id, "n": per_row, "tags": tags, "domains": list(DOMAINS)},
+            {
+                "account": account_id,
+                "n": per_row,
+                "tags": tags,
+                "domains": list(DOMAINS),
+                "stripes": STRIPES,
+            },
         ).rowcount
         hours = db.execute(
             text(
-                "INSERT INTO stats_counters (account_id, granularity, tag, bucket, domain, "
+                "INSERT INTO stats_counters (account_id, granularity, tag, bucket, domain, stripe, "
                 "accepted_requests, accepted_recipients, delivered) "
                 "SELECT :account, 'hour', t, date_trunc('hour', now()) - h * interval '1 hour', "
-                "dom, :n, :n, :n FROM generate_series(1, 48) AS h, "
+                "dom, s, :n, :n, :n FROM generate_series(1, 48) AS h, "
+                "generate_series(0, :stripes - 1) AS s, "
                 "unnest(CAST(:tags AS text[])) AS t, unnest(CAST(:domains AS text[])) AS dom "
                 "ON CONFLICT DO NOTHING"
             ),
-            {"account": account_id, "n": per_row // 24, "tags": tags, "domains": list(DOMAINS)},
+            {
+                "account": account_id,
+                "n": per_row // 24,
+                "tags": tags,
+                "domains": list(DOMAINS),
+                "stripes": STRIPES,
+            },
         ).rowcount
         latency = db.execute(
             text(
-                "INSERT INTO stats_latency (account_id, day, domain, bucket, count) "
-                "SELECT :account, date_trunc('day', now()) - d * interval '1 day', dom, b, "
+                "INSERT INTO stats_latency (account_id, day, domain, stripe, bucket, count) "
+                "SELECT :account, date_trunc('day', now()) - d * interval '1 day', dom, s, b, "
                 ":n / (b + 1) FROM generate_series(1, 366) AS d, generate_series(0, 15) AS b, "
+                "generate_series(0, :stripes - 1) AS s, "
                 "unnest(CAST(:domains AS text[])) AS dom ON CONFLICT DO NOTHING"
             ),
-            {"account": account_id, "n": per_row, "domains": list(DOMAINS)},
+            {"account": account_id, "n": per_row, "domains": list(DOMAINS), "stripes": STRIPES},
         ).rowcount
     return int(days + hours + latency)
 

@@ -10,6 +10,7 @@ statement, so the counters cannot drift from the log.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol, cast
@@ -37,6 +38,9 @@ _EVENTS = Base.metadata.tables[Event.__tablename__]
 _WEBHOOK_DELIVERIES = Base.metadata.tables[WebhookDelivery.__tablename__]
 _STATS_COUNTERS = Base.metadata.tables[StatsCounter.__tablename__]
 _STATS_LATENCY = Base.metadata.tables[StatsLatency.__tablename__]
+STRIPES = 16
+"""Rows per stats bucket at most: a writer process adds to stripe ``pid % STRIPES``, so
+the API's statements and the workers' transactions seldom wait on the same hot row."""
 
 Executor = AsyncSession | AsyncConnection
 """Where a read runs: a session or a connection, in its transaction if it has one."""
@@ -163,6 +167,7 @@ def stats_rows(events: Sequence[NewEvent]) -> list[TableRows]:
     """The counter and latency upserts of ``events``, keys sorted (see
     :mod:`herald_service.core.stats`); each sets only the counters this batch changes."""
     rows: list[TableRows] = []
+    stripe = os.getpid() % STRIPES
     counters = counter_deltas(events)
     if counters:
         changed = tuple(sorted({name for _, delta in counters for name in delta}))
@@ -176,6 +181,7 @@ def stats_rows(events: Sequence[NewEvent]) -> list[TableRows]:
                         "tag": tag,
                         "bucket": bucket,
                         "domain": domain,
+                        "stripe": stripe,
                         **{name: delta.get(name, 0) for name in changed},
                     }
                     for (account_id, granularity, tag, bucket, domain), delta in counters
@@ -189,7 +195,14 @@ def stats_rows(events: Sequence[NewEvent]) -> list[TableRows]:
             TableRows(
                 _STATS_LATENCY,
                 [
-                    {"account_id": a, "day": day, "domain": d, "bucket": b, "count": count}
+                    {
+                        "account_id": a,
+                        "day": day,
+                        "domain": d,
+                        "stripe": stripe,
+                        "bucket": b,
+                        "count": count,
+                    }
                     for (a, day, d, b), count in latency
                 ],
                 ("count",),

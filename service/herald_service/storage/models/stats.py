@@ -19,7 +19,8 @@ class StatsCounter(Base):
 
     ``tag`` ``''`` is the row of all messages whatever their tags (so a total never counts
     a message with two tags twice); each tag of a message also adds to its own row. The
-    primary key leads with what every read filters on, so a read is one range scan.
+    primary key leads with what every read filters on, so a read is one range scan; a
+    bucket has one row per ``stripe`` (writer process) that added to it.
     """
 
     __tablename__ = "stats_counters"
@@ -28,6 +29,10 @@ class StatsCounter(Base):
     tag: Mapped[str] = mapped_column(String(128), primary_key=True)
     bucket: Mapped[datetime] = mapped_column(primary_key=True)
     domain: Mapped[str] = mapped_column(String(253), primary_key=True)
+    stripe: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    """Which writer process added to it: each keeps to its own stripe, so an API process's
+    statement never waits for the row a delivery worker's transaction holds; reads sum
+    the stripes."""
     accepted_requests: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     accepted_recipients: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     delivered: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -49,5 +54,6 @@ class StatsLatency(Base):
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
     day: Mapped[datetime] = mapped_column(primary_key=True)
     domain: Mapped[str] = mapped_column(String(253), primary_key=True)
+    stripe: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     bucket: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

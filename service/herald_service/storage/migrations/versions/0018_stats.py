@@ -2,7 +2,8 @@
 
 Counters per account, sending domain, tag (``''``: all tags) and UTC day or hour, added to
 by the transactions that write events; and per (account, domain, day) how many deliveries
-fell in each fixed log-scale latency bucket (accept → 250), for percentiles.
+fell in each fixed log-scale latency bucket (accept → 250), for percentiles. Each writer
+process adds to its own ``stripe`` of a bucket, so writers do not queue on one hot row.
 
 Revision ID: 0018_stats
 Revises: 0017_tracking_host
@@ -44,12 +45,19 @@ def upgrade() -> None:
         sa.Column("tag", sa.String(length=128), nullable=False),
         sa.Column("bucket", UTCDateTime(timezone=True), nullable=False),
         sa.Column("domain", sa.String(length=253), nullable=False),
+        sa.Column("stripe", sa.SmallInteger(), autoincrement=False, nullable=False),
         *(sa.Column(name, sa.Integer(), nullable=False, server_default="0") for name in _COUNTERS),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_stats_counters_account_id_accounts")
         ),
         sa.PrimaryKeyConstraint(
-            "account_id", "granularity", "tag", "bucket", "domain", name=op.f("pk_stats_counters")
+            "account_id",
+            "granularity",
+            "tag",
+            "bucket",
+            "domain",
+            "stripe",
+            name=op.f("pk_stats_counters"),
         ),
     )
     op.create_table(
@@ -57,13 +65,14 @@ def upgrade() -> None:
         sa.Column("account_id", sa.String(length=40), nullable=False),
         sa.Column("day", UTCDateTime(timezone=True), nullable=False),
         sa.Column("domain", sa.String(length=253), nullable=False),
+        sa.Column("stripe", sa.SmallInteger(), autoincrement=False, nullable=False),
         sa.Column("bucket", sa.SmallInteger(), autoincrement=False, nullable=False),
         sa.Column("count", sa.Integer(), nullable=False, server_default="0"),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_stats_latency_account_id_accounts")
         ),
         sa.PrimaryKeyConstraint(
-            "account_id", "day", "domain", "bucket", name=op.f("pk_stats_latency")
+            "account_id", "day", "domain", "stripe", "bucket", name=op.f("pk_stats_latency")
         ),
     )
 
