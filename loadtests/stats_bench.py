@@ -132,7 +132,8 @@ def _add_events(engine: Engine, account_id: str, message_ids: list[str], count: 
                 text(
                     "INSERT INTO events (id, account_id, message_id, recipient, type, at, data) "
                     "SELECT 'evt_bench' || lpad(g::text, 12, '0'), :account, "
-                    "(:messages)[1 + g % 100], 'r' || (g % 5000) || '@receiver.example', "
+                    "(CAST(:messages AS text[]))[1 + g % 100], "
+                    "'r' || (g % 5000) || '@receiver.example', "
                     "'message.delivered', now() - (g % 31536000) * interval '1 second', "
                     "'{}'::json FROM generate_series(:first, :last) AS g"
                 ),

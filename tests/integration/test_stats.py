@@ -213,3 +213,20 @@ async def test_a_complaint_through_the_feedback_loop_is_counted(
     assert total["rates"]["complaint_rate"] == 1.0
     news = (await stats(api, tenant, group_by="tag"))["groups"]
     assert [(g["key"], g["counts"]["complained"]) for g in news] == [("news", 1)]
+
+
+async def test_the_edges_of_the_calendar_are_answered(
+    herald: Herald, api: AsyncTestClient[Any]
+) -> None:
+    tenant = await herald.create_tenant()
+    early = await api.get("/v1/stats", headers=tenant.headers, params={"to": "0001-01-01"})
+    assert early.status_code == 422
+    assert [e["field"] for e in early.json()["errors"]] == ["to"]
+    late = await stats(api, tenant, group_by="hour", to="9999-12-31T23:59:59Z")
+    assert len(late["groups"]) == 25
+    assert late["groups"][-1]["key"] == "9999-12-31T23:00:00Z"
+    last_days = await stats(api, tenant, **{"from": "9999-12-30", "to": "9999-12-31T12:00:00Z"})
+    assert [g["key"] for g in last_days["groups"]] == [
+        "9999-12-30T00:00:00Z",
+        "9999-12-31T00:00:00Z",
+    ]

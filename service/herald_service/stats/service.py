@@ -71,7 +71,10 @@ def stats_range(
         )
     hourly = group_by == "hour"
     until = _instant("to", end) or (now or utcnow())
-    since = _instant("from", start) or until - (DEFAULT_HOURS if hourly else DEFAULT_DAYS)
+    try:
+        since = _instant("from", start) or until - (DEFAULT_HOURS if hourly else DEFAULT_DAYS)
+    except OverflowError:  # ``to`` in year 1: there is no default before it
+        raise InvalidRequest("to is too early", [FieldError("to", "too early")]) from None
     if since >= until:
         raise InvalidRequest("from must be before to", [FieldError("from", "must be before to")])
     since = hour_start(since) if hourly else day_start(since)
@@ -115,6 +118,8 @@ def _buckets(query: StatsRange) -> list[datetime]:
     starts, at = [], query.start
     while at < query.end:
         starts.append(at)
+        if at > datetime.max.replace(tzinfo=UTC) - step:  # the end of year 9999
+            break
         at += step
     return starts
 
