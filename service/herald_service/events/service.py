@@ -154,10 +154,9 @@ async def event_rows(
     executor: Executor, events: Sequence[NewEvent], endpoints: EndpointSource | None = None
 ) -> list[TableRows]:
     """The rows that store ``events``: the events, their webhook deliveries (one per event
-    and matching enabled endpoint), then what they add to the stats counters (last, so
-    those hot rows are locked as briefly as can be), for :func:`~herald_service.storage.
-    bulk_insert.insert_rows`. Reads the enabled endpoints through ``executor`` unless
-    cached."""
+    and matching enabled endpoint), then what they add to the stats counters (upserts
+    that ``insert_rows`` runs last), for :func:`~herald_service.storage.bulk_insert.
+    insert_rows`. Reads the enabled endpoints through ``executor`` unless cached."""
     if not events:
         return []
     return [*await _log_rows(executor, events, endpoints), *stats_rows(events)]
