@@ -11,6 +11,7 @@ import pytest
 
 from herald_service.core.stats import (
     LATENCY_BOUNDS,
+    LATENCY_COLUMNS,
     counter_deltas,
     latency_bucket,
     latency_deltas,
@@ -102,10 +103,9 @@ def test_latency_counted_for_deliveries_from_their_acceptance() -> None:
         Ev(type="message.delivered"),  # no acceptance time known: not counted
         Ev(type="message.bounced", accepted_at=AT - timedelta(seconds=5)),
     ]
-    assert latency_deltas(events) == [
-        (("acc", DAY, "a.example", 0), 1),
-        (("acc", DAY, "a.example", latency_bucket(45)), 2),
-    ]
+    assert latency_deltas(events) == [(("acc", DAY, "a.example"), {"b00": 1, "b06": 2})]
+    assert LATENCY_COLUMNS[latency_bucket(45)] == "b06"  # 30 < 45 <= 60
+    assert len(LATENCY_COLUMNS) == len(LATENCY_BOUNDS) + 1 == 16
 
 
 @pytest.mark.parametrize(

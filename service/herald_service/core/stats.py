@@ -42,6 +42,9 @@ _COUNTER_OF_TYPE = {
 LATENCY_BOUNDS = (1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400)
 """Upper bounds (seconds, inclusive) of the latency buckets; one more bucket holds the rest."""
 
+LATENCY_COLUMNS = tuple(f"b{index:02d}" for index in range(len(LATENCY_BOUNDS) + 1))
+"""The column of each latency bucket: one row holds a day's whole histogram."""
+
 DAY = "day"
 HOUR = "hour"
 ALL_TAGS = ""
@@ -50,8 +53,8 @@ ALL_TAGS = ""
 CounterKey = tuple[str, str, str, datetime, str]
 """``(account_id, granularity, tag, bucket start, domain)``: a counter row's primary key."""
 
-LatencyKey = tuple[str, datetime, str, int]
-"""``(account_id, day, domain, latency bucket)``: a latency row's primary key."""
+LatencyKey = tuple[str, datetime, str]
+"""``(account_id, day, domain)``: a latency row's primary key (but the writer's stripe)."""
 
 
 class CountedEvent(Protocol):
@@ -130,16 +133,17 @@ def latency_bucket(seconds: float) -> int:
     return bisect_left(LATENCY_BOUNDS, seconds)
 
 
-def latency_deltas(events: Iterable[CountedEvent]) -> list[tuple[LatencyKey, int]]:
-    """How many deliveries among ``events`` add to each latency row, sorted by key."""
-    counts: dict[LatencyKey, int] = defaultdict(int)
+def latency_deltas(events: Iterable[CountedEvent]) -> list[tuple[LatencyKey, dict[str, int]]]:
+    """What the deliveries among ``events`` add to each latency row (its bucket columns of
+    :data:`LATENCY_COLUMNS`), sorted by key."""
+    counts: dict[LatencyKey, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for event in events:
         if event.type != "message.delivered" or event.accepted_at is None:
             continue
         seconds = max((event.at - event.accepted_at) / timedelta(seconds=1), 0.0)
-        key = (event.account_id, day_start(event.at), event.domain, latency_bucket(seconds))
-        counts[key] += 1
-    return sorted(counts.items())
+        key = (event.account_id, day_start(event.at), event.domain)
+        counts[key][LATENCY_COLUMNS[latency_bucket(seconds)]] += 1
+    return [(key, dict(counts[key])) for key in sorted(counts)]
 
 
 def latency_percentile(histogram: Mapping[int, int], quantile: float) -> float | None:

@@ -190,21 +190,21 @@ def stats_rows(events: Sequence[NewEvent]) -> list[TableRows]:
         )
     latency = latency_deltas(events)
     if latency:
+        buckets = tuple(sorted({name for _, delta in latency for name in delta}))
         rows.append(
             TableRows(
                 _STATS_LATENCY,
                 [
                     {
-                        "account_id": a,
+                        "account_id": account_id,
                         "day": day,
-                        "domain": d,
+                        "domain": domain,
                         "stripe": stripe,
-                        "bucket": b,
-                        "count": count,
+                        **{name: delta.get(name, 0) for name in buckets},
                     }
-                    for (a, day, d, b), count in latency
+                    for (account_id, day, domain), delta in latency
                 ],
-                ("count",),
+                buckets,
             )
         )
     return rows

@@ -3,14 +3,13 @@ key, summed by the database, so its cost follows the range asked for, not the ev
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 
 from msgspec import Struct
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from herald_service.core.stats import ALL_TAGS, COUNTERS, DAY, HOUR
+from herald_service.core.stats import ALL_TAGS, COUNTERS, DAY, HOUR, LATENCY_COLUMNS
 from herald_service.storage.models import StatsCounter, StatsLatency
 
 
@@ -84,10 +83,8 @@ async def latency_histograms(
     filters = [lat.account_id == query.account_id, lat.day >= query.start, lat.day < query.end]
     if query.domain is not None:
         filters.append(lat.domain == query.domain)
-    rows = await session.execute(
-        select(key, lat.bucket, func.sum(lat.count)).where(*filters).group_by(key, lat.bucket)
-    )
-    histograms: dict[object, dict[int, int]] = defaultdict(dict)
-    for group, bucket, count in rows:
-        histograms[group][int(bucket)] = int(count)
-    return dict(histograms)
+    sums = [func.sum(getattr(lat, name)) for name in LATENCY_COLUMNS]
+    rows = await session.execute(select(key, *sums).where(*filters).group_by(key))
+    return {
+        row[0]: {index: int(count) for index, count in enumerate(row[1:]) if count} for row in rows
+    }

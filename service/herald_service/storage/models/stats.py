@@ -47,13 +47,28 @@ class StatsCounter(Base):
 
 
 class StatsLatency(Base):
-    """How many deliveries of one (account, domain, UTC day) took accept → 250 within
-    latency bucket ``bucket`` (see :mod:`herald_service.core.stats`)."""
+    """Per (account, domain, UTC day): how many deliveries took accept → 250 within each
+    latency bucket (``b00`` ... ``b15``, see :mod:`herald_service.core.stats`), one row
+    for the whole histogram."""
 
     __tablename__ = "stats_latency"
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
     day: Mapped[datetime] = mapped_column(primary_key=True)
     domain: Mapped[str] = mapped_column(String(253), primary_key=True)
     stripe: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
-    bucket: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
-    count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    b00: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    b01: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    b02: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    b03: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    b04: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    b05: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    b06: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    b07: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    b08: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    b09: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    b10: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    b11: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    b12: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    b13: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    b14: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    b15: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

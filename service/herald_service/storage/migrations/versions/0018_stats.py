@@ -2,7 +2,8 @@
 
 Counters per account, sending domain, tag (``''``: all tags) and UTC day or hour, added to
 by the transactions that write events; and per (account, domain, day) how many deliveries
-fell in each fixed log-scale latency bucket (accept → 250), for percentiles. Each writer
+fell in each of 16 fixed log-scale latency buckets (accept → 250; columns ``b00`` ...
+``b15``), for percentiles. Each writer
 process adds to its own ``stripe`` of a bucket, so writers do not queue on one hot row.
 
 Revision ID: 0018_stats
@@ -66,13 +67,15 @@ def upgrade() -> None:
         sa.Column("day", UTCDateTime(timezone=True), nullable=False),
         sa.Column("domain", sa.String(length=253), nullable=False),
         sa.Column("stripe", sa.SmallInteger(), autoincrement=False, nullable=False),
-        sa.Column("bucket", sa.SmallInteger(), autoincrement=False, nullable=False),
-        sa.Column("count", sa.Integer(), nullable=False, server_default="0"),
+        *(
+            sa.Column(f"b{index:02d}", sa.Integer(), nullable=False, server_default="0")
+            for index in range(16)
+        ),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_stats_latency_account_id_accounts")
         ),
         sa.PrimaryKeyConstraint(
-            "account_id", "day", "domain", "stripe", "bucket", name=op.f("pk_stats_latency")
+            "account_id", "day", "domain", "stripe", name=op.f("pk_stats_latency")
         ),
     )
 
