@@ -171,6 +171,9 @@ async def _outcome_event(session: AsyncSession, item: _Judged, now: datetime) ->
         type=verdict.event_type,
         data=data,
         at=now,
+        domain=message.domain,
+        tags=message.tags,
+        accepted_at=message.created_at,
     )
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from herald_queue.delivery_values import Claimed, Job, Started
 from herald_service.core.delivery_judgement import Drop, drop_suppressed
 from herald_service.core.states import RecipientStatus
-from herald_service.events.service import NewEvent, add_events, new_event
+from herald_service.events.service import NewEvent, add_events, new_event, sender_domain
 from herald_service.storage.models import Domain, Message, Recipient, Suppression
 from herald_service.storage.models.base import Base
 from herald_service.storage.types import utcnow
@@ -65,11 +65,14 @@ async def load_jobs(session: AsyncSession, message_ids: list[str]) -> dict[str, 
     """The delivery fields of ``message_ids`` and their domains' return-path hosts."""
     m, d = _MESSAGES.c, _DOMAINS.c
     rows = await session.execute(
-        select(m.id, m.account_id, m.created_at, m.raw, d.return_path_host)
+        select(m.id, m.account_id, m.created_at, m.raw, d.return_path_host, m.from_email, m.tags)
         .join_from(_MESSAGES, _DOMAINS, d.id == m.domain_id)
         .where(m.id.in_(message_ids))
     )
-    return {row[0]: Job(*row) for row in rows.all()}
+    return {
+        row[0]: Job(*row[:5], domain=sender_domain(row[5]), tags=tuple(row[6] or ()))
+        for row in rows.all()
+    }
 
 
 async def suppression_reasons(
@@ -145,6 +148,8 @@ async def _drop_suppressed(
                         type=drop.event_type,
                         data=drop.data,
                         at=now,
+                        domain=jobs[message_id].domain,
+                        tags=jobs[message_id].tags,
                     )
                 )
     if dropped_ids:

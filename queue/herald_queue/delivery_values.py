@@ -33,6 +33,9 @@ class Job(Struct, frozen=True):
     created_at: datetime
     raw: bytes
     return_path_host: str
+    domain: str = ""
+    """The sending domain (its From address's) the message's stats count under."""
+    tags: tuple[str, ...] = ()
 
 
 class Claimed(Struct, frozen=True):

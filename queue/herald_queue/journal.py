@@ -55,6 +55,9 @@ class Entry(msgspec.Struct, tag="outcome", array_like=True, frozen=True):
     token: str
     recipients: list[Claimed]
     results: dict[str, Tried]
+    domain: str = ""
+    """The message's sending domain and tags, for its stats (absent from older journals)."""
+    tags: tuple[str, ...] = ()
 
 
 class Held(msgspec.Struct, tag="held", array_like=True, frozen=True):
@@ -106,7 +109,16 @@ class OutcomeJournal:
         """Write ``unit`` down; pass the result to :meth:`committed` once it is recorded."""
         job = unit.message
         return self._write(
-            Entry(job.id, job.account_id, job.created_at, unit.token, unit.recipients, unit.results)
+            Entry(
+                job.id,
+                job.account_id,
+                job.created_at,
+                unit.token,
+                unit.recipients,
+                unit.results,
+                job.domain,
+                job.tags,
+            )
         )
 
     def hold(self, token: str, recipient_ids: list[int], deliveries: int) -> Segment:
@@ -263,5 +275,13 @@ async def _settle(
 
 
 def _unit(entry: Entry) -> Outcomes:
-    job = Job(entry.message_id, entry.account_id, entry.created_at, b"", "")
+    job = Job(
+        entry.message_id,
+        entry.account_id,
+        entry.created_at,
+        b"",
+        "",
+        domain=entry.domain,
+        tags=entry.tags,
+    )
     return Outcomes(job, entry.recipients, entry.results, entry.token)

@@ -47,6 +47,12 @@ SUBMISSION_LOCKOUTS = Counter(
 QUEUE_JOBS = Gauge(
     "herald_queue_jobs", "Jobs waiting in a queue.", ["queue"], multiprocess_mode="liveall"
 )
+STATS_TODAY = Gauge(
+    "herald_stats_today",
+    "Today's (UTC) stats counters per account, as GET /v1/stats counts them.",
+    ["account", "counter"],
+    multiprocess_mode="liveall",
+)
 RECIPIENTS_PENDING = Gauge(
     "herald_recipients_pending",
     "Recipients not yet final, by status.",

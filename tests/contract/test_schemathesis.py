@@ -93,6 +93,8 @@ BEYOND_SCHEMA: dict[str, str] = {
     "GET /v1/messages": r"cursor",
     "GET /v1/suppressions": r"cursor",
     "GET /v1/webhooks/{webhook_id}/deliveries": r"cursor",
+    # A date or an RFC 3339 timestamp, from before to, and at most 366 days (48 hours).
+    "GET /v1/stats": r"from|to",
 }
 
 

@@ -21,6 +21,10 @@ async def test_metrics_count_accepted_messages_and_pending_recipients(
     assert 'herald_recipients_pending{status="queued"} 2.0' in text
     assert f'herald_queue_jobs{{queue="{herald.settings.queue_name}"}} 1.0' in text
     assert 'herald_messages_accepted_total{sandbox="false"}' in text
+    account = tenant.account_id
+    assert f'herald_stats_today{{account="{account}",counter="accepted_recipients"}} 2.0' in text
+    assert f'herald_stats_today{{account="{account}",counter="accepted_requests"}} 1.0' in text
+    assert f'herald_stats_today{{account="{account}",counter="delivered"}} 0.0' in text
 
 
 async def test_health_and_readiness(api: AsyncTestClient) -> None:  # type: ignore[type-arg]

@@ -4,6 +4,7 @@ when one statement on a connection in autocommit mode carries them (PostgreSQL).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -49,6 +50,14 @@ children = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("parent_id", ForeignKey("bulk_parents.id")),
     Column("name", String(20)),
+)
+counters = Table(
+    "bulk_counters",
+    metadata,
+    Column("key", String(20), primary_key=True),
+    Column("day", Integer, primary_key=True, autoincrement=False),
+    Column("sent", Integer, nullable=False, server_default="0"),
+    Column("failed", Integer, nullable=False, server_default="0"),
 )
 # The same columns as ``parents``, filled by a plain Core insert for comparison.
 reference = Table("bulk_reference", metadata, *_parent_columns())
@@ -174,3 +183,45 @@ async def test_nothing_to_insert_sends_nothing(engine: AsyncEngine) -> None:
     async with engine.begin() as connection:
         await insert_rows(connection, TableRows(parents, []), TableRows(children, []))
     assert await _count(engine, parents) == 0
+
+
+async def test_counter_rows_add_to_the_stored_ones_on_a_conflict(engine: AsyncEngine) -> None:
+    async with engine.connect() as plain:
+        connection = await _autocommit(plain) if engine.dialect.name == "postgresql" else plain
+        for sent in (1, 2):
+            async with (
+                connection.begin() if connection.dialect.name != "postgresql" else nullcontext()
+            ):
+                await insert_rows(
+                    connection,
+                    TableRows(parents, [_parent(sent)]),
+                    TableRows(
+                        counters,
+                        [{"key": "a", "day": 1, "sent": sent}, {"key": "b", "day": 1, "sent": 5}],
+                        ("sent",),
+                    ),
+                )
+        async with connection.begin() if connection.dialect.name != "postgresql" else nullcontext():
+            await insert_rows(
+                connection, TableRows(counters, [{"key": "a", "day": 1, "failed": 3}], ("failed",))
+            )
+    async with engine.connect() as connection:
+        rows = (await connection.execute(select(counters).order_by(counters.c.key))).all()
+    assert [tuple(r) for r in rows] == [("a", 1, 3, 3), ("b", 1, 10, 0)]
+
+
+def test_counters_are_updated_last_in_one_statement(postgres: AsyncEngine) -> None:
+    # PostgreSQL runs the main INSERT first and the CTEs last to first: the counters'
+    # upsert is the first CTE, so their hot rows are locked at the very end.
+    sets = [
+        TableRows(parents, [_parent(1)]),
+        TableRows(counters, [{"key": "a", "day": 1, "sent": 1}], ("sent",)),
+        TableRows(children, [{"parent_id": "p1", "name": "c"}]),
+    ]
+    [(sql, parameters)] = bulk_insert._statements(postgres.dialect, sets)
+    assert sql.startswith(
+        "WITH i0 AS (INSERT INTO bulk_counters (key, day, sent) VALUES ($6, $7, $8)"
+    )
+    assert "ON CONFLICT (key, day) DO UPDATE SET sent = bulk_counters.sent + EXCLUDED.sent" in sql
+    assert sql.index("INSERT INTO bulk_parents") < sql.index("INSERT INTO bulk_children")
+    assert parameters[5:8] == ["a", 1, 1]  # the parameters stay in the given order

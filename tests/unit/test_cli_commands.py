@@ -19,6 +19,7 @@ COMMANDS = {
     "openapi": None,
     "queue": {"list", "show", "retry", "cancel"},
     "smtp": {"settings", "lockouts", "unlock"},
+    "stats": None,
     "submission": None,
     "templates": {"create", "list", "show", "update", "delete", "versions", "activate", "render"},
     "users": {"create"},

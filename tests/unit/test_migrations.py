@@ -23,3 +23,17 @@ def test_migrations_match_models(database_url: str) -> None:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     engine.dispose()
     assert diff == [], f"models and migrations differ; add a migration: {diff}"
+
+
+def test_migrated_primary_keys_match_the_models(database_url: str) -> None:
+    # compare_metadata does not compare primary keys; the stats upserts conflict on them.
+    from sqlalchemy import inspect
+
+    engine = make_engine(database_url)
+    upgrade(engine)
+    with engine.connect() as connection:
+        inspector = inspect(connection)
+        for name in ("stats_counters", "stats_latency"):
+            migrated = inspector.get_pk_constraint(name)["constrained_columns"]
+            assert migrated == [c.name for c in Base.metadata.tables[name].primary_key.columns]
+    engine.dispose()

@@ -24,6 +24,7 @@ from herald.resources import (
     AsyncMessages,
     AsyncQueue,
     AsyncSmtp,
+    AsyncStats,
     AsyncSuppressions,
     AsyncTemplates,
     AsyncWebhooks,
@@ -32,6 +33,7 @@ from herald.resources import (
     Messages,
     Queue,
     Smtp,
+    Stats,
     Suppressions,
     Templates,
     Webhooks,
@@ -114,6 +116,11 @@ class Herald(SyncAPIClient):
     def queue(self) -> Queue:
         """Deferred mail: retry a message, or every deferred recipient, now."""
         return Queue(self)
+
+    @cached_property
+    def stats(self) -> Stats:
+        """Sending stats per day, hour, domain or tag (``/v1/stats``)."""
+        return Stats(self)
 
     @cached_property
     def smtp(self) -> Smtp:
@@ -199,6 +206,11 @@ class AsyncHerald(AsyncAPIClient):
     def queue(self) -> AsyncQueue:
         """Deferred mail: retry a message, or every deferred recipient, now."""
         return AsyncQueue(self)
+
+    @cached_property
+    def stats(self) -> AsyncStats:
+        """Sending stats per day, hour, domain or tag (``/v1/stats``)."""
+        return AsyncStats(self)
 
     @cached_property
     def smtp(self) -> AsyncSmtp:

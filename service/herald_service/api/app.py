@@ -43,6 +43,7 @@ from herald_service.messages.sendgrid.controllers import sendgrid_mail_send
 from herald_service.operations.health import healthz, readyz
 from herald_service.operations.metrics import metrics
 from herald_service.settings import Settings, get_settings
+from herald_service.stats.controllers import StatsController
 from herald_service.submission.controllers import SmtpController
 from herald_service.suppressions.controllers import SuppressionController
 from herald_service.templates.controllers import TemplateController
@@ -99,6 +100,7 @@ def _route_handlers(config: Settings) -> list[object]:
         WebhookController,
         ApiKeyController,
         SuppressionController,
+        StatsController,
         TemplateController,
         *TRACKING_ROUTES,
         SmtpController,

@@ -3,11 +3,14 @@
 Callers build events with :func:`new_event` and store them with :func:`add_events` inside
 the same transaction as the state change they describe. ``add_events`` also writes the
 webhook outbox: one :class:`WebhookDelivery` row per event and matching enabled endpoint,
-so an event and its webhook deliveries commit (or vanish) together and none is lost.
+so an event and its webhook deliveries commit (or vanish) together and none is lost; and
+it adds the events to the stats counters (:mod:`herald_service.core.stats`) in the same
+statement, so the counters cannot drift from the log.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol, cast
@@ -18,13 +21,26 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from herald_service.core.ids import new_id
 from herald_service.core.states import EventType, WebhookDeliveryStatus
+from herald_service.core.stats import counter_deltas, latency_deltas
 from herald_service.storage.bulk_insert import TableRows, insert_rows
-from herald_service.storage.models import Event, Message, WebhookDelivery, WebhookEndpoint
+from herald_service.storage.models import (
+    Event,
+    Message,
+    StatsCounter,
+    StatsLatency,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from herald_service.storage.models.base import Base
 from herald_service.storage.types import utcnow
 
 _EVENTS = Base.metadata.tables[Event.__tablename__]
 _WEBHOOK_DELIVERIES = Base.metadata.tables[WebhookDelivery.__tablename__]
+_STATS_COUNTERS = Base.metadata.tables[StatsCounter.__tablename__]
+_STATS_LATENCY = Base.metadata.tables[StatsLatency.__tablename__]
+STRIPES = 16
+"""Rows per stats bucket at most: a writer process adds to stripe ``pid % STRIPES``, so
+the API's statements and the workers' transactions seldom wait on the same hot row."""
 
 Executor = AsyncSession | AsyncConnection
 """Where a read runs: a session or a connection, in its transaction if it has one."""
@@ -41,6 +57,12 @@ class NewEvent(Struct, frozen=True):
     type: str
     at: datetime
     data: dict[str, Any]
+    domain: str = ""
+    """The message's sending domain (its From address's), which its stats count under."""
+    tags: tuple[str, ...] = ()
+    """The message's tags: each tag's stats count the event too."""
+    accepted_at: datetime | None = None
+    """When the message was accepted: a delivery's latency is counted from it."""
 
 
 def new_event(
@@ -51,8 +73,11 @@ def new_event(
     recipient: str = "",
     data: dict[str, Any] | None = None,
     at: datetime | None = None,
+    domain: str = "",
+    tags: Sequence[str] = (),
+    accepted_at: datetime | None = None,
 ) -> NewEvent:
-    """An event, not yet stored."""
+    """An event, not yet stored; ``domain`` and ``tags`` are the message's, for stats."""
     return NewEvent(
         id=new_id("evt"),
         account_id=account_id,
@@ -61,7 +86,15 @@ def new_event(
         type=type.value,
         at=at or utcnow(),
         data=data or {},
+        domain=domain.lower(),
+        tags=tuple(tags),
+        accepted_at=accepted_at,
     )
+
+
+def sender_domain(from_email: str) -> str:
+    """The sending domain stats count a message under: its From address's domain."""
+    return from_email.rpartition("@")[2].lower()
 
 
 class EndpointMatch(Protocol):
@@ -120,11 +153,67 @@ async def add_events(
 async def event_rows(
     executor: Executor, events: Sequence[NewEvent], endpoints: EndpointSource | None = None
 ) -> list[TableRows]:
-    """The rows that store ``events``: the events, then their webhook deliveries (one per
-    event and matching enabled endpoint), for :func:`~herald_service.storage.bulk_insert.
+    """The rows that store ``events``: the events, their webhook deliveries (one per event
+    and matching enabled endpoint), then what they add to the stats counters (upserts
+    that ``insert_rows`` runs last), for :func:`~herald_service.storage.bulk_insert.
     insert_rows`. Reads the enabled endpoints through ``executor`` unless cached."""
     if not events:
         return []
+    return [*await _log_rows(executor, events, endpoints), *stats_rows(events)]
+
+
+def stats_rows(events: Sequence[NewEvent]) -> list[TableRows]:
+    """The counter and latency upserts of ``events``, keys sorted (see
+    :mod:`herald_service.core.stats`); each sets only the counters this batch changes."""
+    rows: list[TableRows] = []
+    stripe = os.getpid() % STRIPES
+    counters = counter_deltas(events)
+    if counters:
+        changed = tuple(sorted({name for _, delta in counters for name in delta}))
+        rows.append(
+            TableRows(
+                _STATS_COUNTERS,
+                [
+                    {
+                        "account_id": account_id,
+                        "granularity": granularity,
+                        "tag": tag,
+                        "bucket": bucket,
+                        "domain": domain,
+                        "stripe": stripe,
+                        **{name: delta.get(name, 0) for name in changed},
+                    }
+                    for (account_id, granularity, tag, bucket, domain), delta in counters
+                ],
+                changed,
+            )
+        )
+    latency = latency_deltas(events)
+    if latency:
+        buckets = tuple(sorted({name for _, delta in latency for name in delta}))
+        rows.append(
+            TableRows(
+                _STATS_LATENCY,
+                [
+                    {
+                        "account_id": account_id,
+                        "day": day,
+                        "domain": domain,
+                        "stripe": stripe,
+                        **{name: delta.get(name, 0) for name in buckets},
+                    }
+                    for (account_id, day, domain), delta in latency
+                ],
+                buckets,
+            )
+        )
+    return rows
+
+
+async def _log_rows(
+    executor: Executor, events: Sequence[NewEvent], endpoints: EndpointSource | None
+) -> list[TableRows]:
+    """The event rows and their webhook deliveries."""
     event_table_rows = TableRows(
         _EVENTS,
         [

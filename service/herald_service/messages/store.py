@@ -17,7 +17,13 @@ from herald_service.core.scheduling import is_scheduled
 from herald_service.core.states import EventType, RecipientStatus
 from herald_service.domains.service import SendingDomain
 from herald_service.errors import NotFound
-from herald_service.events.service import EndpointSource, NewEvent, event_rows, new_event
+from herald_service.events.service import (
+    EndpointSource,
+    NewEvent,
+    event_rows,
+    new_event,
+    sender_domain,
+)
 from herald_service.mail.dkim_signing import sign
 from herald_service.storage.bulk_insert import TableRows, insert_rows
 from herald_service.storage.models import Event, Message, Recipient
@@ -135,6 +141,7 @@ def lay_out(
         accepted_data["send_at"] = send_at.isoformat()
     message_id = message_id or new_id("msg")
     envelope = facts.envelope
+    domain_name = sender_domain(facts.sender.email)
     return PreparedMessage(
         stored=StoredMessage(
             id=message_id,
@@ -169,6 +176,8 @@ def lay_out(
                 recipient=address.email,
                 data=accepted_data,
                 at=now,
+                domain=domain_name,
+                tags=facts.tags,
             )
             for _, address in envelope
         ],

@@ -18,7 +18,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from herald_service.core.states import EventType, RecipientStatus
-from herald_service.events.service import new_event
+from herald_service.events.service import new_event, sender_domain
 from herald_service.messages.store import PreparedMessage
 from herald_service.suppressions.service import Reasons, suppression_reasons
 
@@ -62,6 +62,8 @@ def _dropped(prepared: PreparedMessage, reasons: Reasons) -> PreparedMessage:
                 type=EventType.DROPPED,
                 data={"reason": "suppressed", "suppression_reason": reason},
                 at=row["updated_at"] + _AFTER_ACCEPTED,
+                domain=sender_domain(prepared.message_row["from_email"]),
+                tags=prepared.message_row["tags"],
             )
         )
     if not dropped_events:

@@ -10,13 +10,16 @@ from sqlalchemy import func, select
 
 from herald_service.api.context import ApiContext
 from herald_service.core.states import PENDING_STATUSES
-from herald_service.metrics import QUEUE_JOBS, RECIPIENTS_PENDING, render
-from herald_service.storage.models import Recipient
+from herald_service.core.stats import ALL_TAGS, COUNTERS, DAY, day_start
+from herald_service.metrics import QUEUE_JOBS, RECIPIENTS_PENDING, STATS_TODAY, render
+from herald_service.storage.models import Recipient, StatsCounter
+from herald_service.storage.types import utcnow
 
 
 @get("/metrics", summary="Prometheus metrics", tags=["operations"], include_in_schema=False)
 async def metrics(herald: NamedDependency[ApiContext]) -> Response[bytes]:
-    """Counters of this process and queue/backlog gauges read from Redis and the database."""
+    """Counters of this process, queue/backlog gauges read from Redis and the database,
+    and today's stats counters per account (one indexed read of the day's rows)."""
     queue = herald.delivery_queue.queue
     QUEUE_JOBS.labels(queue.name).set(await asyncio.to_thread(lambda: queue.count))
     async with herald.sessions() as session:
@@ -26,7 +29,21 @@ async def metrics(herald: NamedDependency[ApiContext]) -> Response[bytes]:
             .group_by(Recipient.status)
         )
         counts = dict(rows.all())
+        today = await session.execute(
+            select(StatsCounter.account_id, *(func.sum(getattr(StatsCounter, c)) for c in COUNTERS))
+            .where(
+                StatsCounter.granularity == DAY,
+                StatsCounter.tag == ALL_TAGS,
+                StatsCounter.bucket == day_start(utcnow()),
+            )
+            .group_by(StatsCounter.account_id)
+        )
+        per_account = today.all()
     for status in PENDING_STATUSES:
         RECIPIENTS_PENDING.labels(status.value).set(counts.get(status.value, 0))
+    STATS_TODAY.clear()  # yesterday's accounts go; today's come back from the counters
+    for account_id, *values in per_account:
+        for counter, value in zip(COUNTERS, values, strict=True):
+            STATS_TODAY.labels(account_id, counter).set(int(value or 0))
     body, content_type = render()
     return Response(content=body, media_type=content_type)

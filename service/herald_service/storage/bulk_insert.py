@@ -15,6 +15,10 @@ between the tables hold, because PostgreSQL checks them at the end of the statem
 Values go through each column's SQLAlchemy bind processor, so they are stored as an ORM or
 Core insert would store them (JSON serialised, timestamps converted).
 
+Rows of a table whose :class:`TableRows` names ``add_on_conflict`` columns are counters:
+a row whose primary key exists adds those columns to the stored ones (``INSERT ... ON
+CONFLICT (primary key) DO UPDATE SET c = c + excluded.c``), within the same statement.
+
 Other databases (SQLite) get one ``executemany`` per table, in the caller's transaction.
 """
 
@@ -27,9 +31,12 @@ from typing import Any, NamedTuple
 
 import psycopg
 from sqlalchemy import Table, insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Insert
 
 # PostgreSQL's protocol allows 65,535 parameters per statement; rows beyond what fits in
 # one statement go in further statements, inside one transaction.
@@ -41,6 +48,13 @@ class TableRows(NamedTuple):
 
     table: Table
     rows: Sequence[Mapping[str, Any]]
+    add_on_conflict: tuple[str, ...] = ()
+    """Counter columns added to an existing row with the same primary key (none: a
+    conflict is an error)."""
+
+
+_Shape = tuple[Table, tuple[str, ...], int, tuple[str, ...]]
+"""A table, the columns set, how many rows, and the counters added on conflict."""
 
 
 async def insert_rows(connection: AsyncConnection, *row_sets: TableRows) -> None:
@@ -56,7 +70,7 @@ async def insert_rows(connection: AsyncConnection, *row_sets: TableRows) -> None
         return
     if connection.dialect.name != "postgresql":
         for row_set in sets:
-            await connection.execute(insert(row_set.table), list(row_set.rows))
+            await connection.execute(_insert(connection.dialect, row_set), list(row_set.rows))
         return
     statements = _statements(connection.dialect, sets)
     driver = (await connection.get_raw_connection()).driver_connection
@@ -78,10 +92,22 @@ async def insert_rows(connection: AsyncConnection, *row_sets: TableRows) -> None
         ) from exc
 
 
+def _insert(dialect: Dialect, row_set: TableRows) -> Insert:
+    """The Core insert of ``row_set`` (an upsert adding its counters, if it has any)."""
+    table, adds = row_set.table, row_set.add_on_conflict
+    if not adds:
+        return insert(table)
+    upsert = (postgresql_insert if dialect.name == "postgresql" else sqlite_insert)(table)
+    return upsert.on_conflict_do_update(
+        index_elements=list(table.primary_key.columns),
+        set_={name: table.c[name] + upsert.excluded[name] for name in adds},
+    )
+
+
 def _statements(dialect: Dialect, sets: list[TableRows]) -> list[tuple[str, list[Any]]]:
     """The statements (text and parameters) that insert ``sets``: as few as fit."""
     statements: list[tuple[str, list[Any]]] = []
-    shape: list[tuple[Table, tuple[str, ...], int]] = []  # of the statement being built
+    shape: list[_Shape] = []  # of the statement being built
     parameters: list[Any] = []
     for row_set in sets:
         columns = tuple(row_set.rows[0])
@@ -90,7 +116,7 @@ def _statements(dialect: Dialect, sets: list[TableRows]) -> list[tuple[str, list
         count = 0
         for row in row_set.rows:
             if parameters and len(parameters) + len(columns) > MAX_PARAMETERS:
-                shape.append((row_set.table, columns, count))
+                shape.append((row_set.table, columns, count, row_set.add_on_conflict))
                 statements.append((_sql(dialect, tuple(shape)), parameters))
                 shape, parameters, count = [], [], 0
             if row.keys() != expected:
@@ -99,19 +125,20 @@ def _statements(dialect: Dialect, sets: list[TableRows]) -> list[tuple[str, list
                 value = row[name]
                 parameters.append(value if process is None else process(value))
             count += 1
-        shape.append((row_set.table, columns, count))
+        shape.append((row_set.table, columns, count, row_set.add_on_conflict))
     statements.append((_sql(dialect, tuple(shape)), parameters))
     return statements
 
 
 @lru_cache(maxsize=512)
-def _sql(dialect: Dialect, shape: tuple[tuple[Table, tuple[str, ...], int], ...]) -> str:
+def _sql(dialect: Dialect, shape: tuple[_Shape, ...]) -> str:
     """``WITH i0 AS (INSERT ...), ... INSERT ...`` for tables, columns and row counts,
     with placeholders ``$1``, ``$2``, ... in the order of the parameters."""
     quote = dialect.identifier_preparer
-    inserts = []
+    inserts: list[str] = []
+    upserts: list[str] = []
     placeholders = (f"${number}" for number in itertools.count(1))
-    for table, columns, count in shape:
+    for table, columns, count, adds in shape:
         if count == 0:
             continue
         names = ", ".join(quote.quote(name) for name in columns)
@@ -121,12 +148,30 @@ def _sql(dialect: Dialect, shape: tuple[tuple[Table, tuple[str, ...], int], ...]
         )
         # Table and column names come from the metadata, quoted; values are parameters.
         into = f"INSERT INTO {quote.format_table(table)} ({names})"
-        inserts.append(f"{into} VALUES {values}")
-    *first, last = inserts
+        (upserts if adds else inserts).append(
+            f"{into} VALUES {values}{_on_conflict(dialect, table, adds)}"
+        )
+    # PostgreSQL runs the main statement first, then the CTEs last to first: counters
+    # (hot rows every writer updates) go first in the text so their row locks are taken
+    # at the very end, held only until the commit that follows.
+    *first, last = [*upserts, *inserts]
     if not first:
         return last
     ctes = ", ".join(f"i{index} AS ({sql})" for index, sql in enumerate(first))
     return f"WITH {ctes} {last}"
+
+
+def _on_conflict(dialect: Dialect, table: Table, adds: tuple[str, ...]) -> str:
+    """`` ON CONFLICT (primary key) DO UPDATE SET c = t.c + EXCLUDED.c, ...`` (or nothing)."""
+    if not adds:
+        return ""
+    quote = dialect.identifier_preparer
+    target = ", ".join(quote.quote(column.name) for column in table.primary_key.columns)
+    name = quote.format_table(table)
+    sets = ", ".join(
+        f"{quote.quote(c)} = {name}.{quote.quote(c)} + EXCLUDED.{quote.quote(c)}" for c in adds
+    )
+    return f" ON CONFLICT ({target}) DO UPDATE SET {sets}"
 
 
 @lru_cache(maxsize=256)

@@ -6,7 +6,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald_service.core.states import EventType, RecipientStatus
-from herald_service.events.service import add_events, new_event
+from herald_service.events.service import add_events, new_event, sender_domain
 from herald_service.mail.reports import DeliveryReport, parse_complaint, parse_dsn
 from herald_service.mail.return_path import ReturnPath
 from herald_service.storage.models import Message, Recipient
@@ -52,6 +52,8 @@ async def apply_inbound_report(
                             "source": "arf",
                         },
                         at=now,
+                        domain=sender_domain(message.from_email),
+                        tags=message.tags,
                     )
                 ],
             )
@@ -118,6 +120,8 @@ async def _apply_bounce(
         type=kind,
         data=data,
         at=now,
+        domain=sender_domain(message.from_email),
+        tags=message.tags,
     )
     await add_events(session, [event])
     return kind.value

@@ -26,7 +26,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from herald_service.core.machine_activity import is_machine, kept_ip
 from herald_service.core.states import EventType, RecipientStatus
 from herald_service.core.tracking_tokens import TokenRef, read_token
-from herald_service.events.service import EndpointSource, NewEvent, event_rows, new_event
+from herald_service.events.service import (
+    EndpointSource,
+    NewEvent,
+    event_rows,
+    new_event,
+    sender_domain,
+)
 from herald_service.storage.batched_writes import BatchedWriter, one_statement_connections
 from herald_service.storage.bulk_insert import insert_rows
 from herald_service.storage.models import Message, Recipient
@@ -56,6 +62,9 @@ class TrackedMessage(msgspec.Struct, frozen=True):
     """The recipient when there is one; empty for a message to several."""
     delivered_at: datetime | None
     tracking: dict[str, Any]
+    domain: str = ""
+    """The sending domain its stats count under."""
+    tags: tuple[str, ...] = ()
 
 
 async def read_tracked_messages(
@@ -67,9 +76,9 @@ async def read_tracked_messages(
     wanted = set(message_ids)
     messages = (
         await executor.execute(
-            select(Message.id, Message.account_id, Message.tracking).where(
-                Message.id.in_(wanted), Message.tracking.is_not(None)
-            )
+            select(
+                Message.id, Message.account_id, Message.tracking, Message.from_email, Message.tags
+            ).where(Message.id.in_(wanted), Message.tracking.is_not(None))
         )
     ).all()
     tracked = [m for m in messages if m.tracking]
@@ -97,6 +106,8 @@ def _tracked(message: Any, recipients: list[Any]) -> TrackedMessage:
         recipient=single.email if single is not None else "",
         delivered_at=single.updated_at if delivered and single is not None else None,
         tracking=dict(message.tracking),
+        domain=sender_domain(message.from_email),
+        tags=tuple(message.tags or ()),
     )
 
 
@@ -179,6 +190,8 @@ class TrackingRecorder:
             type=type_,
             recipient=message.recipient,
             data=details,
+            domain=message.domain,
+            tags=message.tags,
         )
 
     async def click(self, token: str, visit: Visit) -> str | None:

@@ -46,6 +46,8 @@ async def unsubscribe(
                 type=EventType.UNSUBSCRIBED,
                 recipient=message.recipient,
                 data={"method": method},
+                domain=message.domain,
+                tags=message.tags,
             )
             connection = await session.connection()
             await insert_rows(connection, *await event_rows(connection, [event], endpoints))

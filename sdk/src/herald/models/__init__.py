@@ -34,6 +34,13 @@ from herald.models._messages import (
 )
 from herald.models._queue import RetryResult
 from herald.models._smtp import SmtpLockout, SmtpLockoutList, SmtpSettings
+from herald.models._stats import (
+    StatsCounts,
+    StatsGroup,
+    StatsLatency,
+    StatsRates,
+    StatsReport,
+)
 from herald.models._templates import (
     RenderedTemplate,
     Template,
@@ -86,6 +93,11 @@ __all__ = [
     "SmtpLockout",
     "SmtpLockoutList",
     "SmtpSettings",
+    "StatsCounts",
+    "StatsGroup",
+    "StatsLatency",
+    "StatsRates",
+    "StatsReport",
     "Suppression",
     "SuppressionPage",
     "Template",

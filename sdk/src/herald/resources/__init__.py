@@ -6,6 +6,7 @@ from herald.resources.events import AsyncEvents, Events
 from herald.resources.messages import AsyncMessages, Messages
 from herald.resources.queue import AsyncQueue, Queue
 from herald.resources.smtp import AsyncSmtp, Smtp
+from herald.resources.stats import AsyncStats, Stats
 from herald.resources.suppressions import AsyncSuppressions, Suppressions
 from herald.resources.templates import AsyncTemplates, Templates
 from herald.resources.webhooks import (
@@ -23,6 +24,7 @@ __all__ = [
     "AsyncMessages",
     "AsyncQueue",
     "AsyncSmtp",
+    "AsyncStats",
     "AsyncSuppressions",
     "AsyncTemplates",
     "AsyncWebhookDeliveries",
@@ -32,6 +34,7 @@ __all__ = [
     "Messages",
     "Queue",
     "Smtp",
+    "Stats",
     "Suppressions",
     "Templates",
     "WebhookDeliveries",

@@ -11,6 +11,7 @@ from herald_service.storage.models.domains import DkimKey, Domain
 from herald_service.storage.models.events import Event
 from herald_service.storage.models.idempotency import IdempotencyKey
 from herald_service.storage.models.messages import DeliveryAttempt, Message, Recipient
+from herald_service.storage.models.stats import StatsCounter, StatsLatency
 from herald_service.storage.models.suppressions import Suppression
 from herald_service.storage.models.templates import Template, TemplateVersion
 from herald_service.storage.models.users import User, UserAccount
@@ -28,6 +29,8 @@ __all__ = [
     "IdempotencyKey",
     "Message",
     "Recipient",
+    "StatsCounter",
+    "StatsLatency",
     "Suppression",
     "Template",
     "TemplateVersion",
