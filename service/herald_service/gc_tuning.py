@@ -6,7 +6,7 @@ msgspec, SQLAlchemy, the email package), so the collector ran several times per 
 and walked the same young objects again each time, although almost all of them are freed
 by reference counting moments later. Starting it every 50,000 allocations instead still
 collects cycles many times a second under load, at a fraction of the cost: about 7 %
-less API CPU per accepted message (docs/benchmarks.md, "Fifth pass"). The older
+less API CPU per accepted message (docs/performance-notes.md, "Fifth pass"). The older
 generations keep CPython's defaults.
 
 A full collection walks every tracked object, and once started an API process holds

@@ -253,7 +253,7 @@ async def test_cli_lists_and_cancels_scheduled_messages(
 
 def test_the_sweep_reads_each_status_through_the_due_index(herald: Herald) -> None:
     """A million scheduled rows due later must cost the sweep nothing: each of its reads
-    is a range of ``ix_recipients_due``, never a sort (docs/benchmarks.md measures it)."""
+    is a range of ``ix_recipients_due``, never a sort (docs/performance-notes.md measures it)."""
     reads: list[tuple[str, Any]] = []
 
     def note(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:

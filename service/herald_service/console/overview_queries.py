@@ -10,7 +10,7 @@ its first 13 or 10 characters are the hour or the day; PostgreSQL formats the UT
 with ``to_char``.
 
 Such a count costs time in proportion to the messages counted (with 100,000 messages in
-30 days, about a second on SQLite; see docs/benchmarks.md), so a page view counts only
+30 days, about a second on SQLite; see docs/performance-notes.md), so a page view counts only
 the last 24 hours, by hour, and takes today's day from those hours. The days before
 today are counted once and kept in Redis for :data:`PAST_DAYS_TTL` seconds under a key
 of the account and the date (a new day starts a new count), so they may lag that long

@@ -34,7 +34,7 @@ from herald_service.delivery_queue import DeliveryQueue
 # machine's saturation) and 1.2 / 6.4 / 11.7 / 21.8 at 1,000/s, for 0 / 5 / 10 / 20 ms;
 # bursts of ~10 ids (one shared commit) at 1,000/s gave 10.6 / 14.5 / 17.3 / 27.6. At the
 # 300-600 msg/s of one SMTP submission process, 10 ms left ~11 ids per job and the delivery
-# workers spent 1.0-1.1 ms per message, 25 ms 0.8-0.9 ms (docs/benchmarks.md, "SMTP
+# workers spent 1.0-1.1 ms per message, 25 ms 0.8-0.9 ms (docs/performance-notes.md, "SMTP
 # submission"); a message's delivery starts at most 25 ms after its commit, which no mail
 # client can tell from the time SMTP itself takes.
 GATHER_WINDOW = 0.025

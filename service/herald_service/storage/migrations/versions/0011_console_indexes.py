@@ -1,6 +1,6 @@
 """recipients indexed by message and status, and by address
 
-Two of the console's queries read recipients (docs/benchmarks.md, "Console pages"):
+Two of the console's queries read recipients (docs/performance-notes.md, "Console pages"):
 
 - The Overview counts an account's recipients per status: it takes the account's
   messages of a time range (``ix_messages_account_created``) and, for each, its
