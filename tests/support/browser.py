@@ -7,10 +7,9 @@ from typing import TypeVar
 
 import httpx
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from support.console import PASSWORD
@@ -33,7 +32,18 @@ def submit(driver: webdriver.Chrome, button: WebElement) -> None:
     """Click a form's button (or a link) and wait until the next page has replaced this one."""
     old = driver.find_element(By.TAG_NAME, "html")
     button.click()
-    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(old))
+    WebDriverWait(driver, 10).until(lambda _: _gone(old))
+
+
+def _gone(element: WebElement) -> bool:
+    """Whether ``element`` left the document. Chrome reports a node of a page being
+    replaced either as stale or, mid-navigation, as an inspector error about a node that
+    "does not belong to the document": both mean the old page is gone."""
+    try:
+        element.is_enabled()
+    except (StaleElementReferenceException, WebDriverException):
+        return True
+    return False
 
 
 def sign_in(driver: webdriver.Chrome, base: str, email: str, password: str = PASSWORD) -> None:
