@@ -161,10 +161,7 @@ class MessageController(AuthenticatedController):
         herald: NamedDependency[ApiContext],
     ) -> MessageOut:
         """The message with each recipient's status, attempts and the event timeline."""
-        async with herald.sessions() as session:
-            message = await get_message(session, auth.account_id, message_id)
-            events = await message_events(session, message.id)
-        return message_out(message, events)
+        return await _message_view(herald, auth.account_id, message_id)
 
     @post(
         "/{message_id:str}/cancel",
@@ -185,10 +182,7 @@ class MessageController(AuthenticatedController):
         a ``message.canceled`` event (and its webhooks). A message already sent, tried or
         canceled is a 409; needs the ``send`` scope, as sending does."""
         await cancel_message(herald.sessions, auth.account_id, message_id, herald.webhook_endpoints)
-        async with herald.sessions() as session:
-            message = await get_message(session, auth.account_id, message_id)
-            events = await message_events(session, message.id)
-        return message_out(message, events)
+        return await _message_view(herald, auth.account_id, message_id)
 
     @post(
         "/{message_id:str}/retry",
@@ -209,10 +203,7 @@ class MessageController(AuthenticatedController):
         `HERALD_SWEEP_INTERVAL`) queues them. 409 when none is deferred; admin scope."""
         async with herald.sessions.begin() as session:
             await retry_message(session, auth.account_id, message_id)
-        async with herald.sessions() as session:
-            message = await get_message(session, auth.account_id, message_id)
-            events = await message_events(session, message.id)
-        return message_out(message, events)
+        return await _message_view(herald, auth.account_id, message_id)
 
     @post(
         "/retry",
@@ -256,3 +247,11 @@ class MessageController(AuthenticatedController):
             media_type="message/rfc822",
             headers={"Content-Disposition": f'attachment; filename="{message.id}.eml"'},
         )
+
+
+async def _message_view(herald: ApiContext, account_id: str, message_id: str) -> MessageOut:
+    """The caller's message as ``GET /v1/messages/{id}`` shows it (a 404 otherwise)."""
+    async with herald.sessions() as session:
+        message = await get_message(session, account_id, message_id)
+        events = await message_events(session, message.id)
+    return message_out(message, events)
