@@ -22,6 +22,7 @@ from herald_queue.delivery_values import Claimed, Outcomes, Tried
 from herald_service.core.delivery_judgement import Attempt, RetryPolicy, Verdict, judge
 from herald_service.core.states import RecipientStatus
 from herald_service.events.service import NewEvent, event_rows, new_event
+from herald_service.reputation.guard import guard_after
 from herald_service.settings import Settings
 from herald_service.storage.bulk_insert import TableRows, insert_rows
 from herald_service.storage.models import DeliveryAttempt, Recipient
@@ -79,6 +80,7 @@ async def record_many(
     await insert_rows(
         connection, TableRows(_ATTEMPTS, attempts), *await event_rows(connection, events)
     )
+    await guard_after(session, settings, events)  # nothing to do unless a hard bounce
     return [sum((r.id, u.token) in held for r in u.recipients) for u in units]
 
 

@@ -30,6 +30,7 @@ _MESSAGES = Base.metadata.tables[Message.__tablename__]
 _DOMAINS = Base.metadata.tables[Domain.__tablename__]
 _SUPPRESSIONS = Base.metadata.tables[Suppression.__tablename__]
 _QUEUED = RecipientStatus.QUEUED.value
+_HELD = RecipientStatus.HELD.value
 
 
 async def claim_many(
@@ -61,18 +62,36 @@ async def claim_many(
     return token, claimed
 
 
-async def load_jobs(session: AsyncSession, message_ids: list[str]) -> dict[str, Job]:
-    """The delivery fields of ``message_ids`` and their domains' return-path hosts."""
+async def load_jobs(
+    session: AsyncSession, message_ids: list[str]
+) -> tuple[dict[str, Job], set[str]]:
+    """The delivery fields of ``message_ids`` (with their domains' return-path hosts), and
+    which of them belong to a paused domain."""
     m, d = _MESSAGES.c, _DOMAINS.c
     rows = await session.execute(
-        select(m.id, m.account_id, m.created_at, m.raw, d.return_path_host, m.from_email, m.tags)
+        select(
+            m.id,
+            m.account_id,
+            m.created_at,
+            m.raw,
+            d.return_path_host,
+            m.from_email,
+            m.tags,
+            d.id,
+            d.paused_at,
+        )
         .join_from(_MESSAGES, _DOMAINS, d.id == m.domain_id)
         .where(m.id.in_(message_ids))
     )
-    return {
-        row[0]: Job(*row[:5], domain=sender_domain(row[5]), tags=tuple(row[6] or ()))
-        for row in rows.all()
-    }
+    jobs: dict[str, Job] = {}
+    paused: set[str] = set()
+    for row in rows.all():
+        jobs[row[0]] = Job(
+            *row[:5], domain=sender_domain(row[5]), tags=tuple(row[6] or ()), domain_id=row[7]
+        )
+        if row[8] is not None:
+            paused.add(row[0])
+    return jobs, paused
 
 
 async def suppression_reasons(
@@ -101,7 +120,9 @@ async def start_many(
     token, claimed = await claim_many(session, unique, now, lease)
     if not claimed:
         return [None] * len(message_ids)
-    jobs = await load_jobs(session, list(claimed))
+    jobs, paused = await load_jobs(session, list(claimed))
+    if paused:
+        await _hold(session, token, [c.id for mid in paused for c in claimed.pop(mid)], now)
     await _drop_suppressed(session, token, claimed, jobs, now)
     started: list[Started | None] = []
     seen: set[str] = set()
@@ -113,6 +134,17 @@ async def start_many(
             started.append(Started(token, jobs[message_id], kept))
         seen.add(message_id)
     return started
+
+
+async def _hold(session: AsyncSession, token: str, recipient_ids: list[int], now: datetime) -> None:
+    """Keep the recipients of a paused domain's messages, untried, until it is resumed
+    (``held``: not swept, not sent, not lost; resuming queues them again)."""
+    r = _RECIPIENTS.c
+    await session.execute(
+        update(_RECIPIENTS)
+        .where(r.id.in_(recipient_ids), r.lease_token == token)
+        .values(status=_HELD, lease_token=None, next_attempt_at=None, updated_at=now)
+    )
 
 
 async def _drop_suppressed(

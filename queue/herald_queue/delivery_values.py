@@ -36,6 +36,8 @@ class Job(Struct, frozen=True):
     domain: str = ""
     """The sending domain (its From address's) the message's stats count under."""
     tags: tuple[str, ...] = ()
+    domain_id: str = ""
+    """The Herald domain it is sent under (destination cool-downs are kept per domain)."""
 
 
 class Claimed(Struct, frozen=True):

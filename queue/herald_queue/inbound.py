@@ -39,6 +39,7 @@ class InboundHandler:
     """aiosmtpd handler for return-path mail."""
 
     def __init__(self, settings: Settings) -> None:
+        self._settings = settings
         self._secret = settings.require_secret_key()
         self._tracking_key = tracking_key(self._secret)
         self._database_url = settings.database_url
@@ -93,7 +94,7 @@ class InboundHandler:
                 continue
             try:
                 async with self._session_factory().begin() as db:
-                    written = await apply_inbound_report(db, return_path, raw)
+                    written = await apply_inbound_report(db, return_path, raw, self._settings)
             except Exception:
                 log.exception("could not record a report for %s", return_path.message_id)
                 return "451 4.3.0 Could not record the report, try again later"

@@ -53,6 +53,12 @@ STATS_TODAY = Gauge(
     ["account", "counter"],
     multiprocess_mode="liveall",
 )
+DOMAINS_PAUSED = Gauge(
+    "herald_domains_paused",
+    "Sending domains the reputation guard has paused, per account.",
+    ["account"],
+    multiprocess_mode="liveall",
+)
 RECIPIENTS_PENDING = Gauge(
     "herald_recipients_pending",
     "Recipients not yet final, by status.",

@@ -135,6 +135,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # ``admin`` scope opens an admin session for its account (``herald dev`` turns it on).
     console_key_sign_in: bool = False
 
+    # The reputation guard: a sending domain whose bounce or complaint rate (rolling 24 h
+    # and 7 d windows, at least ``min_volume`` recipients with an outcome) reaches a warn
+    # threshold raises ``domain.reputation_warning``; a pause threshold pauses it.
+    reputation_min_volume: int = 200
+    reputation_bounce_warn: float = 0.02
+    reputation_bounce_pause: float = 0.05
+    reputation_complaint_warn: float = 0.0008
+    reputation_complaint_pause: float = 0.001
+    # This many policy blocks (5.7.x, "spam" replies) from one destination within
+    # ``reputation_block_window`` hold that domain's mail to it for the cool-down.
+    reputation_block_burst: int = 5
+    reputation_block_window: float = parse_duration("10m")
+    reputation_block_cooldown: float = parse_duration("30m")
+
     def require_secret_key(self) -> str:
         """Return the secret key, or fail with an explanation of how to set one."""
         if not self.secret_key:
@@ -196,7 +210,32 @@ _CONVERTERS = {
     "delivery_lease": parse_duration,
     "api_header_timeout": parse_duration,
     "api_body_timeout": parse_duration,
+    "reputation_block_window": parse_duration,
+    "reputation_block_cooldown": parse_duration,
 }
+
+_FRACTIONS = (
+    "reputation_bounce_warn",
+    "reputation_bounce_pause",
+    "reputation_complaint_warn",
+    "reputation_complaint_pause",
+)
+
+
+def _check(settings: Settings) -> Settings:
+    """Refuse values that parse but make no sense together."""
+    for name in _FRACTIONS:
+        if not 0 < getattr(settings, name) <= 1:
+            raise ConfigError(
+                f"HERALD_{name.upper()}: a fraction above 0 and at most 1 (0.05 is 5 %)"
+            )
+    for kind in ("bounce", "complaint"):
+        if getattr(settings, f"reputation_{kind}_warn") > getattr(
+            settings, f"reputation_{kind}_pause"
+        ):
+            name = f"HERALD_REPUTATION_{kind.upper()}"
+            raise ConfigError(f"{name}_WARN is above {name}_PAUSE: a warning must come first")
+    return settings
 
 
 def load_settings(environ: dict[str, str] | None = None, env_file: Path | None = None) -> Settings:
@@ -217,9 +256,10 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
         except ValueError as exc:
             raise ConfigError(f"HERALD_{name.upper()}: {exc}") from exc
     try:
-        return msgspec.convert(values, Settings, strict=False)
+        settings = msgspec.convert(values, Settings, strict=False)
     except msgspec.ValidationError as exc:
         raise ConfigError(f"invalid setting: {exc}") from exc
+    return _check(settings)
 
 
 @cache

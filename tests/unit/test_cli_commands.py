@@ -11,7 +11,7 @@ COMMANDS = {
     "accounts": {"create", "list"},
     "api": None,
     "dev": None,
-    "domains": {"add", "verify", "rotate", "tracking"},
+    "domains": {"add", "verify", "rotate", "tracking", "reputation", "resume"},
     "inbound": None,
     "keys": {"create", "list", "revoke"},
     "messages": {"cancel", "scheduled"},

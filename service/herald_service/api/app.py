@@ -42,6 +42,7 @@ from herald_service.messages.schemas import SendMessageRequest
 from herald_service.messages.sendgrid.controllers import sendgrid_mail_send
 from herald_service.operations.health import healthz, readyz
 from herald_service.operations.metrics import metrics
+from herald_service.reputation.controllers import ReputationController
 from herald_service.settings import Settings, get_settings
 from herald_service.stats.controllers import StatsController
 from herald_service.submission.controllers import SmtpController
@@ -95,6 +96,7 @@ def _route_handlers(config: Settings) -> list[object]:
         MessageController,
         MessageBatchController,
         DomainController,
+        ReputationController,
         sendgrid_mail_send,
         EventController,
         WebhookController,

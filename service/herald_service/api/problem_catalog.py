@@ -89,6 +89,22 @@ CATALOG: tuple[ProblemKind, ...] = (
         "Nothing to do: a message cannot be recalled once a server has it.",
     ),
     ProblemKind(
+        "Domain paused",
+        (403,),
+        "The sending domain of the From address is paused by the reputation guard: its "
+        "bounce or complaint rate reached a pause threshold (`detail` and "
+        "`GET /v1/domains/{id}/reputation` give the rate, its window and the threshold). "
+        "Nothing is sent from it, and its queued mail is held, until an admin resumes it.",
+        "Find what caused it (a stale list, a signup form filled by bots), remove those "
+        "addresses, then `POST /v1/domains/{id}/resume` or `herald domains resume`.",
+    ),
+    ProblemKind(
+        "Domain not paused",
+        (409,),
+        "A resume asked for a domain that is not paused.",
+        "Nothing to do; `GET /v1/domains/{id}` shows its status.",
+    ),
+    ProblemKind(
         "Nothing to retry",
         (409,),
         "A retry asked for a message none of whose recipients is `deferred`: each was "

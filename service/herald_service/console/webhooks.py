@@ -26,7 +26,7 @@ from herald_service.console.web import (
     provide_operator,
 )
 from herald_service.console.webhook_views import delivery_rows, endpoint_row
-from herald_service.core.states import EVENT_TYPES
+from herald_service.core.states import WEBHOOK_EVENT_TYPES
 from herald_service.errors import HeraldError, NotFound
 from herald_service.storage.models import WebhookEndpoint
 from herald_service.webhooks import service as webhooks
@@ -89,7 +89,7 @@ class WebhooksController(Controller):
             "page": "webhooks",
             "account": account,
             "endpoints": endpoints,
-            "event_types": EVENT_TYPES,
+            "event_types": WEBHOOK_EVENT_TYPES,
             "done": _done(request),
         }
         return Template("webhooks.html", context=context)

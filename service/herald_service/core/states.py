@@ -24,6 +24,8 @@ class RecipientStatus(StrEnum):
     """Stored and signed, waiting for its ``send_at`` (then the sweeper queues it)."""
     CANCELED = "canceled"
     """Canceled before it was tried (``POST /v1/messages/{id}/cancel``)."""
+    HELD = "held"
+    """Waiting for its sending domain to be resumed: the reputation guard paused it."""
 
     @property
     def is_final(self) -> bool:
@@ -31,7 +33,12 @@ class RecipientStatus(StrEnum):
         return self not in PENDING_STATUSES
 
 
-PENDING_STATUSES = (RecipientStatus.QUEUED, RecipientStatus.DEFERRED, RecipientStatus.SCHEDULED)
+PENDING_STATUSES = (
+    RecipientStatus.QUEUED,
+    RecipientStatus.DEFERRED,
+    RecipientStatus.HELD,
+    RecipientStatus.SCHEDULED,
+)
 """Not final, in the order :func:`summarize` prefers them."""
 
 
@@ -51,6 +58,8 @@ class DomainStatus(StrEnum):
     PENDING = "pending"
     """A required record is missing or wrong (or was never checked)."""
     VERIFIED = "verified"
+    PAUSED = "paused"
+    """Shown, not stored: verified, but paused by the reputation guard (``paused_at``)."""
     DELETED = "deleted"
 
 
@@ -98,13 +107,47 @@ class EventType(StrEnum):
 
 
 EVENT_TYPES = tuple(t.value for t in EventType)
-"""Every event type name, in the contract's order."""
+"""Every message event type name, in the contract's order."""
+
+
+class DomainEventType(StrEnum):
+    """Events about a sending domain's standing (webhooks and the domain's history)."""
+
+    REPUTATION_WARNING = "domain.reputation_warning"
+    PAUSED = "domain.paused"
+    RESUMED = "domain.resumed"
+    DESTINATION_PAUSED = "domain.destination_paused"
+    """A burst of policy blocks from one destination: its mail waits for a cool-down."""
+
+
+class WebhookEventType(StrEnum):
+    """Every type a webhook endpoint may subscribe to: the message events, then the
+    domain events (spelled out: an enum cannot extend another)."""
+
+    ACCEPTED = EventType.ACCEPTED.value
+    DELIVERED = EventType.DELIVERED.value
+    DEFERRED = EventType.DEFERRED.value
+    BOUNCED = EventType.BOUNCED.value
+    DROPPED = EventType.DROPPED.value
+    COMPLAINED = EventType.COMPLAINED.value
+    UNSUBSCRIBED = EventType.UNSUBSCRIBED.value
+    OPENED = EventType.OPENED.value
+    CLICKED = EventType.CLICKED.value
+    CANCELED = EventType.CANCELED.value
+    REPUTATION_WARNING = DomainEventType.REPUTATION_WARNING.value
+    PAUSED = DomainEventType.PAUSED.value
+    RESUMED = DomainEventType.RESUMED.value
+    DESTINATION_PAUSED = DomainEventType.DESTINATION_PAUSED.value
+
+
+WEBHOOK_EVENT_TYPES = tuple(t.value for t in WebhookEventType)
+"""Every type a webhook endpoint may subscribe to, in the contract's order."""
 
 
 def summarize(statuses: Iterable[str]) -> str:
     """One status for a whole message from its recipients' statuses.
 
-    Pending work wins (``queued``, then ``deferred``, then ``scheduled``); when everything
+    Pending work wins (``queued``, then ``deferred``, ``held``, then ``scheduled``); when everything
     is final the message is ``delivered`` if all were, the shared status if all agree, else
     ``partial``.
     """

@@ -8,6 +8,7 @@ with its status, and what was found where it does not match.
 
 from __future__ import annotations
 
+import getpass
 from typing import Any
 
 import click
@@ -15,6 +16,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald_service.cli.output import emit, with_session
+from herald_service.core.reputation import percent
 from herald_service.core.states import RecordStatus
 from herald_service.dns import make_resolver
 from herald_service.domains.checks import verify_domain
@@ -25,6 +27,7 @@ from herald_service.domains.service import (
     rotate_dkim_keys,
     update_domain_defaults,
 )
+from herald_service.reputation.service import reputation_of, resume_domain, shown_status
 from herald_service.settings import Settings, get_settings
 from herald_service.storage.models import Domain
 from herald_service.storage.types import utcnow
@@ -170,3 +173,68 @@ def domains_tracking(
 
     payload = with_session(settings, work)
     emit(as_json, payload, _tracking_text(payload))
+
+
+def _reputation_text(report: dict[str, Any]) -> str:
+    lines = [f"{report['domain']} ({report['domain_id']}): {report['status']}, {report['level']}"]
+    if report["pause_reason"]:
+        lines.append(f"  paused at {report['paused_at']}: {report['pause_reason']}")
+    for w in report["windows"]:
+        bounce = "-" if w["bounce_rate"] is None else percent(w["bounce_rate"])
+        complaint = "-" if w["complaint_rate"] is None else percent(w["complaint_rate"])
+        lines.append(
+            f"  {w['window']:>12}: {w['volume']} with an outcome, bounce rate {bounce}, "
+            f"complaint rate {complaint}"
+        )
+    t = report["thresholds"]
+    lines.append(
+        f"  thresholds: bounces warn {percent(t['bounce_warn'])} / pause "
+        f"{percent(t['bounce_pause'])}, complaints warn {percent(t['complaint_warn'])} / "
+        f"pause {percent(t['complaint_pause'])}, from {t['min_volume']} recipients"
+    )
+    lines.extend(f"  {e['at']} {e['type']} by {e['actor']}" for e in report["events"])
+    return "\n".join(lines)
+
+
+@domains.command("reputation")
+@click.option("--account", "account_id", required=True)
+@click.argument("domain_id")
+@click.option("--json", "as_json", is_flag=True)
+def domains_reputation(account_id: str, domain_id: str, as_json: bool) -> None:
+    """Show the domain's bounce and complaint rates (24 h, 7 d), the thresholds, whether
+    it is paused and why, and its latest warnings, pauses and resumes."""
+    settings = get_settings()
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        domain = await get_domain(session, account_id, domain_id)
+        report: dict[str, Any] = msgspec.to_builtins(await reputation_of(session, settings, domain))
+        return report
+
+    payload = with_session(settings, work)
+    emit(as_json, payload, _reputation_text(payload))
+
+
+@domains.command("resume")
+@click.option("--account", "account_id", required=True)
+@click.argument("domain_id")
+@click.option("--json", "as_json", is_flag=True)
+def domains_resume(account_id: str, domain_id: str, as_json: bool) -> None:
+    """Resume a domain the reputation guard paused: sends are accepted again (running API
+    processes within five seconds) and its held mail is queued. Recorded as a
+    ``domain.resumed`` event naming the operator."""
+    settings = get_settings()
+    actor = f"command line ({getpass.getuser()})"
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        domain = await get_domain(session, account_id, domain_id)
+        released = await resume_domain(session, domain, actor)
+        return {"domain_id": domain.id, "domain": domain.name, "status": shown_status(domain),
+                "released": released}  # fmt: skip
+
+    payload = with_session(settings, work)
+    emit(
+        as_json,
+        payload,
+        f"resumed {payload['domain']} ({payload['domain_id']}): "
+        f"{payload['released']} held recipient(s) queued",
+    )

@@ -46,14 +46,14 @@ async def sender_readiness(
         domain: Domain | None = await sending_domain(session, account_id, name)
     except HeraldError as refusal:
         problem = refusal.errors[0].message if refusal.errors else refusal.detail
-        domain = await _closest_domain(session, account_id, name)
+        domain = await closest_domain(session, account_id, name)
     if domain is None:
         return SenderReadiness("", problem, [])
     checked_at = str(domain.check_report.get("checked_at", ""))
     return SenderReadiness(domain.name, problem, dns_records(domain, settings), checked_at)
 
 
-async def _closest_domain(session: AsyncSession, account_id: str, name: str) -> Domain | None:
+async def closest_domain(session: AsyncSession, account_id: str, name: str) -> Domain | None:
     """The account's domain named ``name`` or, failing that, its closest parent."""
     labels = name.split(".")
     candidates = [".".join(labels[i:]) for i in range(len(labels) - 1)]

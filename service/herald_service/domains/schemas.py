@@ -10,6 +10,7 @@ from datetime import datetime
 
 import msgspec
 
+from herald_service.core.states import DomainStatus
 from herald_service.domains.records import (
     DmarcStage,
     DnsRecord,
@@ -105,6 +106,10 @@ class DomainOut(msgspec.Struct):
     """Hosted one-click unsubscribe by default (messages with one recipient)."""
     verified_at: datetime | None = None
     last_checked_at: datetime | None = None
+    paused_at: datetime | None = None
+    """Set while the reputation guard has the domain paused (``status`` ``paused``)."""
+    pause_reason: str | None = None
+    """Why it was paused: the rate, its window and the threshold it reached."""
 
 
 class DomainList(msgspec.Struct):
@@ -118,7 +123,9 @@ def domain_out(domain: Domain, settings: Settings) -> DomainOut:
     return DomainOut(
         id=domain.id,
         name=domain.name,
-        status=domain.status,
+        status=DomainStatus.PAUSED.value if domain.paused_at is not None else domain.status,
+        paused_at=domain.paused_at,
+        pause_reason=domain.pause_reason or None,
         allow_subdomains=domain.allow_subdomains,
         return_path_host=domain.return_path_host,
         created_at=domain.created_at,

@@ -46,6 +46,26 @@ def ensure_sender_allowed(allowed_domains: Collection[str], sender_domain: str) 
         )
 
 
+class DomainPaused(Forbidden):
+    """The sending domain is paused by the reputation guard: sends are refused until an
+    admin resumes it."""
+
+    title = "Domain paused"
+
+
+def refuse_paused(domain: Domain) -> None:
+    """403 naming ``from`` when ``domain`` is paused, with the reason and how to resume."""
+    if domain.paused_at is None:
+        return
+    reason = domain.pause_reason or "paused"
+    raise DomainPaused(
+        f"{domain.name} is paused: {reason}. Find and fix the cause (a bad list, a broken "
+        f"form), then resume it: POST /v1/domains/{domain.id}/resume or "
+        f"`herald domains resume {domain.name}`. Its queued mail is held until then.",
+        [FieldError("from", f"domain {domain.name} is paused: {reason}")],
+    )
+
+
 def _parent_names(name: str) -> list[str]:
     """``name`` and each parent with at least two labels, longest first."""
     labels = name.split(".")
@@ -58,7 +78,8 @@ async def sending_domain(
     sender_domain: str,
     allowed_domains: Collection[str] = (),
 ) -> Domain:
-    """The caller's verified domain for a From address, or a 422 naming ``from``.
+    """The caller's verified domain for a From address, or a 422 naming ``from`` (a 403
+    when the domain is paused).
 
     The From domain must be a verified domain of the account, or a subdomain of one that
     allows subdomains (``allow_subdomains``); the labels must match exactly, so a
@@ -85,6 +106,7 @@ async def sending_domain(
             problem = f"is a subdomain of {name}, which does not allow sending from subdomains"
             continue
         if domain.status == DomainStatus.VERIFIED:
+            refuse_paused(domain)
             return domain
         problem = "is not verified" if name == candidates[0] else f"needs {name} verified"
         break

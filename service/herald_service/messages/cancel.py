@@ -1,6 +1,7 @@
 """Cancel a message before it is tried: ``POST /v1/messages/{id}/cancel``.
 
-A recipient may be canceled while nothing has started for it: it is ``scheduled``, or
+A recipient may be canceled while nothing has started for it: it is ``scheduled``,
+``held`` (its domain paused), or
 ``queued`` with no lease and no attempt (handed to the queue, not yet taken by a delivery
 worker). One conditional UPDATE decides, so it races safely with the sweeper (which only
 moves ``scheduled`` rows whose ``next_attempt_at`` has come, and a canceled row has none)
@@ -22,6 +23,7 @@ from herald_service.storage.types import utcnow
 
 _NOT_STARTED = or_(
     Recipient.status == RecipientStatus.SCHEDULED.value,
+    Recipient.status == RecipientStatus.HELD.value,
     and_(
         Recipient.status == RecipientStatus.QUEUED.value,
         Recipient.lease_token.is_(None),

@@ -72,7 +72,12 @@ def messages_scheduled(account_id: str, as_json: bool) -> None:
     emit(as_json, payload, "\n".join(lines) or "no scheduled messages")
 
 
-WAITING = (RecipientStatus.QUEUED, RecipientStatus.DEFERRED, RecipientStatus.SCHEDULED)
+WAITING = (
+    RecipientStatus.QUEUED,
+    RecipientStatus.DEFERRED,
+    RecipientStatus.HELD,
+    RecipientStatus.SCHEDULED,
+)
 
 
 @click.group()
@@ -85,7 +90,7 @@ def queue() -> None:
     "--status",
     type=click.Choice([s.value for s in WAITING]),
     default=None,
-    help="Only this status (default: all three).",
+    help="Only this status (default: all of them).",
 )
 @click.option("--domain", default=None, help="Only recipients at this domain.")
 @click.option("--account", "account_id", default=None, help="Only this account's.")

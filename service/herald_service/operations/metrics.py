@@ -11,15 +11,22 @@ from sqlalchemy import func, select
 from herald_service.api.context import ApiContext
 from herald_service.core.states import PENDING_STATUSES
 from herald_service.core.stats import ALL_TAGS, COUNTERS, DAY, day_start
-from herald_service.metrics import QUEUE_JOBS, RECIPIENTS_PENDING, STATS_TODAY, render
-from herald_service.storage.models import Recipient, StatsCounter
+from herald_service.metrics import (
+    DOMAINS_PAUSED,
+    QUEUE_JOBS,
+    RECIPIENTS_PENDING,
+    STATS_TODAY,
+    render,
+)
+from herald_service.storage.models import Domain, Recipient, StatsCounter
 from herald_service.storage.types import utcnow
 
 
 @get("/metrics", summary="Prometheus metrics", tags=["operations"], include_in_schema=False)
 async def metrics(herald: NamedDependency[ApiContext]) -> Response[bytes]:
     """Counters of this process, queue/backlog gauges read from Redis and the database,
-    and today's stats counters per account (one indexed read of the day's rows)."""
+    today's stats counters per account (one indexed read of the day's rows) and the
+    paused domains per account."""
     queue = herald.delivery_queue.queue
     QUEUE_JOBS.labels(queue.name).set(await asyncio.to_thread(lambda: queue.count))
     async with herald.sessions() as session:
@@ -39,11 +46,20 @@ async def metrics(herald: NamedDependency[ApiContext]) -> Response[bytes]:
             .group_by(StatsCounter.account_id)
         )
         per_account = today.all()
+        paused = await session.execute(
+            select(Domain.account_id, func.count())
+            .where(Domain.paused_at.is_not(None), Domain.deleted_at.is_(None))
+            .group_by(Domain.account_id)
+        )
+        paused_per_account = paused.all()
     for status in PENDING_STATUSES:
         RECIPIENTS_PENDING.labels(status.value).set(counts.get(status.value, 0))
     STATS_TODAY.clear()  # yesterday's accounts go; today's come back from the counters
     for account_id, *values in per_account:
         for counter, value in zip(COUNTERS, values, strict=True):
             STATS_TODAY.labels(account_id, counter).set(int(value or 0))
+    DOMAINS_PAUSED.clear()
+    for account_id, count in paused_per_account:
+        DOMAINS_PAUSED.labels(account_id).set(int(count))
     body, content_type = render()
     return Response(content=body, media_type=content_type)

@@ -6,9 +6,11 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald_service.core.states import EventType, RecipientStatus
-from herald_service.events.service import add_events, new_event, sender_domain
+from herald_service.events.service import NewEvent, add_events, new_event, sender_domain
 from herald_service.mail.reports import DeliveryReport, parse_complaint, parse_dsn
 from herald_service.mail.return_path import ReturnPath
+from herald_service.reputation.guard import guard_after
+from herald_service.settings import Settings
 from herald_service.storage.models import Message, Recipient
 from herald_service.storage.types import utcnow
 from herald_service.suppressions.service import add_suppression
@@ -24,12 +26,23 @@ def _targets(message: Message, return_path: ReturnPath, named: str) -> list[Reci
 
 
 async def apply_inbound_report(
-    session: AsyncSession, return_path: ReturnPath, raw: bytes
+    session: AsyncSession, return_path: ReturnPath, raw: bytes, settings: Settings | None = None
 ) -> list[str]:
-    """Record what the report in ``raw`` says about the message ``return_path`` names.
+    """Record what the report in ``raw`` says about the message ``return_path`` names
+    and, with ``settings``, let the reputation guard judge its domain.
 
     Returns the event types written (empty when the report says nothing actionable).
     """
+    stored: list[NewEvent] = []
+    written = await _apply(session, return_path, raw, stored)
+    if settings is not None:
+        await guard_after(session, settings, stored)
+    return written
+
+
+async def _apply(
+    session: AsyncSession, return_path: ReturnPath, raw: bytes, stored: list[NewEvent]
+) -> list[str]:
     message = await session.get(Message, return_path.message_id)
     if message is None:
         return []
@@ -38,25 +51,22 @@ async def apply_inbound_report(
     now = utcnow()
     if complaint is not None:
         for recipient in _targets(message, return_path, complaint.recipient):
-            await add_events(
-                session,
-                [
-                    new_event(
-                        account_id=message.account_id,
-                        message_id=message.id,
-                        recipient=recipient.email,
-                        type=EventType.COMPLAINED,
-                        data={
-                            "feedback_type": complaint.feedback_type,
-                            "user_agent": complaint.user_agent,
-                            "source": "arf",
-                        },
-                        at=now,
-                        domain=sender_domain(message.from_email),
-                        tags=message.tags,
-                    )
-                ],
+            event = new_event(
+                account_id=message.account_id,
+                message_id=message.id,
+                recipient=recipient.email,
+                type=EventType.COMPLAINED,
+                data={
+                    "feedback_type": complaint.feedback_type,
+                    "user_agent": complaint.user_agent,
+                    "source": "arf",
+                },
+                at=now,
+                domain=sender_domain(message.from_email),
+                tags=message.tags,
             )
+            await add_events(session, [event])
+            stored.append(event)
             await add_suppression(
                 session,
                 message.account_id,
@@ -72,12 +82,16 @@ async def apply_inbound_report(
         if report.action not in ("failed", "delayed"):
             continue
         for recipient in _targets(message, return_path, report.recipient):
-            written.append(await _apply_bounce(session, message, recipient, report))
+            written.append(await _apply_bounce(session, message, recipient, report, stored))
     return [w for w in written if w]
 
 
 async def _apply_bounce(
-    session: AsyncSession, message: Message, recipient: Recipient, report: DeliveryReport
+    session: AsyncSession,
+    message: Message,
+    recipient: Recipient,
+    report: DeliveryReport,
+    stored: list[NewEvent],
 ) -> str:
     now = utcnow()
     data: dict[str, object] = {
@@ -124,4 +138,5 @@ async def _apply_bounce(
         tags=message.tags,
     )
     await add_events(session, [event])
+    stored.append(event)
     return kind.value

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import msgspec
 
-from herald_service.core.states import EventType, WebhookDeliveryStatus
+from herald_service.core.states import WebhookDeliveryStatus, WebhookEventType
 from herald_service.request_fields import Description, Url
 from herald_service.storage.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -16,7 +16,7 @@ class CreateWebhookRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=T
     """``POST /v1/webhooks``: where to send events, and which ones (empty: all)."""
 
     url: Url
-    event_types: list[EventType] = msgspec.field(default_factory=list)
+    event_types: list[WebhookEventType] = msgspec.field(default_factory=list)
     description: Description = ""
     enabled: bool = True
 
@@ -25,7 +25,7 @@ class UpdateWebhookRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=T
     """``PATCH /v1/webhooks/{id}``: the fields given (not null) change."""
 
     url: Url | None = None
-    event_types: list[EventType] | None = None
+    event_types: list[WebhookEventType] | None = None
     description: Description | None = None
     enabled: bool | None = None
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald_service.core.addresses import parse_networks
 from herald_service.core.ids import new_id
-from herald_service.core.states import EVENT_TYPES, WebhookDeliveryStatus
+from herald_service.core.states import WEBHOOK_EVENT_TYPES, WebhookDeliveryStatus
 from herald_service.core.webhooks import TEST_EVENT_TYPE, new_secret
 from herald_service.errors import Conflict, FieldError, InvalidRequest, NotFound
 from herald_service.events.service import event_view
@@ -34,13 +34,13 @@ MAX_DESCRIPTION = 500
 
 def normalize_event_types(types: Sequence[str]) -> list[str]:
     """Known event type names, deduplicated in canonical order (empty: every type)."""
-    unknown = [t for t in types if t not in EVENT_TYPES]
+    unknown = [t for t in types if t not in WEBHOOK_EVENT_TYPES]
     if unknown:
         raise InvalidRequest(
             f"unknown event types: {', '.join(unknown)}",
-            [FieldError("event_types", f"must be among {', '.join(EVENT_TYPES)}")],
+            [FieldError("event_types", f"must be among {', '.join(WEBHOOK_EVENT_TYPES)}")],
         )
-    return [t for t in EVENT_TYPES if t in types]
+    return [t for t in WEBHOOK_EVENT_TYPES if t in types]
 
 
 async def check_url(url: str, settings: Settings, resolver: dns.asyncresolver.Resolver) -> None:

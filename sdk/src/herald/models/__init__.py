@@ -14,8 +14,13 @@ from herald.models._domains import (
     DmarcStage,
     DnsRecord,
     Domain,
+    DomainEvent,
     DomainList,
+    DomainReputation,
     DomainTracking,
+    ReputationThresholds,
+    ReputationWindow,
+    ResumeResult,
 )
 from herald.models._events import EventLogEntry, EventPage
 from herald.models._messages import (
@@ -72,7 +77,9 @@ __all__ = [
     "DmarcStage",
     "DnsRecord",
     "Domain",
+    "DomainEvent",
     "DomainList",
+    "DomainReputation",
     "DomainTracking",
     "EmailAddress",
     "Event",
@@ -88,6 +95,9 @@ __all__ = [
     "Recipient",
     "RecipientSummary",
     "RenderedTemplate",
+    "ReputationThresholds",
+    "ReputationWindow",
+    "ResumeResult",
     "RetryResult",
     "SendResult",
     "SmtpLockout",

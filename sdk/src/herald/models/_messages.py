@@ -74,8 +74,9 @@ class Attempt(msgspec.Struct, frozen=True, kw_only=True):
 
 class Recipient(msgspec.Struct, frozen=True, kw_only=True):
     """A recipient's delivery state: ``queued``, ``deferred``, ``delivered``, ``bounced``,
-    ``suppressed``, ``failed``, ``captured``, ``scheduled`` (waiting for ``send_at``) or
-    ``canceled``, with every attempt made so far."""
+    ``suppressed``, ``failed``, ``captured``, ``scheduled`` (waiting for ``send_at``),
+    ``held`` (its domain paused by the reputation guard) or ``canceled``, with every
+    attempt made so far."""
 
     email: str
     status: str

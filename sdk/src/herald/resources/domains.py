@@ -8,7 +8,7 @@ from typing import Unpack
 import msgspec
 
 from herald._base_client import CallOptions, RequestOptions
-from herald.models import Domain, DomainList, Tracking
+from herald.models import Domain, DomainList, DomainReputation, ResumeResult, Tracking
 from herald.resources._base import AsyncResource, SyncResource, make_options, path
 
 __all__ = ["AsyncDomains", "Domains"]
@@ -79,6 +79,8 @@ def update_options(
 
 ONE = "/v1/domains/{domain_id}"
 VERIFY = "/v1/domains/{domain_id}/verify"
+REPUTATION = "/v1/domains/{domain_id}/reputation"
+RESUME = "/v1/domains/{domain_id}/resume"
 
 
 class Domains(SyncResource):
@@ -142,6 +144,19 @@ class Domains(SyncResource):
         """Stop sending from the domain and erase its private keys."""
         self._client.request(domain_options("DELETE", ONE, domain_id, options), type(None))
 
+    def reputation(self, domain_id: str, **options: Unpack[CallOptions]) -> DomainReputation:
+        """Its rolling 24 h and 7 d bounce and complaint rates against the server's
+        thresholds, whether it is paused and why, and its latest domain events."""
+        request = domain_options("GET", REPUTATION, domain_id, options)
+        return self._client.request(request, DomainReputation)
+
+    def resume(self, domain_id: str, **options: Unpack[CallOptions]) -> ResumeResult:
+        """Resume a domain the reputation guard paused (``admin``): sends are accepted
+        again and its held mail is queued. Raises :class:`~herald.ConflictError` when it
+        is not paused."""
+        request = domain_options("POST", RESUME, domain_id, options)
+        return self._client.request(request, ResumeResult)
+
 
 class AsyncDomains(AsyncResource):
     """Manage sending domains (asyncio); mirrors :class:`Domains`."""
@@ -194,3 +209,13 @@ class AsyncDomains(AsyncResource):
     async def delete(self, domain_id: str, **options: Unpack[CallOptions]) -> None:
         """Stop sending from the domain and erase its private keys."""
         await self._client.request(domain_options("DELETE", ONE, domain_id, options), type(None))
+
+    async def reputation(self, domain_id: str, **options: Unpack[CallOptions]) -> DomainReputation:
+        """The domain's rates and standing; see :meth:`Domains.reputation`."""
+        request = domain_options("GET", REPUTATION, domain_id, options)
+        return await self._client.request(request, DomainReputation)
+
+    async def resume(self, domain_id: str, **options: Unpack[CallOptions]) -> ResumeResult:
+        """Resume a paused domain; see :meth:`Domains.resume`."""
+        request = domain_options("POST", RESUME, domain_id, options)
+        return await self._client.request(request, ResumeResult)

@@ -27,7 +27,8 @@ _LIVE = text("deleted_at IS NULL")
 class Domain(Base):
     """A sending domain of one account, with its DKIM keys.
 
-    ``status`` is ``pending`` or ``verified``. A deleted domain keeps its row (messages
+    ``status`` is ``pending`` or ``verified``; a verified domain the reputation guard
+    paused has ``paused_at`` set (and shows as ``paused``). A deleted domain keeps its row (messages
     refer to it) with ``deleted_at`` set; the name may then be added again.
     """
 
@@ -62,6 +63,12 @@ class Domain(Base):
     # The last verification: {"records": [{type, host, value, status, found, detail}]}.
     check_report: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The reputation guard (0019): set while paused (sends refused, queued mail held).
+    paused_at: Mapped[datetime | None] = mapped_column(default=None)
+    pause_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    warned_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The last judgement: {"level", "reasons", "windows": [...], "at"}.
+    reputation: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     dkim_keys: Mapped[list[DkimKey]] = relationship(
         back_populates="domain", order_by="DkimKey.created_at", lazy="selectin"
     )
@@ -87,3 +94,20 @@ class DkimKey(Base):
     activated_at: Mapped[datetime | None] = mapped_column(default=None)
     retire_at: Mapped[datetime | None] = mapped_column(default=None)
     domain: Mapped[Domain] = relationship(back_populates="dkim_keys")
+
+
+class DomainEvent(Base):
+    """What happened to a domain's standing, and who or what did it: a reputation
+    warning, a pause, a resume (by whom), a destination cool-down. The audit trail the
+    reputation page shows."""
+
+    __tablename__ = "domain_events"
+    __table_args__ = (Index("ix_domain_events_domain_at", "domain_id", "at"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    domain_id: Mapped[str] = mapped_column(ForeignKey("domains.id"))
+    type: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    """``reputation guard``, ``api key key_...``, ``console user ...``, ``command line``."""
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
