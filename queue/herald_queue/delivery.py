@@ -1,6 +1,7 @@
 """Deliver messages: lease their ready recipients, route per domain, send, record.
 
-start (lease → load → drop suppressed) → route (MX + MTA-STS / relay / capture) → SMTP
+start (lease → load → drop suppressed) → route (MX + MTA-STS / relay / capture; in ``mx``
+mode ``HERALD_RELAY_ROUTES`` may send some recipient or sending domains to the relay) → SMTP
 transaction(s) of at most 50 recipients → record outcomes. Starts and outcomes of
 concurrent deliveries are written together, set-based (:mod:`herald_queue.delivery_store`).
 Delivery is at-least-once: a recipient is leased before it is tried, a duplicate job finds
@@ -16,33 +17,29 @@ from collections import defaultdict
 from collections.abc import Coroutine, Iterable, Sequence
 from typing import Any
 
-from msgspec import Struct
-
 from herald_queue.delivery_store import Claimed, Outcomes, Started, Tried
 from herald_queue.mx import MailHost, Route
+from herald_queue.relay import Plan
 from herald_queue.runtime import WorkerRuntime
 from herald_queue.smtp import RECIPIENTS_PER_TRANSACTION, Destination, Reply
 from herald_service.core.smtp_replies import enhanced_code
 from herald_service.mail.return_path import verp_address
 
-
-class Plan(Struct, frozen=True):
-    """How to reach one recipient domain: the route, the port, whether TLS must verify."""
-
-    route: Route
-    port: int
-    require_verified_tls: bool = False
+__all__ = ["Plan", "deliver_group", "deliver_message", "deliver_messages", "plan_for"]
 
 
-async def plan_for(runtime: WorkerRuntime, domain: str) -> Plan:
-    """Where mail for ``domain`` goes in the configured delivery mode, and how."""
+async def plan_for(runtime: WorkerRuntime, domain: str, sender_domain: str = "") -> Plan:
+    """Where mail for ``domain`` (lower case) from ``sender_domain`` goes in the configured
+    delivery mode, and how."""
     settings = runtime.settings
     if settings.delivery_mode == "capture":
         host = MailHost("capture-inbox", (settings.capture_host,))
         return Plan(Route(hosts=(host,)), settings.capture_port)
     if settings.delivery_mode == "relay":
-        host = MailHost(settings.relay_host, (settings.relay_host,))
-        return Plan(Route(hosts=(host,)), settings.relay_port)
+        return runtime.relay_plan
+    routes = runtime.relay_routes
+    if routes is not None and routes.takes(domain, sender_domain.lower()):
+        return runtime.relay_plan
     route = await runtime.routes.route(domain)
     if not route.hosts:
         return Plan(route, settings.smtp_port)
@@ -70,7 +67,14 @@ async def deliver_group(
     pending = list(emails)
     for host in route.hosts:
         for address in host.addresses:
-            destination = Destination(address, plan.port, host.name, plan.require_verified_tls)
+            destination = Destination(
+                address,
+                plan.port,
+                host.name,
+                plan.require_verified_tls,
+                plan.implicit_tls,
+                plan.credentials,
+            )
             outcome = await runtime.smtp.send(destination, mail_from, pending, raw)
             for email, reply in outcome.replies.items():
                 results[email] = Tried(
@@ -129,7 +133,7 @@ async def _deliver_started(runtime: WorkerRuntime, started: Started) -> None:
             runtime.journal.committed(segment)
 
     async def one_domain(rcpt_domain: str, group: list[Claimed]) -> None:
-        plan = await plan_for(runtime, rcpt_domain)
+        plan = await plan_for(runtime, rcpt_domain, message.domain)
         size = RECIPIENTS_PER_TRANSACTION
         batches = [group[i : i + size] for i in range(0, len(group), size)]
         await _all(one_batch(plan, b) for b in batches)

@@ -57,6 +57,7 @@ from herald_queue.journal import OutcomeJournal, journal_directory
 from herald_queue.leases import LeaseKeeper
 from herald_queue.mta_sts import MtaStsPolicies
 from herald_queue.mx import RouteCache
+from herald_queue.relay import Plan, relay_plan
 from herald_queue.scheduler import Scheduler
 from herald_queue.smtp import SmtpPool, verified_tls_context
 from herald_service.dns import make_resolver
@@ -119,6 +120,9 @@ class WorkerRuntime:
             window=WRITE_WINDOW,
         )
         self.routes = RouteCache(self.resolver)
+        self.relay_plan: Plan = relay_plan(settings)
+        # Only in ``mx`` mode, and None without routes: nothing to check per domain then.
+        self.relay_routes = settings.relay_routes or None
         tls = verified_tls_context(settings.tls_ca_file)
         self.smtp = SmtpPool(
             helo_name=settings.hostname,

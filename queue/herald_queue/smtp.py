@@ -4,7 +4,9 @@ A :class:`SmtpPool` keeps idle connections per destination (address, port, MX na
 policy) and limits how many are open to each at once. STARTTLS is used whenever offered:
 first with certificate verification against the MX name, and, when that fails and the
 policy allows it, again without (opportunistic TLS, RFC 7435). A destination that requires
-verified TLS (MTA-STS ``enforce``) gets no mail in clear or over unverified TLS.
+verified TLS (MTA-STS ``enforce``, a relay with ``starttls``) gets no mail in clear or over
+unverified TLS; one with implicit TLS (a relay on port 465) speaks TLS from the first byte,
+verified. A relay with credentials is logged in to once TLS is up (:mod:`.smtp_auth`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Callable, Sequence
 import aiosmtplib
 from msgspec import Struct
 
+from herald_queue.smtp_auth import AuthenticationFailed, Credentials, authenticate
 from herald_queue.smtp_transaction import Connection, Reply, run_transaction
 
 __all__ = ["RECIPIENTS_PER_TRANSACTION", "Destination", "Reply", "SmtpPool", "TransactionResult"]
@@ -38,12 +41,14 @@ class TransactionResult(Struct, frozen=True):
 
 
 class Destination(Struct, frozen=True):
-    """Where a connection goes and what TLS it must have."""
+    """Where a connection goes, what TLS it must have and whom it logs in as."""
 
     address: str
     port: int
     mx_name: str
     require_verified_tls: bool = False
+    implicit_tls: bool = False
+    credentials: Credentials | None = None
 
 
 class TlsUnavailable(Exception):
@@ -78,15 +83,20 @@ def _tls_version(client: aiosmtplib.SMTP) -> str:
 
 
 async def _connect(
-    destination: Destination, helo_name: str, command_timeout: float
+    destination: Destination,
+    helo_name: str,
+    command_timeout: float,
+    implicit_tls: ssl.SSLContext | None = None,
 ) -> aiosmtplib.SMTP:
     client = aiosmtplib.SMTP(
         hostname=destination.address,
         port=destination.port,
         local_hostname=helo_name,
         timeout=command_timeout,
+        use_tls=implicit_tls is not None,
         start_tls=False,
-        validate_certs=False,
+        validate_certs=implicit_tls is not None,
+        tls_context=implicit_tls,
     )
     await client.connect()
     await client.ehlo()
@@ -96,7 +106,41 @@ async def _connect(
 async def open_connection(
     destination: Destination, helo_name: str, command_timeout: float, verified: ssl.SSLContext
 ) -> Connection:
+    """Connect with the TLS the destination asks for, then log in if it has credentials."""
+    connection = await _secure_connection(destination, helo_name, command_timeout, verified)
+    if destination.credentials is not None:
+        try:
+            await authenticate(
+                connection.client,
+                destination.credentials,
+                destination.mx_name,
+                encrypted=bool(connection.tls),
+            )
+        except AuthenticationFailed:
+            await connection.close()
+            raise
+    return connection
+
+
+async def _implicit_tls(
+    destination: Destination, helo_name: str, command_timeout: float, verified: ssl.SSLContext
+) -> Connection:
+    """TLS from the first byte, verified against the destination's name (port 465)."""
+    try:
+        client = await _connect(destination, helo_name, command_timeout, verified)
+    except aiosmtplib.SMTPConnectError as exc:
+        if isinstance(exc.__cause__, ssl.SSLError):
+            raise TlsUnavailable(f"TLS to {destination.mx_name} not verified: {exc}") from exc
+        raise
+    return Connection(client, _tls_version(client), True)
+
+
+async def _secure_connection(
+    destination: Destination, helo_name: str, command_timeout: float, verified: ssl.SSLContext
+) -> Connection:
     """Connect, EHLO and STARTTLS when offered (verified if possible, as policy demands)."""
+    if destination.implicit_tls:
+        return await _implicit_tls(destination, helo_name, command_timeout, verified)
     client = await _connect(destination, helo_name, command_timeout)
     if not client.supports_extension("starttls"):
         if destination.require_verified_tls:
@@ -185,8 +229,8 @@ class SmtpPool:
                         connection = await open_connection(
                             destination, self.helo_name, self.command_timeout, self.verified_context
                         )
-                    except TlsUnavailable as exc:
-                        return TransactionResult({r: Reply(None, str(exc)) for r in recipients})
+                    except (TlsUnavailable, AuthenticationFailed) as exc:
+                        return TransactionResult(dict.fromkeys(recipients, Reply(None, str(exc))))
                     except aiosmtplib.SMTPResponseException as exc:
                         return TransactionResult(
                             {r: Reply(exc.code, exc.message) for r in recipients}

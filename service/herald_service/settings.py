@@ -18,8 +18,10 @@ import msgspec
 from dotenv import dotenv_values
 
 from herald_service.core.durations import parse_duration, parse_schedule
+from herald_service.core.relay_routes import RelayRoutes, parse_relay_routes
 
 DeliveryMode = Literal["mx", "relay", "capture"]
+RelayTls = Literal["starttls", "implicit", "opportunistic"]
 
 DEFAULT_DATABASE_URL = "sqlite:///var/herald.db"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -53,8 +55,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     inbound_host: str = "0.0.0.0"  # noqa: S104 - the return-path MX must be reachable
     inbound_port: int = 25
     delivery_mode: DeliveryMode = "mx"
+    # The smarthost: all mail goes there in ``relay`` mode; in ``mx`` mode only what
+    # ``relay_routes`` picks (README, "Delivering through a smarthost").
     relay_host: str = ""
     relay_port: int = 587
+    relay_username: str = ""
+    relay_password: str = ""  # a secret: masked by ``repr``, never logged
+    # "" picks ``implicit`` on port 465, ``starttls`` with credentials, else
+    # ``opportunistic`` (see :meth:`relay_tls_mode`).
+    relay_tls: Literal["", "starttls", "implicit", "opportunistic"] = ""
+    # AUTH even where the connection may be unencrypted (a relay on a trusted network).
+    relay_insecure_auth: bool = False
+    relay_routes: RelayRoutes = RelayRoutes()
     # Accounts of the people who run this server: their admin keys (and the console users
     # who are members of one) may see and lift what is server-wide, such as SMTP AUTH
     # lock-outs (per client address, whichever account the client meant).
@@ -149,6 +161,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     reputation_block_window: float = parse_duration("10m")
     reputation_block_cooldown: float = parse_duration("30m")
 
+    def __repr__(self) -> str:
+        """Every setting, with the secret ones masked (so a dump never shows them)."""
+        shown = [
+            f"{name}={_MASKED if name in _SECRETS and value else repr(value)}"
+            for name, value in msgspec.structs.asdict(self).items()
+        ]
+        return f"Settings({', '.join(shown)})"
+
+    def relay_tls_mode(self) -> RelayTls:
+        """The relay's TLS: ``starttls`` (required and verified), ``implicit`` (TLS from
+        the first byte, verified) or ``opportunistic`` (STARTTLS when offered)."""
+        if self.relay_tls:
+            return self.relay_tls
+        if self.relay_port == 465:
+            return "implicit"
+        return "starttls" if self.relay_username else "opportunistic"
+
     def require_secret_key(self) -> str:
         """Return the secret key, or fail with an explanation of how to set one."""
         if not self.secret_key:
@@ -158,6 +187,31 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 "print(secrets.token_urlsafe(32))'` and keep it safe."
             )
         return self.secret_key
+
+
+_SECRETS = frozenset({"secret_key", "relay_password"})
+_MASKED = "'***'"
+
+
+def _check_relay(settings: Settings) -> None:
+    """Refuse a relay set-up that cannot work, or that could send its password in clear."""
+    if (settings.delivery_mode == "relay" or settings.relay_routes) and not settings.relay_host:
+        raise ConfigError(
+            "HERALD_RELAY_HOST is not set: HERALD_DELIVERY_MODE=relay and "
+            "HERALD_RELAY_ROUTES send mail through it"
+        )
+    if bool(settings.relay_username) != bool(settings.relay_password):
+        raise ConfigError("HERALD_RELAY_USERNAME and HERALD_RELAY_PASSWORD are set together")
+    if (
+        settings.relay_username
+        and settings.relay_tls_mode() == "opportunistic"
+        and not settings.relay_insecure_auth
+    ):
+        raise ConfigError(
+            "HERALD_RELAY_TLS=opportunistic would send HERALD_RELAY_PASSWORD in clear when "
+            "the relay offers no STARTTLS: use starttls or implicit, or set "
+            "HERALD_RELAY_INSECURE_AUTH=1 for a relay on a network you trust"
+        )
 
 
 def _split_list(raw: str) -> tuple[str, ...]:
@@ -184,6 +238,7 @@ def _networks(raw: str) -> tuple[str, ...]:
 
 _CONVERTERS = {
     "dns_nameservers": _split_list,
+    "relay_routes": parse_relay_routes,
     "operator_accounts": _split_list,
     "sending_ips": _ip_list,
     "webhook_allow_networks": _networks,
@@ -259,6 +314,7 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
         settings = msgspec.convert(values, Settings, strict=False)
     except msgspec.ValidationError as exc:
         raise ConfigError(f"invalid setting: {exc}") from exc
+    _check_relay(settings)
     return _check(settings)
 
 

@@ -6,7 +6,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any, AnyStr, Literal, NoReturn, get_args
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 if TYPE_CHECKING:
     from .smtp import SMTPServer
@@ -162,21 +162,48 @@ class Hooks:
         return format_reply(reply)
 
 
-class SimController(Controller):
-    """aiosmtpd Controller making `SimSMTP` sessions; TLS settings are read per connection."""
+class Authenticator:
+    """aiosmtpd authenticator checking a login and password against the owner's `auth`."""
 
     def __init__(self, owner: SMTPServer) -> None:
-        super().__init__(Hooks(owner), hostname=owner.host, port=owner.port, ready_timeout=10)
+        self.owner = owner
+
+    def __call__(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        users = self.owner.auth or {}
+        if isinstance(data, LoginPassword):
+            login, password = data.login.decode(), data.password.decode()
+            if login in users and users[login] == password:
+                return AuthResult(success=True, auth_data=data)
+        return AuthResult(success=False, handled=False)
+
+
+class SimController(Controller):
+    """aiosmtpd Controller making `SimSMTP` sessions; STARTTLS and AUTH settings are read
+    per connection, implicit TLS when the server starts."""
+
+    def __init__(self, owner: SMTPServer) -> None:
+        super().__init__(
+            Hooks(owner),
+            hostname=owner.host,
+            port=owner.port,
+            ready_timeout=10,
+            ssl_context=owner.tls_context() if owner.implicit_tls else None,
+        )
         self.owner = owner
 
     def factory(self) -> SimSMTP:
+        starttls = self.owner.live and self.owner.starttls
         return SimSMTP(
             self.owner,
             self.handler,
             hostname=self.owner.hostname,
             ident="Simnet ESMTP",
-            tls_context=self.owner.tls_context() if self.owner.live else None,
+            tls_context=self.owner.tls_context() if starttls else None,
             require_starttls=self.owner.require_starttls,
+            authenticator=Authenticator(self.owner) if self.owner.auth is not None else None,
+            auth_require_tls=self.owner.starttls,
             data_size_limit=self.owner.size_limit,
             enable_SMTPUTF8=self.owner.smtputf8,
             timeout=self.owner.idle_timeout,

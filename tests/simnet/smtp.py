@@ -59,6 +59,7 @@ class ReceivedMessage:
     """Whether the client sent the commands after MAIL without waiting for its reply."""
     received_at: float = field(default_factory=time.time)
     """When the server had the whole message (Unix time)."""
+    auth_user: str | None = None  # who the client logged in as (SMTP AUTH), if it did
 
     def parse(self) -> EmailMessage:
         """The content parsed with the modern `email.policy.default`."""
@@ -80,6 +81,7 @@ class SMTPServer:
     `drop_at` closes the socket without reply, `stalls[stage]` sleeps seconds first.
     A 421 reply closes the connection, as RFC 5321 requires. STARTTLS and PIPELINING
     (offered unless `pipelining=False`) settings apply to connections opened after a change.
+    `auth` (user: password) offers AUTH, after STARTTLS if offered; `implicit_tls`: TLS at once.
     """
 
     def __init__(
@@ -99,6 +101,8 @@ class SMTPServer:
         smtputf8: bool = True,
         pipelining: bool = True,
         idle_timeout: float = 60.0,
+        auth: Mapping[str, str] | None = None,
+        implicit_tls: bool = False,
     ) -> None:
         ensure_loopback(host)
         self.host = host
@@ -115,6 +119,7 @@ class SMTPServer:
         self.smtputf8 = smtputf8
         self.pipelining = pipelining
         self.idle_timeout = idle_timeout
+        self.auth, self.implicit_tls = (dict(auth) if auth is not None else None), implicit_tls
         self.messages: list[ReceivedMessage] = []
         self.unacknowledged: list[ReceivedMessage] = []
         """Messages fully received but never acknowledged (dropped or client gone)."""
@@ -217,8 +222,8 @@ class SMTPServer:
         return self.replies.get("rcpt")
 
     def tls_context(self) -> ssl.SSLContext | None:
-        """The STARTTLS server context, or None when STARTTLS is not offered."""
-        if not self.starttls:
+        """The TLS server context, or None when neither STARTTLS nor implicit TLS is on."""
+        if not (self.starttls or self.implicit_tls):
             return None
         if self.certificate is None:
             self.certificate = default_ca().issue(self.hostname, self.host)
@@ -243,16 +248,18 @@ class SMTPServer:
     ) -> ReceivedMessage:
         """Build a `ReceivedMessage` from aiosmtpd's session and envelope."""
         peer = session.peer if isinstance(session.peer, tuple) else (str(session.peer), 0)
+        login = getattr(session.auth_data, "login", None) if session.authenticated else None
         return ReceivedMessage(
             mail_from=envelope.mail_from or "",
             rcpt_tos=list(envelope.rcpt_tos),
             data=bytes(envelope.original_content or b""),
             peer=(str(peer[0]), int(peer[1])),
-            tls=session.ssl is not None,
+            tls=session.ssl is not None or self.implicit_tls,
             ehlo=session.host_name,
             mail_options=list(envelope.mail_options),
             queue_id=f"SIM{next(self._ids):06d}",
             pipelined=pipelined,
+            auth_user=login.decode() if isinstance(login, bytes) else None,
         )
 
     def record(self, message: ReceivedMessage) -> None:
