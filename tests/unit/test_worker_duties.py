@@ -27,12 +27,22 @@ def _runtime(**environ: str) -> Any:
 @pytest.mark.parametrize(
     ("environ", "expected"),
     [
-        ({}, [("sweep", 1.0, True), ("domain re-check", 30.0, False)]),
         (
-            {"HERALD_SWEEP_INTERVAL": "5s", "HERALD_DOMAIN_CHECK_INTERVAL": "10s"},
+            {},
+            [("sweep", 1.0, True), ("domain re-check", 30.0, False), ("retention", 300.0, False)],
+        ),
+        (
+            {
+                "HERALD_SWEEP_INTERVAL": "5s",
+                "HERALD_DOMAIN_CHECK_INTERVAL": "10s",
+                "HERALD_RETENTION_INTERVAL": "0",
+            },
             [("sweep", 5.0, True), ("domain re-check", 10.0, False)],
         ),
-        ({"HERALD_DELIVERY_MODE": "capture"}, [("sweep", 1.0, True)]),
+        (
+            {"HERALD_DELIVERY_MODE": "capture", "HERALD_RETENTION_INTERVAL": "2s"},
+            [("sweep", 1.0, True), ("retention", 2.0, False)],
+        ),
     ],
 )
 def test_delivery_worker_duties(environ: dict[str, str], expected: list[object]) -> None:
