@@ -126,3 +126,12 @@ def test_first_after_delays_the_first_round_and_late_duties_start_at_once(
     scheduler.stop()
     assert ran == ["added"]
     assert scheduler.names() == ["later", "added"]
+
+
+@pytest.mark.parametrize(("interval", "first"), [("5m", 60.0), ("2s", 2.0)])
+def test_retention_first_prunes_one_interval_but_at_most_a_minute_after_start(
+    interval: str, first: float
+) -> None:
+    runtime = _runtime(HERALD_RETENTION_INTERVAL=interval)
+    duties = delivery_worker_duties(runtime, queue=None)  # type: ignore[arg-type]
+    assert [d.first_after for d in duties if d.name == "retention"] == [first]
