@@ -9,6 +9,8 @@ starts with the runtime's event loop (see :mod:`herald_queue.runtime`):
   HERALD_SWEEP_INTERVAL;
 - re-check sending domains: ``herald worker`` outside capture mode, every
   min(30 s, HERALD_DOMAIN_CHECK_INTERVAL);
+- prune data past its retention age: ``herald worker``, every HERALD_RETENTION_INTERVAL
+  (not at all when it is 0), the first round one interval (at most a minute) after start;
 - dispatch due webhook deliveries: ``herald webhooks-worker``, every HERALD_SWEEP_INTERVAL.
 
 Each is safe to run in many processes at once: the database claims (conditional
@@ -27,6 +29,7 @@ from herald_queue.scheduler import Duty
 from herald_queue.sweeper import sweep_due
 from herald_queue.webhook_dispatch import WebhookQueue, dispatch_due
 from herald_service.delivery_queue import DeliveryQueue
+from herald_service.retention.service import prune_round
 
 if TYPE_CHECKING:
     from herald_queue.runtime import WorkerRuntime
@@ -47,13 +50,20 @@ def runtime_duties(runtime: WorkerRuntime) -> list[Duty]:
 
 
 def delivery_worker_duties(runtime: WorkerRuntime, queue: DeliveryQueue) -> list[Duty]:
-    """The sweep that hands due work to ``queue``, and the domain re-check."""
+    """The sweep that hands due work to ``queue``, the domain re-check and retention.
+
+    Retention runs on the loop (its batches await the database between deliveries), not
+    on the duty thread, where a long round would hold up the sweep.
+    """
     settings = runtime.settings
     sweep = partial(sweep_due, runtime.sync_sessions, queue)
     duties = [Duty("sweep", settings.sweep_interval, sweep, blocking=True)]
     if settings.delivery_mode != "capture":  # captured mail never meets real DNS
         recheck = partial(check_due_domains, runtime.sessions, settings)
         duties.append(Duty("domain re-check", recheck_poll(settings), recheck))
+    if (every := settings.retention_interval) > 0:
+        prune = partial(prune_round, runtime.sessions, settings)
+        duties.append(Duty("retention", every, prune, first_after=min(every, 60.0)))
     return duties
 
 

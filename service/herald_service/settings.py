@@ -146,6 +146,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Offer "Sign in with an API key" on the console's sign-in page: a key with the
     # ``admin`` scope opens an admin session for its account (``herald dev`` turns it on).
     console_key_sign_in: bool = False
+    # Retention (``herald prune`` and the workers' duty): how long each kind of data is
+    # kept; 0 keeps it forever. Message metadata, stats counters and suppressions stay.
+    retention_bodies: float = parse_duration("30d")
+    retention_events: float = parse_duration("90d")
+    retention_attempts: float = parse_duration("90d")
+    retention_webhook_deliveries: float = parse_duration("30d")
+    retention_captured: float = parse_duration("7d")
+    # How often a delivery worker prunes (0: never; ``herald prune`` still does), and how
+    # many rows one short transaction of it touches.
+    retention_interval: float = parse_duration("5m")
+    retention_batch_size: int = 500
 
     # The reputation guard: a sending domain whose bounce or complaint rate (rolling 24 h
     # and 7 d windows, at least ``min_volume`` recipients with an outcome) reaches a warn
@@ -267,6 +278,12 @@ _CONVERTERS = {
     "api_body_timeout": parse_duration,
     "reputation_block_window": parse_duration,
     "reputation_block_cooldown": parse_duration,
+    "retention_bodies": parse_duration,
+    "retention_events": parse_duration,
+    "retention_attempts": parse_duration,
+    "retention_webhook_deliveries": parse_duration,
+    "retention_captured": parse_duration,
+    "retention_interval": parse_duration,
 }
 
 _FRACTIONS = (

@@ -17,6 +17,7 @@ COMMANDS = {
     "messages": {"cancel", "scheduled"},
     "migrate": None,
     "openapi": None,
+    "prune": None,
     "queue": {"list", "show", "retry", "cancel"},
     "smtp": {"settings", "lockouts", "unlock"},
     "stats": None,
@@ -27,7 +28,7 @@ COMMANDS = {
     "worker": None,
 }
 # A group named differently from the slice that holds it.
-SLICES = {"users": "console", "smtp": "submission", "queue": "messages"}
+SLICES = {"users": "console", "smtp": "submission", "queue": "messages", "prune": "retention"}
 
 
 def test_the_group_lists_every_command_sorted() -> None:

@@ -27,12 +27,22 @@ def _runtime(**environ: str) -> Any:
 @pytest.mark.parametrize(
     ("environ", "expected"),
     [
-        ({}, [("sweep", 1.0, True), ("domain re-check", 30.0, False)]),
         (
-            {"HERALD_SWEEP_INTERVAL": "5s", "HERALD_DOMAIN_CHECK_INTERVAL": "10s"},
+            {},
+            [("sweep", 1.0, True), ("domain re-check", 30.0, False), ("retention", 300.0, False)],
+        ),
+        (
+            {
+                "HERALD_SWEEP_INTERVAL": "5s",
+                "HERALD_DOMAIN_CHECK_INTERVAL": "10s",
+                "HERALD_RETENTION_INTERVAL": "0",
+            },
             [("sweep", 5.0, True), ("domain re-check", 10.0, False)],
         ),
-        ({"HERALD_DELIVERY_MODE": "capture"}, [("sweep", 1.0, True)]),
+        (
+            {"HERALD_DELIVERY_MODE": "capture", "HERALD_RETENTION_INTERVAL": "2s"},
+            [("sweep", 1.0, True), ("retention", 2.0, False)],
+        ),
     ],
 )
 def test_delivery_worker_duties(environ: dict[str, str], expected: list[object]) -> None:
@@ -116,3 +126,12 @@ def test_first_after_delays_the_first_round_and_late_duties_start_at_once(
     scheduler.stop()
     assert ran == ["added"]
     assert scheduler.names() == ["later", "added"]
+
+
+@pytest.mark.parametrize(("interval", "first"), [("5m", 60.0), ("2s", 2.0)])
+def test_retention_first_prunes_one_interval_but_at_most_a_minute_after_start(
+    interval: str, first: float
+) -> None:
+    runtime = _runtime(HERALD_RETENTION_INTERVAL=interval)
+    duties = delivery_worker_duties(runtime, queue=None)  # type: ignore[arg-type]
+    assert [d.first_after for d in duties if d.name == "retention"] == [first]

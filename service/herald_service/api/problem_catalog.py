@@ -112,6 +112,15 @@ CATALOG: tuple[ProblemKind, ...] = (
         "Nothing to do; `GET /v1/messages/{id}` shows each recipient's status.",
     ),
     ProblemKind(
+        "Source pruned",
+        (410,),
+        "The message's source (its signed bytes) was deleted by retention "
+        "(`HERALD_RETENTION_BODIES`, 30 days by default); its metadata, recipients and "
+        "events (within their own retention) are still there.",
+        "Nothing to do: keep your own copy of sources you need longer, or ask the operator "
+        "for a longer retention.",
+    ),
+    ProblemKind(
         "Payload too large",
         (413,),
         "The body is over `HERALD_MAX_REQUEST_BYTES` (attachments count in full).",

@@ -70,6 +70,7 @@ _RESPONSE_DESCRIPTIONS = {
     403: "The API key lacks the scope this operation needs",
     404: "No such resource in this account",
     409: "Conflict with the resource's current state",
+    410: "Gone: removed for good (a message source past its retention)",
     413: "Request body too large",
     422: "Invalid content; every bad field is named in `errors`",
     429: "Quota exhausted; retry after `Retry-After` seconds",

@@ -1,5 +1,6 @@
 """The Message page: one message's headers, recipients with every delivery attempt, its
-timeline, the webhook deliveries it caused, its parts, raw source and DKIM signatures.
+timeline, the webhook deliveries it caused, its parts, raw source and DKIM signatures
+(once retention pruned the source, a note saying when takes the place of the last five).
 
 The HTML part is never put into the page: a sandboxed ``<iframe>`` (no scripts) loads it
 from ``/preview``, which answers with its own CSP allowing no script, no fetch, and
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald_service.console.message_view import preview_html, view_message
 from herald_service.console.web import ConsoleError, Operator, context_of, provide_operator
+from herald_service.core.retention import pruned_note
 from herald_service.domains.service import dkim_key_records
 from herald_service.errors import HeraldError
 from herald_service.events.service import event_view
@@ -84,6 +86,8 @@ async def _page(request: Request[Any, Any, Any], operator: Operator, message_id:
             entry["shown"] = shown_details(entry["details"])
         webhooks = [(delivery_out(d), url) for d, url in deliveries]
         raw = message.raw
+        pruned_at = message.body_pruned_at
+        pruned = pruned_at and pruned_note(message.created_at, pruned_at)
     account = next(a for a in operator.accounts if a.id == message.account_id)
     remote = request.query_params.get("images") == "remote"
     return {
@@ -94,6 +98,7 @@ async def _page(request: Request[Any, Any, Any], operator: Operator, message_id:
         "timeline": timeline,
         "webhooks": webhooks,
         "view": view_message(raw, records),
+        "pruned": pruned,
         "remote_images": remote,
         "preview_src": f"/console/messages/{out.id}/preview" + ("?images=remote" if remote else ""),
         "retried": request.query_params.get("done") == "retried",

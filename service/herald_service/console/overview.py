@@ -3,7 +3,9 @@
 Two stacked bar charts (recipients per status, per hour and per day, drawn as SVG by the
 template from :mod:`herald_service.core.charts` geometry) and, per window, a table of the
 sending domains with their counts and delivery rate. Like Activity it shows one member
-account at a time (the ``account`` parameter); any other account id is a 404.
+account at a time (the ``account`` parameter); any other account id is a 404. Below, how
+long the server keeps each kind of data (``HERALD_RETENTION_*``), since that bounds what
+the other pages can show.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from litestar.response import Template
 from herald_service.console.overview_queries import STATUSES, account_overview
 from herald_service.console.web import Operator, context_of, pick_account, provide_operator
 from herald_service.core.charts import stacked_bars
+from herald_service.core.retention import describe_age
+from herald_service.retention.schemas import retention_rows
 from herald_service.storage.types import utcnow
 
 
@@ -32,7 +36,15 @@ class OverviewController(Controller):
     ) -> Template:
         """The whole page."""
         account = pick_account(operator, request.query_params.get("account"))
-        context: dict[str, Any] = {"operator": operator, "page": "overview", "account": account}
+        settings = context_of(request).settings
+        context: dict[str, Any] = {
+            "operator": operator,
+            "page": "overview",
+            "account": account,
+            "retention": retention_rows(settings),
+            "retention_interval": describe_age(settings.retention_interval),
+            "retention_batch": settings.retention_batch_size,
+        }
         if account is not None:
             async with context_of(request).sessions() as db:
                 overview = await account_overview(

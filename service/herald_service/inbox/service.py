@@ -197,6 +197,7 @@ async def _sandbox(
                 m.account_id == account_id, m.sandbox == true(), _search(query, SANDBOX, may_send)
             )
             .where(or_(cleared.is_(None), m.created_at > cleared))
+            .where(m.body_pruned_at.is_(None))  # retention deleted the content shown here
             .where(_before(cursor, SANDBOX, m.created_at, m.id))
             .order_by(m.created_at.desc(), m.id.desc())
             .limit(limit)
@@ -245,10 +246,13 @@ async def inbox_captured(
 
 
 async def inbox_sandbox(db: AsyncSession, account_ids: Sequence[str], message_id: str) -> Message:
-    """A sandbox message of one of ``account_ids``; else :class:`NotFound`."""
+    """A sandbox message of one of ``account_ids`` whose source is kept; else
+    :class:`NotFound`."""
     found = await db.get(Message, message_id) if len(message_id) <= 40 else None
     if found is None or not found.sandbox or found.account_id not in account_ids:
         raise NotFound("no such message in the inbox")
+    if found.body_pruned_at is not None:
+        raise NotFound("no such message in the inbox: its source was pruned")
     return found
 
 

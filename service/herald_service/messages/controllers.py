@@ -34,7 +34,7 @@ from herald_service.messages.schemas import (
     message_summary,
 )
 from herald_service.messages.search import MessageFilter, search_messages
-from herald_service.messages.store import get_message, message_events
+from herald_service.messages.store import get_message, message_events, message_source
 from herald_service.pagination import timestamp
 
 
@@ -231,7 +231,7 @@ class MessageController(AuthenticatedController):
         opt={"scope": "read"},
         summary="Get a message's source",
         media_type="message/rfc822",
-        responses=problem_responses(400, 401, 403, 404, 429),
+        responses=problem_responses(400, 401, 403, 404, 410, 429),
     )
     async def raw(
         self,
@@ -239,11 +239,12 @@ class MessageController(AuthenticatedController):
         auth: NamedDependency[AuthContext],
         herald: NamedDependency[ApiContext],
     ) -> Response[bytes]:
-        """The exact signed bytes that are (or, in sandbox mode, would be) delivered."""
+        """The exact signed bytes that are (or, in sandbox mode, would be) delivered.
+        410 once retention deleted them (`HERALD_RETENTION_BODIES`)."""
         async with herald.sessions() as session:
             message = await get_message(session, auth.account_id, message_id)
         return Response(
-            content=message.raw,
+            content=message_source(message),
             media_type="message/rfc822",
             headers={"Content-Disposition": f'attachment; filename="{message.id}.eml"'},
         )

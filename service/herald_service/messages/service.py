@@ -46,6 +46,7 @@ from herald_service.messages.store import (
 )
 from herald_service.messages.store import get_message as get_message  # the console's lookup
 from herald_service.messages.store import message_events as message_events  # and timeline
+from herald_service.messages.store import message_source as message_source  # and its source
 from herald_service.messages.suppressed import drop_suppressed
 from herald_service.messages.templated import apply_template
 from herald_service.metrics import MESSAGES_ACCEPTED, RECIPIENTS_ACCEPTED

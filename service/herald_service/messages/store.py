@@ -13,10 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from herald_service.core.ids import new_id
 from herald_service.core.message import Address, OutgoingMessage
 from herald_service.core.mime import build_mime, new_message_id
+from herald_service.core.retention import pruned_note
 from herald_service.core.scheduling import is_scheduled
 from herald_service.core.states import EventType, RecipientStatus
 from herald_service.domains.service import SendingDomain
-from herald_service.errors import NotFound
+from herald_service.errors import HeraldError, NotFound
 from herald_service.events.service import (
     EndpointSource,
     NewEvent,
@@ -242,6 +243,22 @@ async def get_message(session: AsyncSession, account_id: str, message_id: str) -
     if message is None or message.account_id != account_id:
         raise NotFound(f"no message {message_id}")
     return message
+
+
+class SourcePruned(HeraldError):
+    """The message is known but retention deleted its source."""
+
+    status = 410
+    title = "Source pruned"
+
+
+def message_source(message: Message) -> bytes:
+    """The exact signed bytes of ``message``, or :class:`SourcePruned` once retention
+    blanked them (``HERALD_RETENTION_BODIES``)."""
+    if message.body_pruned_at is not None:
+        note = pruned_note(message.created_at, message.body_pruned_at)
+        raise SourcePruned(f"message {message.id}: {note}")
+    return message.raw
 
 
 async def message_events(session: AsyncSession, message_id: str) -> list[Event]:

@@ -44,6 +44,14 @@ class Message(Base):
             sqlite_where=text("send_at IS NOT NULL"),
             postgresql_where=text("send_at IS NOT NULL"),
         ),
+        # The messages whose source is still stored, walked in id (time) order by
+        # retention; a pruned message leaves it, so a round never re-reads them (0020).
+        Index(
+            "ix_messages_unpruned",
+            "id",
+            sqlite_where=text("body_pruned_at IS NULL"),
+            postgresql_where=text("body_pruned_at IS NULL"),
+        ),
     )
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
@@ -62,6 +70,8 @@ class Message(Base):
     source: Mapped[str] = mapped_column(String(8), default="api", server_default="api")
     # What was tracked and the rewritten links' original URLs; None: nothing (0016).
     tracking: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # When retention blanked ``raw`` (``HERALD_RETENTION_BODIES``); None: stored (0020).
+    body_pruned_at: Mapped[datetime | None] = mapped_column(default=None)
     recipients: Mapped[list[Recipient]] = relationship(
         back_populates="message", order_by="Recipient.id", lazy="selectin"
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, SmallInteger, String
+from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from herald_service.storage.models.base import Base
@@ -24,6 +24,8 @@ class StatsCounter(Base):
     """
 
     __tablename__ = "stats_counters"
+    # Retention finds the hour rows older than 48 hours by it, whatever the account (0020).
+    __table_args__ = (Index("ix_stats_counters_granularity_bucket", "granularity", "bucket"),)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
     granularity: Mapped[str] = mapped_column(String(4), primary_key=True)  # day | hour
     tag: Mapped[str] = mapped_column(String(128), primary_key=True)
