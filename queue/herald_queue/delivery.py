@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Coroutine, Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from herald_queue.delivery_store import Claimed, Outcomes, Started, Tried
@@ -51,6 +52,16 @@ async def plan_for(runtime: WorkerRuntime, domain: str, sender_domain: str = "")
         error = f"no MX host of {domain} is listed in its MTA-STS policy"
         return Plan(Route(temporary_error=error, enhanced_code="4.7.5"), settings.smtp_port)
     return Plan(Route(hosts=allowed), settings.smtp_port, require_verified_tls=True)
+
+
+def cooling_plan(rcpt_domain: str, sender_domain: str, until: datetime) -> Plan:
+    """The plan while ``rcpt_domain`` cools down for ``sender_domain``: nothing is sent,
+    the recipients wait (deferred) with the reason."""
+    error = (
+        f"held: {rcpt_domain} refused mail from {sender_domain} as a policy block several "
+        f"times; its mail to {rcpt_domain} waits until {until:%Y-%m-%d %H:%M:%S} UTC"
+    )
+    return Plan(Route(temporary_error=error, enhanced_code="4.7.1"), 25)
 
 
 async def deliver_group(
@@ -133,7 +144,11 @@ async def _deliver_started(runtime: WorkerRuntime, started: Started) -> None:
             runtime.journal.committed(segment)
 
     async def one_domain(rcpt_domain: str, group: list[Claimed]) -> None:
-        plan = await plan_for(runtime, rcpt_domain, message.domain)
+        until = runtime.cooldowns.until(message.domain_id, rcpt_domain)
+        if until is None:
+            plan = await plan_for(runtime, rcpt_domain, message.domain)
+        else:
+            plan = cooling_plan(rcpt_domain, message.domain, until)
         size = RECIPIENTS_PER_TRANSACTION
         batches = [group[i : i + size] for i in range(0, len(group), size)]
         await _all(one_batch(plan, b) for b in batches)

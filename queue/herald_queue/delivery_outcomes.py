@@ -20,8 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald_queue.delivery_values import Claimed, Outcomes, Tried
 from herald_service.core.delivery_judgement import Attempt, RetryPolicy, Verdict, judge
+from herald_service.core.reputation import is_policy_block
 from herald_service.core.states import RecipientStatus
 from herald_service.events.service import NewEvent, event_rows, new_event
+from herald_service.reputation.cooldowns import Block, CooldownBook, count_blocks
 from herald_service.reputation.guard import guard_after
 from herald_service.settings import Settings
 from herald_service.storage.bulk_insert import TableRows, insert_rows
@@ -54,14 +56,20 @@ class _Judged(Struct, frozen=True):
 
 
 async def record_many(
-    session: AsyncSession, settings: Settings, units: list[Outcomes], *, replay: bool = False
+    session: AsyncSession,
+    settings: Settings,
+    units: list[Outcomes],
+    *,
+    replay: bool = False,
+    cooldowns: CooldownBook | None = None,
 ) -> list[int]:
     """Store the attempts of ``units``, and the new status, event, retry time and any
     suppression of each recipient whose lease (``unit.token``) still holds; per unit, how
     many of its recipients that was.
 
     ``replay`` (outcomes read back from a dead worker's journal, some perhaps recorded
-    already): store the attempts of those recipients only.
+    already): store the attempts of those recipients only. Policy blocks are counted per
+    destination; a burst starts a cool-down (told to ``cooldowns`` at once).
     """
     now = utcnow()
     judged = _judge_all(settings, units, now)
@@ -81,7 +89,31 @@ async def record_many(
         connection, TableRows(_ATTEMPTS, attempts), *await event_rows(connection, events)
     )
     await guard_after(session, settings, events)  # nothing to do unless a hard bounce
+    blocks = [_block(item) for item in judged if item.holder in held and _is_block(item)]
+    if blocks:
+        started = await count_blocks(session, settings, blocks, now)
+        if cooldowns is not None:
+            cooldowns.note(started)
     return [sum((r.id, u.token) in held for r in u.recipients) for u in units]
+
+
+def _is_block(item: _Judged) -> bool:
+    """A refusal about the sender (an old journal's job, without a domain id, is not
+    counted)."""
+    reply = item.tried.reply
+    blocked = is_policy_block(reply.code, item.verdict.enhanced_code, reply.text)
+    return blocked and bool(item.unit.message.domain_id)
+
+
+def _block(item: _Judged) -> Block:
+    message = item.unit.message
+    return Block(
+        account_id=message.account_id,
+        domain_id=message.domain_id,
+        domain=message.domain,
+        destination=item.recipient.domain,
+        reply=item.verdict.text,
+    )
 
 
 def _judge_all(settings: Settings, units: list[Outcomes], now: datetime) -> list[_Judged]:

@@ -9,6 +9,8 @@ starts with the runtime's event loop (see :mod:`herald_queue.runtime`):
   HERALD_SWEEP_INTERVAL;
 - re-check sending domains: ``herald worker`` outside capture mode, every
   min(30 s, HERALD_DOMAIN_CHECK_INTERVAL);
+- re-read the running destination cool-downs: ``herald worker`` outside capture mode,
+  every 5 s;
 - prune data past its retention age: ``herald worker``, every HERALD_RETENTION_INTERVAL
   (not at all when it is 0), the first round one interval (at most a minute) after start;
 - dispatch due webhook deliveries: ``herald webhooks-worker``, every HERALD_SWEEP_INTERVAL.
@@ -29,6 +31,7 @@ from herald_queue.scheduler import Duty
 from herald_queue.sweeper import sweep_due
 from herald_queue.webhook_dispatch import WebhookQueue, dispatch_due
 from herald_service.delivery_queue import DeliveryQueue
+from herald_service.reputation.cooldowns import REFRESH_SECONDS
 from herald_service.retention.service import prune_round
 
 if TYPE_CHECKING:
@@ -58,9 +61,11 @@ def delivery_worker_duties(runtime: WorkerRuntime, queue: DeliveryQueue) -> list
     settings = runtime.settings
     sweep = partial(sweep_due, runtime.sync_sessions, queue)
     duties = [Duty("sweep", settings.sweep_interval, sweep, blocking=True)]
-    if settings.delivery_mode != "capture":  # captured mail never meets real DNS
+    if settings.delivery_mode != "capture":  # captured mail never meets real DNS or MXs
         recheck = partial(check_due_domains, runtime.sessions, settings)
         duties.append(Duty("domain re-check", recheck_poll(settings), recheck))
+        refresh = partial(runtime.cooldowns.refresh, runtime.sessions)
+        duties.append(Duty("destination cool-downs", REFRESH_SECONDS, refresh))
     if (every := settings.retention_interval) > 0:
         prune = partial(prune_round, runtime.sessions, settings)
         duties.append(Duty("retention", every, prune, first_after=min(every, 60.0)))

@@ -61,6 +61,7 @@ from herald_queue.relay import Plan, relay_plan
 from herald_queue.scheduler import Scheduler
 from herald_queue.smtp import SmtpPool, verified_tls_context
 from herald_service.dns import make_resolver
+from herald_service.reputation.cooldowns import CooldownBook
 from herald_service.settings import Settings, get_settings
 from herald_service.storage.batched_writes import BatchedWriter
 from herald_service.storage.database import (
@@ -114,12 +115,13 @@ class WorkerRuntime:
         )
         self.outcomes: BatchedWriter[AsyncSession, Outcomes, int] = BatchedWriter(
             self.sessions.begin,
-            lambda session, units: record_many(session, settings, units),
+            lambda session, units: record_many(session, settings, units, cooldowns=self.cooldowns),
             max_items=200,
             parallel=parallel,
             window=WRITE_WINDOW,
         )
         self.routes = RouteCache(self.resolver)
+        self.cooldowns = CooldownBook()
         self.relay_plan: Plan = relay_plan(settings)
         # Only in ``mx`` mode, and None without routes: nothing to check per domain then.
         self.relay_routes = settings.relay_routes or None

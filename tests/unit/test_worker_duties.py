@@ -15,13 +15,16 @@ import pytest
 
 from herald_queue.duties import delivery_worker_duties, webhook_worker_duties
 from herald_queue.scheduler import Duty, Scheduler
+from herald_service.reputation.cooldowns import CooldownBook
 from herald_service.settings import load_settings
 
 
 def _runtime(**environ: str) -> Any:
     """What the duty declarations read from a runtime (no engine, no connection)."""
     settings = load_settings({"HERALD_SECRET_KEY": "x", **environ}, env_file=Path("/x"))
-    return SimpleNamespace(settings=settings, sessions=object(), sync_sessions=object())
+    return SimpleNamespace(
+        settings=settings, sessions=object(), sync_sessions=object(), cooldowns=CooldownBook()
+    )
 
 
 @pytest.mark.parametrize(
@@ -29,7 +32,12 @@ def _runtime(**environ: str) -> Any:
     [
         (
             {},
-            [("sweep", 1.0, True), ("domain re-check", 30.0, False), ("retention", 300.0, False)],
+            [
+                ("sweep", 1.0, True),
+                ("domain re-check", 30.0, False),
+                ("destination cool-downs", 5.0, False),
+                ("retention", 300.0, False),
+            ],
         ),
         (
             {
@@ -37,7 +45,11 @@ def _runtime(**environ: str) -> Any:
                 "HERALD_DOMAIN_CHECK_INTERVAL": "10s",
                 "HERALD_RETENTION_INTERVAL": "0",
             },
-            [("sweep", 5.0, True), ("domain re-check", 10.0, False)],
+            [
+                ("sweep", 5.0, True),
+                ("domain re-check", 10.0, False),
+                ("destination cool-downs", 5.0, False),
+            ],
         ),
         (
             {"HERALD_DELIVERY_MODE": "capture", "HERALD_RETENTION_INTERVAL": "2s"},

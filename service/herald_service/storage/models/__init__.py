@@ -7,7 +7,7 @@ Importing this package registers every table on ``Base.metadata``.
 from herald_service.storage.models.accounts import Account, ApiKey
 from herald_service.storage.models.base import Base
 from herald_service.storage.models.capture import CapturedMessage
-from herald_service.storage.models.domains import DkimKey, Domain, DomainEvent
+from herald_service.storage.models.domains import DestinationCooldown, DkimKey, Domain, DomainEvent
 from herald_service.storage.models.events import Event
 from herald_service.storage.models.idempotency import IdempotencyKey
 from herald_service.storage.models.messages import DeliveryAttempt, Message, Recipient
@@ -23,6 +23,7 @@ __all__ = [
     "Base",
     "CapturedMessage",
     "DeliveryAttempt",
+    "DestinationCooldown",
     "DkimKey",
     "Domain",
     "DomainEvent",

@@ -111,3 +111,19 @@ class DomainEvent(Base):
     actor: Mapped[str] = mapped_column(String(200))
     """``reputation guard``, ``api key key_...``, ``console user ...``, ``command line``."""
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class DestinationCooldown(Base):
+    """Policy blocks one destination (a recipient domain) gave one sending domain, and
+    the cool-down a burst of them started: until ``until``, the domain's mail to that
+    destination waits instead of deepening the block (0021)."""
+
+    __tablename__ = "destination_cooldowns"
+    domain_id: Mapped[str] = mapped_column(ForeignKey("domains.id"), primary_key=True)
+    destination: Mapped[str] = mapped_column(String(253), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    window_started_at: Mapped[datetime] = mapped_column()
+    blocks: Mapped[int] = mapped_column(default=0)
+    """Policy blocks since ``window_started_at``."""
+    until: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    last_reply: Mapped[str] = mapped_column(Text, default="")
