@@ -38,7 +38,7 @@ from herald_service.settings import Settings
 from herald_service.storage.models import Domain
 
 
-def _rate(rate: float | None, warn: float, pause: float) -> dict[str, str]:
+def shown_rate(rate: float | None, warn: float, pause: float) -> dict[str, str]:
     """A rate as the page shows it, with the level it reaches (the row's colour)."""
     if rate is None:
         return {"text": "—", "level": "none"}
@@ -67,8 +67,8 @@ async def reputation_view(db: AsyncSession, settings: Settings, domain: Domain) 
             "bounced": w["bounced_hard"],
             "complained": w["complained"],
             "judged": w["volume"] >= limits["min_volume"],
-            "bounce": _rate(w["bounce_rate"], limits["bounce_warn"], limits["bounce_pause"]),
-            "complaint": _rate(
+            "bounce": shown_rate(w["bounce_rate"], limits["bounce_warn"], limits["bounce_pause"]),
+            "complaint": shown_rate(
                 w["complaint_rate"], limits["complaint_warn"], limits["complaint_pause"]
             ),
         }

@@ -24,6 +24,7 @@ from herald_service.console.overview import OverviewController
 from herald_service.console.queue_page import QueueController
 from herald_service.console.scheduled import ScheduledController
 from herald_service.console.smtp import SmtpController
+from herald_service.console.stats_page import StatsController
 from herald_service.console.suppressions import SuppressionsController
 from herald_service.console.templates_page import TemplatesController
 from herald_service.console.web import CONSOLE_EXCEPTION_HANDLERS, check_request
@@ -44,6 +45,7 @@ def console_route_handlers() -> list[ControllerRouterHandler]:
             OverviewController,
             ActivityController,
             MessagePageController,
+            StatsController,
             QueueController,
             ScheduledController,
             SuppressionsController,
