@@ -1,5 +1,5 @@
-"""The console's Overview: recipients per status by hour, day and sending domain, counted
-in the database (SQLite and PostgreSQL alike), never another account's."""
+"""The console's Overview: outcomes per hour and day and per sending domain, read from the
+stats counters (SQLite and PostgreSQL alike), never another account's or a tag's row."""
 
 from __future__ import annotations
 
@@ -9,15 +9,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from litestar.testing import AsyncTestClient
-from redis.asyncio import Redis
 
 from herald_service.api.app import create_app
 from herald_service.console.overview_queries import Overview, account_overview
-from herald_service.domains.service import add_domain
 from herald_service.storage.database import async_session_factory, make_async_engine
 from support.console import add_user, sign_in
-from support.harness import Herald, Tenant
-from support.stored import store_message
+from support.counters import add_counts
+from support.harness import Herald
 
 NOW = datetime(2026, 3, 1, 14, 35, 12, tzinfo=UTC)
 
@@ -29,97 +27,86 @@ async def console(herald: Herald) -> AsyncIterator[AsyncTestClient]:  # type: ig
         yield c
 
 
-async def store(
-    herald: Herald, account_id: str, domain_id: str, at: datetime, *statuses: str
-) -> None:
-    """One message created ``at`` with a recipient in each of ``statuses``."""
-    await store_message(herald.settings.database_url, account_id, domain_id, at, *statuses)
-
-
-async def second_domain(herald: Herald, tenant: Tenant, name: str) -> str:
-    engine = make_async_engine(herald.settings.database_url)
-    try:
-        async with async_session_factory(engine).begin() as db:
-            domain = await add_domain(db, herald.settings, tenant.account_id, name, verified=True)
-            return domain.id
-    finally:
-        await engine.dispose()
-
-
 async def count(herald: Herald, account_id: str) -> Overview:
     engine = make_async_engine(herald.settings.database_url)
-    redis = Redis.from_url(herald.settings.redis_url)
     try:
         async with async_session_factory(engine)() as db:
-            return await account_overview(db, redis, account_id, NOW)
+            return await account_overview(db, account_id, NOW)
     finally:
-        await redis.aclose()
         await engine.dispose()
 
 
 async def test_counts_by_hour_day_and_domain(herald: Herald) -> None:
     mine = await herald.create_tenant("mine.example")
     theirs = await herald.create_tenant("theirs.example")
-    news = await second_domain(herald, mine, "news.mine.example")
-    seeded = [
-        (NOW.replace(minute=10), mine.domain_id, ("delivered", "bounced")),  # hour 14
-        (NOW.replace(hour=9, minute=59, second=59), news, ("deferred",)),  # hour 09
-        (datetime(2026, 2, 28, 15, 0, tzinfo=UTC), mine.domain_id, ("queued",)),  # first hour
-        (datetime(2026, 2, 28, 14, 59, tzinfo=UTC), news, ("delivered",)),  # day only
-        (datetime(2026, 2, 27, 8, tzinfo=UTC), mine.domain_id, ("failed", "suppressed")),
-        (datetime(2026, 1, 31, 0, 0, tzinfo=UTC), news, ("delivered",)),  # first day
-        (datetime(2026, 1, 30, 23, 59, tzinfo=UTC), mine.domain_id, ("delivered",)),  # too old
-        (NOW + timedelta(minutes=30), mine.domain_id, ("delivered",)),  # after now: not shown
-    ]
-    for at, domain_id, statuses in seeded:
-        await store(herald, mine.account_id, domain_id, at, *statuses)
-    await store(herald, theirs.account_id, theirs.domain_id, NOW.replace(minute=5), "bounced")
-    await store(
-        herald, theirs.account_id, theirs.domain_id, datetime(2026, 2, 2, tzinfo=UTC), "queued"
+    url, me = herald.settings.database_url, mine.account_id
+    hour = NOW.replace(minute=0, second=0)
+    await add_counts(
+        url, me, "mine.example", "hour", hour, accepted_recipients=6, delivered=5, bounced_hard=1
     )
+    await add_counts(url, me, "news.mine.example", "hour", hour.replace(hour=9), deferred=2)
+    await add_counts(url, me, "mine.example", "hour", hour - timedelta(hours=23), complained=1)
+    await add_counts(url, me, "mine.example", "hour", hour - timedelta(hours=24), delivered=9)
+    await add_counts(url, me, "mine.example", "hour", hour, tag="welcome", delivered=50)
+    day = hour.replace(hour=0)
+    await add_counts(
+        url,
+        me,
+        "mine.example",
+        "day",
+        day,
+        accepted_recipients=8,
+        delivered=5,
+        bounced_hard=1,
+        bounced_soft=1,
+        dropped=1,
+    )
+    await add_counts(url, me, "news.mine.example", "day", day, accepted_recipients=2, deferred=2)
+    await add_counts(
+        url,
+        me,
+        "news.mine.example",
+        "day",
+        day - timedelta(days=29),
+        delivered=3,
+        accepted_recipients=3,
+    )
+    await add_counts(url, me, "mine.example", "day", day - timedelta(days=30), delivered=100)
+    await add_counts(url, me, "mine.example", "day", day, tag="welcome", delivered=50)
+    await add_counts(url, theirs.account_id, "theirs.example", "day", day, bounced_hard=77)
 
-    overview = await count(herald, mine.account_id)
+    overview = await count(herald, me)
 
     hours = {b.label: b.counts for b in overview.day.series.buckets}
-    assert len(hours) == 24
-    assert hours["14:00"] == {"delivered": 1, "bounced": 1}  # the later one is in no bucket
-    assert hours["09:00"] == {"deferred": 1}
-    assert hours["15:00"] == {"queued": 1}
-    assert sum(b.total for b in overview.day.series.buckets) == 4
-    assert overview.day.series.totals()["delivered"] == 1
+    assert len(hours) == 24 and next(iter(hours)) == "15:00" and list(hours)[-1] == "14:00"
+    assert hours["14:00"] == {"delivered": 5, "bounced": 1}  # not the tag's row
+    assert hours["09:00"] == {"deferred": 2}
+    assert hours["15:00"] == {"complained": 1}  # the first hour; the one before is out
+    assert sum(b.total for b in overview.day.series.buckets) == 9
+    assert overview.day.accepted == 6
+    assert {d.name: d.accepted for d in overview.day.domains} == {
+        "mine.example": 6,
+        "news.mine.example": 0,
+    }
 
     days = {b.label: b.counts for b in overview.month.series.buckets}
     assert len(days) == 30 and next(iter(days)) == "Jan 31" and list(days)[-1] == "Mar 1"
-    assert days["Mar 1"] == {"delivered": 1, "bounced": 1, "deferred": 1}
-    assert days["Feb 28"] == {"queued": 1, "delivered": 1}
-    assert days["Feb 27"] == {"failed": 1, "suppressed": 1}
-    assert days["Jan 31"] == {"delivered": 1}
-    assert days["Feb 2"] == {}  # the other account's message
-    assert sum(b.total for b in overview.month.series.buckets) == 8
-
+    assert days["Mar 1"] == {"delivered": 5, "bounced": 2, "dropped": 1, "deferred": 2}
+    assert days["Jan 31"] == {"delivered": 3}
+    assert sum(b.total for b in overview.month.series.buckets) == 13  # not Jan 30, not theirs
     by_domain = {d.name: d for d in overview.month.domains}
-    assert list(by_domain) == ["mine.example", "news.mine.example"]  # most recipients first
+    assert list(by_domain) == ["mine.example", "news.mine.example"]  # most accepted first
     assert by_domain["mine.example"].counts == {
-        "delivered": 1,
-        "bounced": 1,
-        "queued": 1,
-        "failed": 1,
-        "suppressed": 1,
+        "delivered": 5,
+        "deferred": 0,
+        "bounced": 2,
+        "dropped": 1,
+        "complained": 0,
+        "accepted": 8,
     }
-    assert by_domain["mine.example"].rate == pytest.approx(0.25)
-    assert by_domain["news.mine.example"].total == 3
-    assert by_domain["news.mine.example"].rate == 1.0  # deferred is not an outcome yet
-    assert {d.name: d.total for d in overview.day.domains} == {
-        "mine.example": 3,
-        "news.mine.example": 1,
-    }
-
-    # Today is counted at every view; the days before it come from the cache for a while.
-    await store(herald, mine.account_id, news, NOW.replace(hour=0), "bounced")
-    await store(herald, mine.account_id, news, datetime(2026, 2, 20, tzinfo=UTC), "bounced")
-    again = {b.label: b.counts for b in (await count(herald, mine.account_id)).month.series.buckets}
-    assert again["Mar 1"] == {"delivered": 1, "bounced": 2, "deferred": 1}
-    assert again["Feb 20"] == {}
+    assert by_domain["mine.example"].rate == pytest.approx(5 / 8)
+    assert by_domain["news.mine.example"].rate == pytest.approx(3 / 5)
+    assert overview.month.accepted == 13
 
 
 def numbers(html: str, element_id: str) -> str:
@@ -135,17 +122,34 @@ async def test_the_page_shows_charts_and_numbers_of_a_member_account_only(
 ) -> None:
     mine = await herald.create_tenant("mine.example")
     theirs = await herald.create_tenant("theirs.example")
-    await add_user(herald.settings.database_url, "viewer@example.com", "viewer", mine.account_id)
+    url = herald.settings.database_url
+    await add_user(url, "viewer@example.com", "viewer", mine.account_id)
     now = datetime.now(UTC)
-    await store(
-        herald,
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    day = hour.replace(hour=0)
+    for granularity, bucket in (("hour", hour), ("day", day)):
+        await add_counts(
+            url,
+            mine.account_id,
+            "mine.example",
+            granularity,
+            bucket,
+            accepted_recipients=1236,
+            delivered=1234,
+            bounced_hard=2,
+        )
+        await add_counts(
+            url, theirs.account_id, "theirs.example", granularity, bucket, bounced_hard=77
+        )
+    await add_counts(
+        url,
         mine.account_id,
-        mine.domain_id,
-        now - timedelta(minutes=1),
-        *(["delivered"] * 1234 + ["bounced"] * 2),
+        "mine.example",
+        "day",
+        day - timedelta(days=3),
+        dropped=1,
+        accepted_recipients=1,
     )
-    await store(herald, mine.account_id, mine.domain_id, now - timedelta(days=3), "failed")
-    await store(herald, theirs.account_id, theirs.domain_id, now, *(["bounced"] * 77))
     assert (await sign_in(console, "viewer@example.com")).status_code == 303
 
     page = await console.get("/console/overview")
@@ -153,14 +157,14 @@ async def test_the_page_shows_charts_and_numbers_of_a_member_account_only(
     assert 'href="/console/overview" aria-current="page"' in page.text
     assert page.text.count("<svg id=") == 2 and 'role="img"' in page.text
     assert "server-timing" in page.headers and page.headers["server-timing"].startswith("app;dur=")
-    day = numbers(page.text, "day-totals")
-    assert "1,236 recipients" in day and "delivered 1,234" in day and "bounced 2" in day
-    assert "failed 0" in day
+    today = numbers(page.text, "day-totals")
+    assert "1,236 accepted" in today and "delivered 1,234" in today and "bounced 2" in today
+    assert "dropped 0" in today
     month = numbers(page.text, "month-totals")
-    assert "1,237 recipients" in month and "failed 1" in month
+    assert "1,237 accepted" in month and "dropped 1" in month
     assert "mine.example 1,236" in numbers(page.text, "day-domains")
     assert "99.8 %" in numbers(page.text, "day-domains")
-    assert "77" not in day and "theirs.example" not in page.text
+    assert "77" not in today and "theirs.example" not in page.text
 
     other = await console.get("/console/overview", params={"account": theirs.account_id})
     assert other.status_code == 404

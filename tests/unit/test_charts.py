@@ -17,7 +17,6 @@ from herald_service.core.charts import (
     Series,
     compact,
     day_keys,
-    delivery_rate,
     hour_keys,
     label_every,
     nice_ceiling,
@@ -141,22 +140,6 @@ def test_series_of_fills_every_bucket_and_ignores_other_keys() -> None:
     assert [b.label for b in series.buckets] == ["one", "two", "three"]
     assert [b.counts for b in series.buckets] == [{"bounced": 1}, {"delivered": 5}, {}]
     assert series.totals() == {"delivered": 5, "bounced": 1}
-
-
-@pytest.mark.parametrize(
-    ("counts", "rate"),
-    [
-        ({}, None),
-        ({"queued": 4, "deferred": 1, "captured": 3}, None),
-        ({"delivered": 3, "bounced": 1}, 0.75),
-        ({"delivered": 1, "failed": 1, "suppressed": 2, "queued": 10}, 0.25),
-        ({"bounced": 2}, 0.0),
-    ],
-)
-def test_delivery_rate_counts_known_outcomes_only(
-    counts: dict[str, int], rate: float | None
-) -> None:
-    assert delivery_rate(counts) == rate
 
 
 def test_hour_and_day_windows() -> None:

@@ -1,6 +1,7 @@
 """The Domains page: an account's sending domains, the DNS records each needs (with what
 the last check found), verification on demand, DKIM key rotation, and the tracking and
-one-click unsubscribe defaults of the domain's messages.
+one-click unsubscribe defaults of the domain's messages, and its reputation (with
+"Resume sending" for a paused domain: :mod:`herald_service.console.domain_reputation`).
 
 Verifying, rotating and changing the defaults are changes, so only admins may post them
 (``check_request``); viewers see the defaults. They run the same use cases as
@@ -25,6 +26,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from herald_service.console.domain_reputation import reputation_view
 from herald_service.console.web import (
     AccountRef,
     ConsoleError,
@@ -88,6 +90,13 @@ def _checked_notice(domain: DomainOut) -> str:
     return f"Records checked at {at} UTC: {good} of {len(required)} required verified."
 
 
+def _resumed_notice(request: Request[Any, Any, Any]) -> str:
+    released = request.query_params.get("released", "0")
+    count = int(released) if released.isdigit() else 0
+    held = f"{count} held recipient{'' if count == 1 else 's'} released to the queue"
+    return f"Sending resumed: sends are accepted again; {held}."
+
+
 async def _posted_account(request: Request[Any, Any, Any], operator: Operator) -> AccountRef:
     form = await request.form()
     account = pick_account(operator, str(form.get("account") or "") or None)
@@ -130,13 +139,17 @@ class DomainsController(Controller):
             raise ConsoleError(404, "No such domain.")
         context = context_of(request)
         async with context.sessions() as db:
-            domain = domain_out(await _domain(db, account, domain_id), context.settings)
+            row = await _domain(db, account, domain_id)
+            domain = domain_out(row, context.settings)
+            reputation = await reputation_view(db, context.settings, row)
+        done = request.query_params.get("done", "")
         page = _live(
             account,
             domain,
             operator=operator,
             page="domains",
-            done=DONE.get(request.query_params.get("done", ""), ""),
+            done=_resumed_notice(request) if done == "resumed" else DONE.get(done, ""),
+            reputation=reputation,
         )
         return Template("domain.html", context=page)
 

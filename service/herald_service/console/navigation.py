@@ -30,6 +30,8 @@ class Section(NamedTuple):
 NAVIGATION: tuple[Section, ...] = (
     Section("overview", "Overview", "/console/overview"),
     Section("activity", "Activity", "/console"),
+    Section("stats", "Stats", "/console/stats"),
+    Section("queue", "Queue", "/console/queue"),
     Section("scheduled", "Scheduled", "/console/scheduled"),
     Section("suppressions", "Suppressions", "/console/suppressions"),
     Section("templates", "Templates", "/console/templates"),

@@ -1,8 +1,9 @@
 """The Overview page: how an account's mail went in the last 24 hours and 30 days.
 
-Two stacked bar charts (recipients per status, per hour and per day, drawn as SVG by the
-template from :mod:`herald_service.core.charts` geometry) and, per window, a table of the
-sending domains with their counts and delivery rate. Like Activity it shows one member
+Two stacked bar charts (outcomes per hour and per day: delivered, deferred, bounced,
+dropped, complained, read from the stats counters and drawn as SVG by the template from
+:mod:`herald_service.core.charts` geometry) and, per window, a table of the sending
+domains with their counts and delivery rate. Like Activity it shows one member
 account at a time (the ``account`` parameter); any other account id is a 404. Below, how
 long the server keeps each kind of data (``HERALD_RETENTION_*``), since that bounds what
 the other pages can show.
@@ -16,7 +17,7 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency, Provide
 from litestar.response import Template
 
-from herald_service.console.overview_queries import STATUSES, account_overview
+from herald_service.console.overview_queries import OUTCOMES, account_overview
 from herald_service.console.web import Operator, context_of, pick_account, provide_operator
 from herald_service.core.charts import stacked_bars
 from herald_service.core.retention import describe_age
@@ -47,12 +48,10 @@ class OverviewController(Controller):
         }
         if account is not None:
             async with context_of(request).sessions() as db:
-                overview = await account_overview(
-                    db, context_of(request).quota_redis, account.id, utcnow()
-                )
+                overview = await account_overview(db, account.id, utcnow())
             context["windows"] = [
                 ("day", overview.day, stacked_bars(overview.day.series)),
                 ("month", overview.month, stacked_bars(overview.month.series)),
             ]
-            context["statuses"] = STATUSES
+            context["statuses"] = OUTCOMES
         return Template("overview.html", context=context)

@@ -1,78 +1,50 @@
-"""The Overview's counts: an account's recipients per status, per hour or day and per
-sending domain, over the last 24 hours and the last 30 days.
+"""The Overview's figures: what happened to an account's mail per hour over the last 24
+hours and per day over the last 30, in total and per sending domain.
 
-A recipient counts in the bucket of its message's creation time, in UTC. Counting is a
-``GROUP BY`` over the account's messages of a time range (a range of
-``ix_messages_account_created``) joined to their recipients' statuses, read from
-``ix_recipients_message_status`` alone (migration 0011). The bucket is a string both
-databases compute alike: SQLite stores a timestamp as ``YYYY-MM-DD HH:MM:SS.ffffff``, so
-its first 13 or 10 characters are the hour or the day; PostgreSQL formats the UTC time
-with ``to_char``.
-
-Such a count costs time in proportion to the messages counted (with 100,000 messages in
-30 days, about a second on SQLite; see docs/performance-notes.md), so a page view counts only
-the last 24 hours, by hour, and takes today's day from those hours. The days before
-today are counted once and kept in Redis for :data:`PAST_DAYS_TTL` seconds under a key
-of the account and the date (a new day starts a new count), so they may lag that long
-behind late changes (a deferred recipient delivered, a bounce that arrived later).
-
-The result feeds :mod:`herald_service.core.charts`, whose docstring says how counters
-kept per day and hour (issue 23) can replace these queries and the cache.
+They come from the stats counters (``stats_counters``, kept by the event writes; see
+:mod:`herald_service.stats.service`): one range read of the counters' primary key per
+window, so a page view costs the same with a hundred messages a month or millions, and
+needs no cache. An event counts in the hour (day) it happened, in UTC: a message
+accepted at 23:59 and delivered at 00:01 is accepted on one day, delivered on the next.
+Hour counters are kept for 48 hours, day counters for as long as the account exists.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
 import msgspec
-from redis.asyncio import Redis
-from sqlalchemy import ColumnElement, String, func, join, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from herald_service.core.charts import (
-    Series,
-    day_keys,
-    delivery_rate,
-    hour_keys,
-    series_of,
-    window_start,
-)
-from herald_service.core.states import RecipientStatus
-from herald_service.storage.models import Domain, Message, Recipient
+from herald_service.core.charts import Series, day_keys, hour_keys, series_of, window_start
+from herald_service.core.stats import rates
+from herald_service.stats.service import counts_per_bucket_and_domain
 
-# Stacking order, bottom first: the outcome most recipients have, then the pending, then
-# the failures on top where they stand out.
-_ORDER = (
-    RecipientStatus.DELIVERED,
-    RecipientStatus.CAPTURED,
-    RecipientStatus.QUEUED,
-    RecipientStatus.DEFERRED,
-    RecipientStatus.SCHEDULED,
-    RecipientStatus.CANCELED,
-    RecipientStatus.SUPPRESSED,
-    RecipientStatus.BOUNCED,
-    RecipientStatus.FAILED,
-)
-STATUSES = tuple(s.value for s in (*_ORDER, *(s for s in RecipientStatus if s not in _ORDER)))
-HOUR, DAY = 13, 10  # the length of a bucket key: ``YYYY-MM-DD HH``, ``YYYY-MM-DD``
-PAST_DAYS_TTL = 300  # seconds: how stale the days before today may be
-NOW_MARGIN = timedelta(microseconds=1)  # a message stored at ``now`` counts
+OUTCOMES = ("delivered", "deferred", "bounced", "dropped", "complained")
+"""What the charts stack, bottom first: the usual outcome, then the retries, then the
+failures on top where they stand out. Hard and soft bounces are one ``bounced``."""
+NOW_MARGIN = timedelta(microseconds=1)  # the current hour's bucket starts at or before now
+
+Counts = dict[str, int]
 
 
 class DomainCounts(msgspec.Struct, frozen=True):
-    """One sending domain's recipients in a window."""
+    """One sending domain's figures in a window."""
 
     name: str
     counts: dict[str, int]
-    total: int
+    """The :data:`OUTCOMES` and ``accepted``."""
+    accepted: int
     rate: float | None
+    """Delivered over accepted recipients; ``None`` while none was accepted."""
 
 
 class Window(msgspec.Struct, frozen=True):
     """One window of the Overview: the chart's series and the domains' table."""
 
     series: Series
+    accepted: int
     domains: tuple[DomainCounts, ...]
 
 
@@ -83,98 +55,61 @@ class Overview(msgspec.Struct, frozen=True):
     month: Window
 
 
-def _bucket(dialect: str, size: int) -> ColumnElement[str]:
-    """``YYYY-MM-DD HH`` (``size`` :data:`HOUR`) or ``YYYY-MM-DD`` (:data:`DAY`) of a
-    message's creation."""
-    if dialect == "postgresql":
-        pattern = "YYYY-MM-DD HH24" if size == HOUR else "YYYY-MM-DD"
-        return func.to_char(func.timezone("UTC", Message.created_at), pattern, type_=String)
-    return func.substr(Message.created_at, 1, size, type_=String)
+def outcomes(counts: Mapping[str, int]) -> Counts:
+    """A counter row as the Overview shows it: the :data:`OUTCOMES` and ``accepted``."""
+    return {
+        "delivered": counts.get("delivered", 0),
+        "deferred": counts.get("deferred", 0),
+        "bounced": counts.get("bounced_hard", 0) + counts.get("bounced_soft", 0),
+        "dropped": counts.get("dropped", 0),
+        "complained": counts.get("complained", 0),
+        "accepted": counts.get("accepted_recipients", 0),
+    }
 
 
-Row = tuple[str, str, str, int]
-"""``(bucket key, domain id, status, recipients)``."""
+Row = tuple[str, str, Counts]
+"""``(bucket key, sending domain, counters)``."""
 
 
-async def _counts(
-    db: AsyncSession, account_id: str, size: int, since: datetime, until: datetime
-) -> list[Row]:
-    """The account's recipients per bucket, domain and status, of messages created in
-    ``[since, until)``."""
-    dialect = db.get_bind().dialect.name
-    bucket = _bucket(dialect, size).label("bucket")
-    if dialect == "postgresql" and size == HOUR:
-        # Each message's statuses from the index (a nested loop), which PostgreSQL would
-        # rather replace with a hash join over the whole recipients table: 21 ms instead
-        # of 180 ms for the last 24 hours, 3,300 messages among 100,000. OFFSET 0 keeps
-        # the subquery apart. For 29 days its hash join is the faster (0.7 s against 1.2).
-        statuses = (
-            select(Recipient.status)
-            .where(Recipient.message_id == Message.id)
-            .offset(0)
-            .lateral("statuses")
-        )
-        source, status = join(Message, statuses, true()), statuses.c.status
-    else:
-        source = join(Message, Recipient, Recipient.message_id == Message.id)
-        status = Recipient.__table__.c.status
-    query = (
-        select(bucket, Message.domain_id, status, func.count())
-        .select_from(source)
-        .where(
-            Message.account_id == account_id,
-            Message.created_at >= since,
-            Message.created_at < until,
-        )
-        .group_by(bucket, Message.domain_id, status)
+def _window(title: str, keys: Mapping[str, str], rows: list[Row]) -> Window:
+    shown = [(key, domain, outcomes(counts)) for key, domain, counts in rows if key in keys]
+    series = series_of(
+        title, OUTCOMES, keys, ((key, s, c[s]) for key, _, c in shown for s in OUTCOMES if c[s])
     )
-    return [(str(b), str(d), str(s), int(n)) for b, d, s, n in await db.execute(query)]
-
-
-async def _past_days(
-    db: AsyncSession, redis: Redis, account_id: str, since: datetime, today: datetime
-) -> list[Row]:
-    """The rows of the days before today: from the cache, else counted and cached."""
-    key = f"herald:console:overview:{account_id}:{today:%Y-%m-%d}"
-    cached = await redis.get(key)
-    if cached is not None:
-        return msgspec.json.decode(cached, type=list[Row])
-    rows = await _counts(db, account_id, DAY, since, today)
-    await redis.set(key, msgspec.json.encode(rows), ex=PAST_DAYS_TTL)
-    return rows
-
-
-def _window(title: str, keys: Mapping[str, str], rows: list[Row], names: dict[str, str]) -> Window:
-    series = series_of(title, STATUSES, keys, ((b, s, n) for b, _, s, n in rows))
-    per_domain: dict[str, dict[str, int]] = {}
-    for key, domain_id, status, count in rows:
+    raw: dict[str, Counts] = {}
+    for key, domain, counts in rows:
         if key in keys:
-            counts = per_domain.setdefault(names.get(domain_id, domain_id), {})
-            counts[status] = counts.get(status, 0) + count
+            _add(raw.setdefault(domain, {}), counts)
     domains = sorted(
-        (
-            DomainCounts(name, counts, sum(counts.values()), delivery_rate(counts))
-            for name, counts in per_domain.items()
-        ),
-        key=lambda d: (-d.total, d.name),
+        (_domain(name, counts) for name, counts in raw.items()),
+        key=lambda d: (-d.accepted, d.name),
     )
-    return Window(series, tuple(domains))
+    accepted = sum(d.accepted for d in domains)
+    return Window(series, accepted, tuple(domains))
 
 
-async def account_overview(
-    db: AsyncSession, redis: Redis, account_id: str, now: datetime
-) -> Overview:
-    """The Overview of ``account_id`` at ``now`` (see the module docstring)."""
-    found = await db.execute(select(Domain.id, Domain.name).where(Domain.account_id == account_id))
-    names = {str(i): str(n) for i, n in found}
+def _domain(name: str, counts: Counts) -> DomainCounts:
+    shown = outcomes(counts)
+    return DomainCounts(name, shown, shown["accepted"], rates(counts)["delivery_rate"])
+
+
+def _add(total: Counts, counts: Mapping[str, int]) -> None:
+    for name, count in counts.items():
+        total[name] = total.get(name, 0) + count
+
+
+def _keyed(rows: Iterable[tuple[datetime, str, Counts]], fmt: str) -> list[Row]:
+    return [(bucket.astimezone(UTC).strftime(fmt), domain, c) for bucket, domain, c in rows]
+
+
+async def account_overview(db: AsyncSession, account_id: str, now: datetime) -> Overview:
+    """The Overview of ``account_id`` at ``now``: two counter reads (see the module
+    docstring)."""
     hours, days = hour_keys(now), day_keys(now)
-    hour_rows = await _counts(db, account_id, HOUR, window_start(hours), now + NOW_MARGIN)
-    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    past = await _past_days(db, redis, account_id, window_start(days), today)
-    # Today's hours are all within the last 24: today's day is the sum of its hours.
-    prefix = f"{today:%Y-%m-%d}"
-    today_rows = [(prefix, d, s, n) for b, d, s, n in hour_rows if b.startswith(prefix)]
+    end = now + NOW_MARGIN
+    hour_rows = await counts_per_bucket_and_domain(db, account_id, "hour", window_start(hours), end)
+    day_rows = await counts_per_bucket_and_domain(db, account_id, "day", window_start(days), end)
     return Overview(
-        _window("Last 24 hours, per hour (UTC)", hours, hour_rows, names),
-        _window("Last 30 days, per day (UTC)", days, past + today_rows, names),
+        _window("Last 24 hours, per hour (UTC)", hours, _keyed(hour_rows, "%Y-%m-%d %H")),
+        _window("Last 30 days, per day (UTC)", days, _keyed(day_rows, "%Y-%m-%d")),
     )

@@ -14,14 +14,17 @@ from litestar.types import ControllerRouterHandler
 from herald_service import __version__
 from herald_service.console.activity import ActivityController
 from herald_service.console.controllers import SignInController
+from herald_service.console.domain_reputation import DomainReputationController
 from herald_service.console.domains import DomainsController
 from herald_service.console.inbox import InboxPageController
 from herald_service.console.keys import KeysController
 from herald_service.console.message_page import MessagePageController
 from herald_service.console.navigation import NAVIGATION
 from herald_service.console.overview import OverviewController
+from herald_service.console.queue_page import QueueController
 from herald_service.console.scheduled import ScheduledController
 from herald_service.console.smtp import SmtpController
+from herald_service.console.stats_page import StatsController
 from herald_service.console.suppressions import SuppressionsController
 from herald_service.console.templates_page import TemplatesController
 from herald_service.console.web import CONSOLE_EXCEPTION_HANDLERS, check_request
@@ -42,11 +45,14 @@ def console_route_handlers() -> list[ControllerRouterHandler]:
             OverviewController,
             ActivityController,
             MessagePageController,
+            StatsController,
+            QueueController,
             ScheduledController,
             SuppressionsController,
             TemplatesController,
             KeysController,
             DomainsController,
+            DomainReputationController,
             WebhooksController,
             SmtpController,
             InboxPageController,

@@ -1,11 +1,10 @@
 """Stacked bar charts as plain geometry: what the console's Overview draws as SVG.
 
 The data a chart reads is one plain struct, :class:`Series`: a title, the statuses in
-stacking order, and a list of :class:`Bucket` (a label and a count per status). Today the
-console fills it with ``GROUP BY`` queries over messages and recipients
-(``console/overview_queries.py``); the planned daily/hourly counters per account, domain
-and tag (issue 23) can fill the very same struct from their rows, and the charts, the
-template and these tests stay as they are.
+stacking order, and a list of :class:`Bucket` (a label and a count per status). The
+console fills it from the stats counters kept per hour and day (the Overview's
+``console/overview_queries.py``, the Stats page's ``console/stats_page.py``), so drawing
+a chart never scans messages or events.
 
 Everything here is arithmetic over those values: the axis maximum rounded up to a "nice"
 number (1, 2 or 5 times a power of ten), its ticks, each bar's x position and each
@@ -175,14 +174,6 @@ def series_of(
     return Series(
         title, tuple(statuses), tuple(Bucket(label, counts[k]) for k, label in labels.items())
     )
-
-
-def delivery_rate(counts: Mapping[str, int]) -> float | None:
-    """Delivered over every recipient whose outcome is known (delivered, bounced, failed,
-    suppressed); ``None`` while none is. Queued, deferred and captured ones do not count."""
-    delivered = counts.get("delivered", 0)
-    decided = delivered + sum(counts.get(s, 0) for s in ("bounced", "failed", "suppressed"))
-    return delivered / decided if decided else None
 
 
 def hour_keys(now: datetime) -> dict[str, str]:

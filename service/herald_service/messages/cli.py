@@ -9,7 +9,6 @@ database directly with the rules of the API: ``cancel`` is ``POST /v1/messages/{
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import click
@@ -18,14 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald_service.cli.output import emit, with_session
-from herald_service.core.states import RecipientStatus
 from herald_service.messages.cancel import cancel_in
+from herald_service.messages.queue import WAITING, waiting
 from herald_service.messages.retry import retry_deferred, retry_message
 from herald_service.messages.scheduled import scheduled_messages
 from herald_service.messages.schemas import message_out
 from herald_service.messages.store import get_message, message_events
 from herald_service.settings import get_settings
-from herald_service.storage.models import DeliveryAttempt, Message, Recipient
+from herald_service.storage.models import Message
 
 
 @click.group()
@@ -72,14 +71,6 @@ def messages_scheduled(account_id: str, as_json: bool) -> None:
     emit(as_json, payload, "\n".join(lines) or "no scheduled messages")
 
 
-WAITING = (
-    RecipientStatus.QUEUED,
-    RecipientStatus.DEFERRED,
-    RecipientStatus.HELD,
-    RecipientStatus.SCHEDULED,
-)
-
-
 @click.group()
 def queue() -> None:
     """Mail waiting to go: list, show, retry now, cancel."""
@@ -111,58 +102,6 @@ def queue_list(
         for r in rows
     ]
     emit(as_json, {"data": rows}, "\n".join(lines) or "the queue is empty")
-
-
-async def waiting(
-    session: AsyncSession,
-    status: str | None,
-    domain: str | None,
-    account_id: str | None,
-    limit: int,
-) -> list[dict[str, Any]]:
-    """The waiting recipients, by due time (each status on its own ``ix_recipients_due``
-    range), with the reply of their last attempt."""
-    statuses = [status] if status else [s.value for s in WAITING]
-    query = (
-        select(Recipient, Message.account_id)
-        .join(Message, Message.id == Recipient.message_id)
-        .where(Recipient.status.in_(statuses))
-        .order_by(Recipient.next_attempt_at, Recipient.id)
-        .limit(limit)
-    )
-    if domain:
-        query = query.where(Recipient.domain == domain.lower())
-    if account_id:
-        query = query.where(Message.account_id == account_id)
-    found = (await session.execute(query)).all()
-    last = await _last_replies(session, [recipient.id for recipient, _ in found])
-    return [
-        {
-            "message_id": recipient.message_id,
-            "account_id": account,
-            "email": recipient.email,
-            "status": recipient.status,
-            "attempts": recipient.attempt_count,
-            "next_attempt_at": _iso(recipient.next_attempt_at),
-            "last_response": last.get(recipient.id, ""),
-        }
-        for recipient, account in found
-    ]
-
-
-async def _last_replies(session: AsyncSession, recipient_ids: list[int]) -> dict[int, str]:
-    if not recipient_ids:
-        return {}
-    rows = await session.execute(
-        select(DeliveryAttempt.recipient_id, DeliveryAttempt.code, DeliveryAttempt.response)
-        .where(DeliveryAttempt.recipient_id.in_(recipient_ids))
-        .order_by(DeliveryAttempt.recipient_id, DeliveryAttempt.at)
-    )
-    return {rid: f"{code or ''} {response}".strip() for rid, code, response in rows.all()}
-
-
-def _iso(at: datetime | None) -> str | None:
-    return at.isoformat() if at is not None else None
 
 
 @queue.command("show")

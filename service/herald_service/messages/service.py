@@ -32,6 +32,10 @@ from herald_service.messages.offload import off_loop
 from herald_service.messages.outcomes import Answer as Answer
 from herald_service.messages.outcomes import IdempotencyKey as IdempotencyKey
 from herald_service.messages.outcomes import SendOutcome as SendOutcome
+from herald_service.messages.queue import WAITING as WAITING  # the console's Queue page
+from herald_service.messages.queue import waiting as waiting
+from herald_service.messages.queue import waiting_by_domain as waiting_by_domain
+from herald_service.messages.retry import retry_deferred as retry_deferred
 from herald_service.messages.retry import retry_message as retry_message  # the console's
 from herald_service.messages.scheduled import scheduled_messages as scheduled_messages
 from herald_service.messages.schemas import SendMessageRequest, request_size

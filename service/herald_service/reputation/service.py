@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald_service.core.reputation import judge
@@ -70,6 +70,20 @@ async def resume_domain(
         data={"paused_at": paused_at.isoformat(), "reason": reason, "released": count},
     )
     return count
+
+
+async def held_count(session: AsyncSession, domain_id: str) -> tuple[int, int]:
+    """How many recipients (of how many messages) a paused domain holds: what a resume
+    would release, so the console can say so before anyone clicks."""
+    row = (
+        await session.execute(
+            select(func.count(), func.count(func.distinct(Recipient.message_id)))
+            .select_from(Recipient)
+            .join(Message, Message.id == Recipient.message_id)
+            .where(Message.domain_id == domain_id, Recipient.status == RecipientStatus.HELD.value)
+        )
+    ).one()
+    return int(row[0]), int(row[1])
 
 
 async def reputation_of(

@@ -14,6 +14,7 @@ from herald_service.pagination import timestamp
 from herald_service.stats.queries import (
     Counts,
     StatsRange,
+    bucket_domain_counts,
     grouped_counts,
     latency_histograms,
     total_counts,
@@ -175,3 +176,13 @@ async def read_stats(session: AsyncSession, query: StatsRange) -> StatsReport:
         groups=groups,
         total=_group("total", total, _merged(histograms) if with_latency else None),
     )
+
+
+async def counts_per_bucket_and_domain(
+    session: AsyncSession, account_id: str, group_by: str, start: datetime, end: datetime
+) -> list[tuple[datetime, str, dict[str, int]]]:
+    """Every tag's counters per hour (``group_by`` ``hour``) or day and sending domain in
+    ``[start, end)``: one range read of the counters' primary key, whatever the traffic
+    (the console's Overview draws its charts and domain tables from it)."""
+    query = StatsRange(account_id=account_id, start=start, end=end, group_by=group_by)
+    return await bucket_domain_counts(session, query)
