@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 from rq import Queue
 
 from herald_service.core.jobs import DELIVER_MESSAGES
+from herald_service.redis_urls import redis_client
 
 IDS_PER_JOB = 100
 FAILED_JOB_TTL = 7 * 24 * 3600
@@ -25,8 +26,9 @@ log = logging.getLogger(__name__)
 
 
 def redis_connection(url: str) -> Redis:
-    """A Redis client for rq (bytes replies, short timeouts so outages fail fast)."""
-    return Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30)
+    """A Redis client for rq (bytes replies, short timeouts so outages fail fast); ``url``
+    may name the master through Sentinels (:mod:`herald_service.redis_urls`)."""
+    return redis_client(url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30)
 
 
 class DeliveryQueue:

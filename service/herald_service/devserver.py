@@ -26,11 +26,11 @@ from urllib.parse import urlparse
 import click
 import httpx
 import msgspec
-from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from herald_service.dev_supervisor import Child, Supervisor
+from herald_service.redis_urls import is_sentinel_url, redis_client
 from herald_service.settings import ConfigError, load_settings
 from herald_service.storage.database import async_session_factory, make_async_engine, make_engine
 from herald_service.storage.migrate import upgrade
@@ -54,16 +54,22 @@ def _secret_key() -> str:
 
 
 def _redis_answers(url: str) -> bool:
+    client = redis_client(url, socket_connect_timeout=1, socket_timeout=1)
     try:
-        return bool(Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping())
+        return bool(client.ping())
     except RedisError:
         return False
+    finally:
+        client.close()
 
 
 def _ensure_redis(url: str) -> subprocess.Popen[bytes] | None:
-    """Reuse the Redis at ``url``, or start ``redis-server`` there as a child process."""
+    """Reuse the Redis at ``url``, or start ``redis-server`` there as a child process
+    (never behind Sentinels: those are someone's running deployment)."""
     if _redis_answers(url):
         return None
+    if is_sentinel_url(url):
+        raise ConfigError("no Redis master answers through the Sentinels of HERALD_REDIS_URL")
     binary = shutil.which("redis-server")
     if binary is None:
         raise ConfigError(f"no Redis answers at {url} and redis-server is not installed")

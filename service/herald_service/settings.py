@@ -19,6 +19,7 @@ from dotenv import dotenv_values
 
 from herald_service.core.durations import parse_duration, parse_schedule
 from herald_service.core.relay_routes import RelayRoutes, parse_relay_routes
+from herald_service.redis_urls import check_redis_url, redacted
 
 DeliveryMode = Literal["mx", "relay", "capture"]
 RelayTls = Literal["starttls", "implicit", "opportunistic"]
@@ -175,8 +176,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def __repr__(self) -> str:
         """Every setting, with the secret ones masked (so a dump never shows them)."""
         shown = [
-            f"{name}={_MASKED if name in _SECRETS and value else repr(value)}"
-            for name, value in msgspec.structs.asdict(self).items()
+            f"{name}={_shown(name, value)}" for name, value in msgspec.structs.asdict(self).items()
         ]
         return f"Settings({', '.join(shown)})"
 
@@ -202,6 +202,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
 _SECRETS = frozenset({"secret_key", "relay_password"})
 _MASKED = "'***'"
+
+
+def _shown(name: str, value: object) -> str:
+    if name in _SECRETS and value:
+        return _MASKED
+    return repr(redacted(value) if name == "redis_url" and isinstance(value, str) else value)
 
 
 def _check_relay(settings: Settings) -> None:
@@ -248,6 +254,7 @@ def _networks(raw: str) -> tuple[str, ...]:
 
 
 _CONVERTERS = {
+    "redis_url": check_redis_url,
     "dns_nameservers": _split_list,
     "relay_routes": parse_relay_routes,
     "operator_accounts": _split_list,

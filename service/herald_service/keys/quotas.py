@@ -41,6 +41,7 @@ from herald_service.core.quota_math import (
     plan_charge,
 )
 from herald_service.keys.service import AuthContext
+from herald_service.redis_urls import async_redis_client
 from herald_service.settings import Settings
 
 __all__ = ["QuotaDecision", "QuotaGate", "quota_redis"]
@@ -111,7 +112,7 @@ return 1
 
 def quota_redis(url: str) -> Redis:
     """An asyncio Redis client for quotas: short timeouts and one retry, never a long wait."""
-    return Redis.from_url(
+    return async_redis_client(
         url, socket_timeout=0.5, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 1)
     )
 
