@@ -20,6 +20,7 @@ from typing import Any
 
 from herald_queue.delivery_store import Claimed, Outcomes, Started, Tried
 from herald_queue.mx import MailHost, Route
+from herald_queue.outages import until_written
 from herald_queue.relay import Plan
 from herald_queue.runtime import WorkerRuntime
 from herald_queue.smtp import RECIPIENTS_PER_TRANSACTION, Destination, Reply
@@ -108,9 +109,14 @@ async def deliver_message(runtime: WorkerRuntime, message_id: str) -> None:
     The start (lease the recipients, load the message, drop suppressed recipients) and
     each SMTP transaction's outcome are written together with those of other concurrent
     deliveries (``runtime.starts`` / ``runtime.outcomes``); SMTP runs outside any
-    transaction.
+    transaction. Both wait out a database outage (:mod:`herald_queue.outages`).
     """
-    started = await runtime.starts.submit(message_id)
+    started = await until_written(
+        lambda: runtime.starts.submit(message_id),
+        "starting deliveries",
+        runtime.stopping.is_set,
+        otherwise=None,
+    )
     if started is None:
         return
     held = [r.id for r in started.recipients]
@@ -139,7 +145,9 @@ async def _deliver_started(runtime: WorkerRuntime, started: Started) -> None:
         unit = Outcomes(message, batch, results, token)
         segment = runtime.journal.append(unit)  # on disk before the commit: see journal.py
         try:
-            await runtime.outcomes.submit(unit)
+            await until_written(
+                lambda: runtime.outcomes.submit(unit), "recording outcomes", otherwise=0
+            )
         finally:
             runtime.journal.committed(segment)
 

@@ -140,6 +140,12 @@ class OutcomeJournal:
         else:
             self.committed(segment)
 
+    def void(self, token: str) -> None:
+        """The start ``token`` did not commit: its hold is settled, no delivery follows."""
+        held = self._holds.pop(token, None)
+        if held is not None:
+            self.committed(held[0])
+
     def _write(self, record: Record) -> Segment:
         segment = self._current
         if segment is None or segment.size >= self._segment_bytes:

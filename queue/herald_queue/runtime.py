@@ -40,8 +40,9 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from concurrent.futures import Future
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -78,6 +79,7 @@ A = TypeVar("A")
 # their starts and records for this long (seconds) before each transaction puts many in
 # one set of statements: under load it cut the worker's CPU per message by about a third.
 WRITE_WINDOW = 0.02
+_HOLDS = "herald.journal_holds"  # session.info key: the tokens a start journalled
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +97,8 @@ class WorkerRuntime:
         self._in_flight: set[Future[Any]] = set()
         self._running = 0
         self._lock = threading.Lock()
+        self.stopping = threading.Event()
+        """Set once :meth:`close` begins: deliveries waiting to start give up."""
         self.engine: AsyncEngine = make_async_engine(settings.database_url)
         self.sessions: async_sessionmaker[AsyncSession] = async_session_factory(self.engine)
         # Only the blocking duties use it; it opens no connection until they do.
@@ -107,7 +111,7 @@ class WorkerRuntime:
         self.leases = LeaseKeeper(self.sessions.begin, lease)
         self.journal = OutcomeJournal(journal_directory(settings))
         self.starts: BatchedWriter[AsyncSession, str, Started | None] = BatchedWriter(
-            self.sessions.begin,
+            self._starting,
             self._start_many,
             max_items=200,
             parallel=parallel,
@@ -136,6 +140,20 @@ class WorkerRuntime:
         self.duties = Scheduler()
         self.duties.add(*runtime_duties(self))
 
+    @asynccontextmanager
+    async def _starting(self) -> AsyncIterator[AsyncSession]:
+        """The transaction of a start; if it fails (the database went away), what it
+        journalled as held is void: nothing was leased."""
+        tokens: list[str] = []
+        try:
+            async with self.sessions.begin() as session:
+                session.info[_HOLDS] = tokens
+                yield session
+        except BaseException:
+            for token in tokens:
+                self.journal.void(token)
+            raise
+
     async def _start_many(self, session: AsyncSession, ids: list[str]) -> list[Started | None]:
         """Start deliveries, journalling what they leased before the transaction commits."""
         started = await start_many(session, ids, self.leases.lease)
@@ -143,6 +161,7 @@ class WorkerRuntime:
         if begun:  # one start, one token
             held = [r.id for s in begun for r in s.recipients]
             self.journal.hold(begun[0].token, held, len(begun))
+            session.info.setdefault(_HOLDS, []).append(begun[0].token)
         return started
 
     @classmethod
@@ -245,6 +264,7 @@ class WorkerRuntime:
 
     def close(self) -> None:
         """Let in-flight deliveries finish, close connections, stop the loop."""
+        self.stopping.set()
         if self._loop is None:
             return
         self.wait_idle()

@@ -4,7 +4,8 @@ A :class:`Duty` is a plain function and an interval. Coroutine functions run on 
 itself, beside the deliveries; a ``blocking`` one (synchronous database and Redis calls)
 runs on the scheduler's single duty thread, so a slow round trip never stalls the loop.
 A round that fails is logged and tried again at the next interval: a duty never stops
-until the scheduler does.
+until the scheduler does. While the database is unavailable that is one warning when the
+rounds start failing and one line when they succeed again, not a traceback per round.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+
+from herald_service.storage.outages import database_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -97,12 +100,22 @@ class Scheduler:
 async def _keep_doing(duty: Duty, thread: ThreadPoolExecutor) -> None:
     """Run ``duty`` every ``duty.every`` seconds until cancelled."""
     await asyncio.sleep(duty.first_after)
+    waiting = False  # for the database to come back
     while True:
         try:
             if duty.blocking:
                 await asyncio.get_running_loop().run_in_executor(thread, duty.run)
             elif inspect.isawaitable(outcome := duty.run()):
                 await outcome
-        except Exception:
-            log.exception("%s failed; retrying", duty.name)
+        except Exception as exc:
+            if not database_unavailable(exc):
+                log.exception("%s failed; retrying", duty.name)
+            elif not waiting:
+                waiting = True
+                reason = str(exc).strip().partition("\n")[0]
+                log.warning("%s: the database is unavailable (%s); retrying", duty.name, reason)
+        else:
+            if waiting:
+                waiting = False
+                log.warning("%s: the database is back", duty.name)
         await asyncio.sleep(duty.every)

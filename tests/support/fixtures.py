@@ -19,6 +19,7 @@ from simnet.dns import DNSServer
 
 from .databases import PostgresDatabase, migrated_sqlite
 from .harness import Herald, Tenant
+from .private_postgres import PrivateCluster, postgres_bindir
 from .redis_server import RedisServer
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "herald",
     "herald_settings",
     "postgres_database",
+    "private_postgres",
     "redis_server",
     "redis_url",
     "settings_env",
@@ -58,6 +60,18 @@ def postgres_database() -> Iterator[PostgresDatabase]:
     database = PostgresDatabase()
     yield database
     database.drop()
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivateCluster]:
+    """A PostgreSQL cluster of this test's own, migrated, that it may stop and restart;
+    skipped only where PostgreSQL is not installed (``scripts/test`` installs it)."""
+    bindir = postgres_bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL's initdb and pg_ctl are not installed")
+    cluster = PrivateCluster(bindir)
+    yield cluster
+    cluster.destroy()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

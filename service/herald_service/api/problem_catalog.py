@@ -168,6 +168,16 @@ CATALOG: tuple[ProblemKind, ...] = (
         "started, so nothing was accepted.",
         "Retry after `Retry-After` seconds (the SDK does).",
     ),
+    ProblemKind(
+        "Service unavailable",
+        (503,),
+        "The database cannot serve the request right now: it is stopped or restarting, "
+        "its connections are used up, or (SQLite) its disk is full or read-only. A send "
+        "answered so was not committed, except in the rare case where the connection "
+        "broke during the commit itself.",
+        "Retry after `Retry-After` seconds (the SDK does), with the same "
+        "`Idempotency-Key`, so a send is never stored twice.",
+    ),
 )
 
 

@@ -13,6 +13,7 @@ from litestar.openapi import ResponseSpec
 
 from herald_service.api.problem_catalog import type_uri
 from herald_service.errors import FieldError, HeraldError
+from herald_service.storage.outages import RETRY_AFTER_SECONDS, database_unavailable
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -135,9 +136,27 @@ def handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
 
 
 def handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    """Anything else: logged with its traceback, answered without internals."""
+    """Anything else: logged with its traceback, answered without internals; a database
+    that is down, restarting or full is ``503`` with ``Retry-After``, not a ``500``."""
+    if database_unavailable(exc):
+        log.warning("database unavailable: %s", _first_line(exc))
+        return database_unavailable_response()
     log.exception("unhandled error", exc_info=exc)
     return problem_response(500, "Internal error", "an unexpected error occurred")
+
+
+def database_unavailable_response() -> Response[Any]:
+    """The ``503`` of a request the database could not serve (see :mod:`.problem_catalog`)."""
+    return problem_response(
+        503,
+        "Service unavailable",
+        f"the database is unavailable; retry in {RETRY_AFTER_SECONDS}s",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc).strip().partition(chr(10))[0]}"
 
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {

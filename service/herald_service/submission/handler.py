@@ -15,6 +15,7 @@ from aiosmtpd.smtp import Envelope, Session
 
 from herald_service.core.message import Address
 from herald_service.request_fields import MAX_RECIPIENTS
+from herald_service.storage.outages import database_unavailable
 from herald_service.submission.protocol import SubmissionSMTP
 from herald_service.submission.replies import AUTH_REQUIRED, TRY_AGAIN, Refusal
 from herald_service.submission.service import SubmissionService
@@ -106,8 +107,20 @@ class SubmissionHandler:
         except Refusal as refusal:
             log.info("submission refused from %s: %s", server.peer_address, refusal.reply)
             return refusal.reply
-        except Exception:
-            log.exception("submission failed; the client was told to retry")
-            return TRY_AGAIN.reply
+        except Exception as exc:
+            return self._try_again(exc)
         log.debug("submission %s accepted from %s", message_id, server.peer_address)
         return f"250 2.0.0 Ok: queued as {message_id}"
+
+    async def handle_exception(self, error: Exception) -> str:
+        """An error no hook answered: the client keeps its message and retries (aiosmtpd
+        would say ``500`` with the error's text, a permanent refusal showing internals)."""
+        return self._try_again(error)
+
+    @staticmethod
+    def _try_again(error: Exception) -> str:
+        if database_unavailable(error):
+            log.warning("submission deferred: the database is unavailable")
+        else:
+            log.error("submission failed; the client was told to retry", exc_info=error)
+        return TRY_AGAIN.reply

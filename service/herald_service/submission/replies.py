@@ -36,6 +36,8 @@ AUTH_REQUIRED = Refusal(530, "5.7.0", "Authentication required")
 AUTH_FAILED = Refusal(535, "5.7.8", "Authentication credentials invalid")
 LOCKED_OUT = Refusal(421, "4.7.0", "Too many failed authentications; try again later")
 TRY_AGAIN = Refusal(451, "4.3.0", "Temporary failure; please try again later")
+# RFC 4954's answer when the key cannot be checked now (the database is unavailable).
+AUTH_UNAVAILABLE = Refusal(454, "4.7.0", "Temporary authentication failure; try again later")
 
 
 def refusal_of(error: HeraldError) -> Refusal:

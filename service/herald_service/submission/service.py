@@ -27,10 +27,12 @@ from herald_service.messages.store import (
 )
 from herald_service.metrics import SUBMISSION_MESSAGES
 from herald_service.settings import Settings
+from herald_service.storage.outages import database_unavailable
 from herald_service.submission.intake import SubmittedMessage, read_submission
 from herald_service.submission.lockout import LockoutGate
 from herald_service.submission.replies import (
     AUTH_FAILED,
+    AUTH_UNAVAILABLE,
     LOCKED_OUT,
     Refusal,
     refusal_of,
@@ -79,6 +81,11 @@ class SubmissionService:
             if self._lockout is not None:
                 await self._lockout.record_failure(peer)
             raise AUTH_FAILED from None
+        except Exception as exc:
+            if database_unavailable(exc):  # not the client's fault: 454, try again later
+                log.warning("SMTP AUTH: the database is unavailable")
+                raise AUTH_UNAVAILABLE from None
+            raise
         if SEND_SCOPE not in auth.scopes:
             raise Refusal(535, "5.7.8", f"this API key lacks the '{SEND_SCOPE}' scope")
         return auth
