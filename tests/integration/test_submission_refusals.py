@@ -177,3 +177,24 @@ async def test_repeated_failures_lock_the_address_out_until_it_expires(
         time.sleep(1.6)
         assert smtp.call(smtp.lockout.locked()) == []
         assert _mail(smtp, tenant.api_key)[0] == 250, "the lock expired"
+
+
+async def test_a_paused_domain_is_refused_over_smtp_with_the_reason(
+    herald: Herald, tmp_path: Path
+) -> None:
+    from support.paused import pause_domain
+
+    tenant = await herald.create_tenant("sender.example")
+    await pause_domain(herald.settings.database_url, tenant.account_id, tenant.domain_id)
+    with running_submission(herald, tmp_path) as smtp:
+        client = smtp.starttls(tenant.api_key)
+        try:
+            code, reply = client.mail("app@sender.example")
+            if code == 250:
+                client.rcpt("alice@receiver.example")
+                code, reply = client.data(RAW)
+        finally:
+            client.close()
+    assert code == 553, reply
+    assert reply.startswith(b"5.7.1")
+    assert b"sender.example is paused" in reply and b"bounce rate" in reply
