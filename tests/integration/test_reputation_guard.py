@@ -17,27 +17,10 @@ from litestar.testing import AsyncTestClient
 
 from herald_queue.inbound import start_inbound_server
 from simnet.fixtures import SMTPServerFactory
+from support.feedback import ARF
 from support.harness import Herald, Tenant
 from support.processes import free_port, herald_json
 from support.webhooks import WebhookReceiver, drain_webhooks
-
-ARF = """\
-From: fbl@isp.example
-To: {verp}
-Subject: FW: Hi
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=feedback-report; boundary="b2"
-
---b2
-Content-Type: message/feedback-report
-
-Feedback-Type: abuse
-User-Agent: ExampleFBL/1.0
-Version: 1
-Original-Rcpt-To: <{rcpt}>
-
---b2--
-"""
 
 
 @pytest.fixture

@@ -228,8 +228,12 @@ def domains_resume(account_id: str, domain_id: str, as_json: bool) -> None:
     async def work(session: AsyncSession) -> dict[str, Any]:
         domain = await get_domain(session, account_id, domain_id)
         released = await resume_domain(session, domain, actor)
-        return {"domain_id": domain.id, "domain": domain.name, "status": shown_status(domain),
-                "released": released}  # fmt: skip
+        return {
+            "domain_id": domain.id,
+            "domain": domain.name,
+            "status": shown_status(domain),
+            "released": released,
+        }
 
     payload = with_session(settings, work)
     emit(
