@@ -139,9 +139,10 @@ async def _deliver_started(runtime: WorkerRuntime, started: Started) -> None:
     async def one_batch(plan: Plan, batch: list[Claimed]) -> None:
         recipient_id = batch[0].id if len(batch) == 1 else 0
         mail_from = verp_address(secret_key, message.id, recipient_id, message.return_path_host)
-        results = await deliver_group(
-            runtime, plan, mail_from, [r.email for r in batch], message.raw
-        )
+        with runtime.interrupts.transaction():  # a stop past its timeout cancels this
+            results = await deliver_group(
+                runtime, plan, mail_from, [r.email for r in batch], message.raw
+            )
         unit = Outcomes(message, batch, results, token)
         segment = runtime.journal.append(unit)  # on disk before the commit: see journal.py
         try:
