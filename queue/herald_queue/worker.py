@@ -65,17 +65,18 @@ class HeraldWorker(SimpleWorker):
 
     def subscribe(self) -> None:
         """rq's command channel (``rq`` CLI: shutdown, kill-horse), with a listener that
-        wakes every second so :meth:`unsubscribe` ends it at once."""
+        wakes four times a second (a wait on its socket, no Redis command), so
+        :meth:`unsubscribe` ends it at once."""
         self.pubsub = self.connection.pubsub()
         self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
         self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[assignment]
-            sleep_time=1, daemon=True, exception_handler=self._pubsub_exception_handler
+            sleep_time=0.25, daemon=True, exception_handler=self._pubsub_exception_handler
         )
 
     def unsubscribe(self) -> None:
-        """Stop the listener before closing its connection (rq unsubscribes first, and
-        its listener then waits a minute for a subscription before it notices the stop,
-        holding the process up)."""
+        """Stop the listener, then close its connection. (rq unsubscribes first: its
+        listener then waits up to a minute for a new subscription before it looks at the
+        stop, and rq gives up joining it after a second.)"""
         if self.pubsub_thread:
             self.pubsub_thread.stop()
             self.pubsub_thread.join(timeout=2)

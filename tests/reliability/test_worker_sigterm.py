@@ -121,3 +121,15 @@ async def test_sigterm_past_the_timeout_hands_the_transactions_back(
     finally:
         assert "Traceback" not in stop(fresh)
     assert_delivered_once(herald.engine, sink, accepted)
+
+
+def test_an_idle_worker_exits_at_once(settings_env: dict[str, str]) -> None:
+    """Waiting for a job (and with rq's command channel open), it stops within seconds."""
+    worker = start(settings_env, "worker")
+    time.sleep(3)  # started: waiting on Redis
+    assert worker.poll() is None, worker.communicate()
+    signalled = time.monotonic()
+    worker.send_signal(signal.SIGTERM)
+    code, err = _exit_code(worker, 10)
+    assert code == 0, err
+    assert time.monotonic() - signalled < 3, "the worker waits on Redis a second at a time"
