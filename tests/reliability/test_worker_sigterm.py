@@ -5,7 +5,9 @@ The sink holds each message's DATA for a while before it answers, so the signal 
 SMTP transactions are under way. With a timeout longer than the hold the worker finishes
 them (and hands the messages it had not started back to the queue); with a shorter one it
 drops their connections before the reply and ends their recipients' leases, so the next
-worker sends them at once instead of when the lease would run out (30 s).
+worker sends them at once instead of when the lease would run out (30 s). If the server
+has answered but the database is down, the worker exits all the same and the next one
+records the outcomes from the journal.
 """
 
 from __future__ import annotations
@@ -14,13 +16,18 @@ import asyncio
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 from litestar.testing import AsyncTestClient
 
+from herald_service.api.app import create_app
+from herald_service.settings import load_settings
+from simnet.dns import DNSServer
 from simnet.fixtures import SMTPServerFactory
 from simnet.smtp import SMTPServer
 from support.harness import Herald
-from support.outages import assert_delivered_once, send, wait_delivered
+from support.outages import assert_delivered_once, outage_env, send, wait_delivered
+from support.private_postgres import PrivateCluster
 from support.processes import start, stop
 
 CONCURRENCY = 4
@@ -120,6 +127,54 @@ async def test_sigterm_past_the_timeout_hands_the_transactions_back(
         await wait_delivered(herald.engine, accepted, timeout=10)
     finally:
         assert "Traceback" not in stop(fresh)
+    assert_delivered_once(herald.engine, sink, accepted)
+
+
+async def test_sigterm_during_a_database_outage_leaves_the_outcomes_to_the_journal(
+    private_postgres: PrivateCluster,
+    redis_url: str,
+    dns_server: DNSServer,
+    smtp_port: int,
+    smtp_server_factory: SMTPServerFactory,
+    tmp_path: Path,
+) -> None:
+    """The server said 250 but the database is down: the worker still exits 0 (past its
+    timeout, it gives up waiting), and the next worker records the outcomes from the
+    journal instead of sending the messages again."""
+    env = {
+        **outage_env(private_postgres.url, redis_url, dns_server, smtp_port, tmp_path),
+        "HERALD_WORKER_CONCURRENCY": str(CONCURRENCY),
+        "HERALD_SHUTDOWN_TIMEOUT": "1s",
+    }
+    herald = Herald(load_settings(env, env_file=Path("/nonexistent")), dns_server)
+    try:
+        async with AsyncTestClient(create_app(herald.settings)) as api:
+            with herald.serving(api):
+                accepted = await _accept(herald, api)
+        sink = smtp_server_factory("127.0.0.2", stalls={"data_end": 1.0})
+        worker = start(env, "worker")
+        while len(sink.unacknowledged) < CONCURRENCY:
+            assert worker.poll() is None, worker.communicate()
+            await asyncio.sleep(0.02)
+        private_postgres.stop("fast")
+        await asyncio.to_thread(sink.wait_for, CONCURRENCY, 10)  # 250 to each
+        await asyncio.sleep(0.5)  # the outcomes wait for the database
+        worker.send_signal(signal.SIGTERM)
+        code, err = await asyncio.to_thread(_exit_code, worker, 15)
+        assert code == 0, err
+        assert "records them from the journal" in err, err[-3000:]
+
+        private_postgres.start()
+        herald.engine.dispose()
+        sink.accept()
+        fresh = start(env, "worker")
+        try:
+            await wait_delivered(herald.engine, accepted, timeout=15)
+        finally:
+            errors = stop(fresh)
+        assert "took over the journal" in errors, errors[-3000:]
+    finally:
+        await herald.close()
     assert_delivered_once(herald.engine, sink, accepted)
 
 
