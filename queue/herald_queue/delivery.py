@@ -87,7 +87,10 @@ async def deliver_group(
                 plan.implicit_tls,
                 plan.credentials,
             )
-            outcome = await runtime.smtp.send(destination, mail_from, pending, raw)
+            # A stop past its timeout interrupts the transaction, unless an earlier host
+            # has already answered for some recipients (their replies must be recorded).
+            with runtime.interrupts.transaction(interruptible=len(pending) == len(emails)):
+                outcome = await runtime.smtp.send(destination, mail_from, pending, raw)
             for email, reply in outcome.replies.items():
                 results[email] = Tried(
                     reply,
@@ -139,10 +142,9 @@ async def _deliver_started(runtime: WorkerRuntime, started: Started) -> None:
     async def one_batch(plan: Plan, batch: list[Claimed]) -> None:
         recipient_id = batch[0].id if len(batch) == 1 else 0
         mail_from = verp_address(secret_key, message.id, recipient_id, message.return_path_host)
-        with runtime.interrupts.transaction():  # a stop past its timeout cancels this
-            results = await deliver_group(
-                runtime, plan, mail_from, [r.email for r in batch], message.raw
-            )
+        results = await deliver_group(
+            runtime, plan, mail_from, [r.email for r in batch], message.raw
+        )
         unit = Outcomes(message, batch, results, token)
         segment = runtime.journal.append(unit)  # on disk before the commit: see journal.py
         try:

@@ -41,10 +41,11 @@ class SmtpInterrupts:
         self._tasks: set[asyncio.Task[object]] = set()
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        """The SMTP work of the current task, which a stop past its timeout interrupts."""
+    def transaction(self, *, interruptible: bool = True) -> Iterator[None]:
+        """The SMTP work of the current task, which a stop past its timeout interrupts
+        (if ``interruptible``)."""
         task = asyncio.current_task()
-        if task is None:
+        if task is None or not interruptible:
             yield
             return
         self._tasks.add(task)

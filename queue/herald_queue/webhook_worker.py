@@ -31,5 +31,5 @@ def run_webhooks_worker(settings: Settings, *, burst: bool = False) -> None:
             worker = HeraldWorker([queue.queue], connection, stop)
             worker.work(burst=burst, logging_level="WARNING")
         finally:
-            runtime.close(settings.shutdown_timeout)
+            runtime.close(settings.shutdown_timeout if stop.is_set() else None)
             WorkerRuntime.install(None)

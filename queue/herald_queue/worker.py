@@ -94,7 +94,8 @@ def run_worker(settings: Settings, *, burst: bool = False, sweep: bool = True) -
 
     SIGTERM (or SIGINT) stops it gracefully (:mod:`herald_queue.shutdown`): it takes no
     more jobs, lets the deliveries under way finish for up to ``HERALD_SHUTDOWN_TIMEOUT``,
-    hands back the recipients of those still running, and returns.
+    hands back the recipients of those still running, and returns. (Without a signal, as
+    at the end of a burst, it waits for every delivery.)
     """
     tune_gc()
     connection = redis_connection(settings.redis_url)
@@ -109,7 +110,7 @@ def run_worker(settings: Settings, *, burst: bool = False, sweep: bool = True) -
             with frozen_startup_objects():
                 _work(queue, connection, stop, burst=burst)
         finally:
-            runtime.close(settings.shutdown_timeout)
+            runtime.close(settings.shutdown_timeout if stop.is_set() else None)
             WorkerRuntime.install(None)
 
 
