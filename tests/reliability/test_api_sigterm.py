@@ -27,9 +27,15 @@ REQUESTS = 5
 
 
 def _slow_send(
-    base: str, tenant: Tenant, index: int, release: threading.Event, results: list[object]
+    base: str,
+    tenant: Tenant,
+    index: int,
+    release: threading.Event,
+    sending: list[int],
+    results: list[object],
 ) -> None:
-    """POST one message whose body is held back until ``release`` is set."""
+    """POST one message whose body is held back until ``release`` is set (``index`` goes
+    into ``sending`` once the headers and the first part are out)."""
     body = json.dumps(
         {
             "from": f"app@{tenant.domain}",
@@ -41,6 +47,7 @@ def _slow_send(
 
     def chunks() -> Iterator[bytes]:
         yield body[:10]
+        sending.append(index)
         release.wait(10)
         yield body[10:]
 
@@ -65,16 +72,20 @@ async def test_sigterm_finishes_requests_in_flight_and_refuses_new_ones(
     base = f"http://127.0.0.1:{port}"
     api = start(env, "api", "--host", "127.0.0.1", "--port", str(port))
     release = threading.Event()
+    sending: list[int] = []
     results: list[object] = []
     senders = [
-        threading.Thread(target=_slow_send, args=(base, tenant, i, release, results))
+        threading.Thread(target=_slow_send, args=(base, tenant, i, release, sending, results))
         for i in range(REQUESTS)
     ]
     try:
         await asyncio.to_thread(wait_http_ok, f"{base}/healthz", api)
         for sender in senders:
             sender.start()
-        await asyncio.sleep(1.0)  # every request has sent its headers and waits
+        deadline = time.monotonic() + 10
+        while len(sending) < REQUESTS and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)  # the API has read their headers: the requests are open
         assert results == []
         api.send_signal(signal.SIGTERM)
         await asyncio.sleep(0.5)
