@@ -18,6 +18,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from litestar.testing import AsyncTestClient
 
 from herald_service.api.app import create_app
@@ -178,9 +179,10 @@ async def test_sigterm_during_a_database_outage_leaves_the_outcomes_to_the_journ
     assert_delivered_once(herald.engine, sink, accepted)
 
 
-def test_an_idle_worker_exits_at_once(settings_env: dict[str, str]) -> None:
+@pytest.mark.parametrize("command", ["worker", "webhooks-worker"])
+def test_an_idle_worker_exits_at_once(settings_env: dict[str, str], command: str) -> None:
     """Waiting for a job (and with rq's command channel open), it stops within seconds."""
-    worker = start(settings_env, "worker")
+    worker = start(settings_env, command)
     time.sleep(3)  # started: waiting on Redis
     assert worker.poll() is None, worker.communicate()
     signalled = time.monotonic()
