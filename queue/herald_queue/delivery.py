@@ -87,7 +87,10 @@ async def deliver_group(
                 plan.implicit_tls,
                 plan.credentials,
             )
-            outcome = await runtime.smtp.send(destination, mail_from, pending, raw)
+            # A stop past its timeout interrupts the transaction, unless an earlier host
+            # has already answered for some recipients (their replies must be recorded).
+            with runtime.interrupts.transaction(interruptible=len(pending) == len(emails)):
+                outcome = await runtime.smtp.send(destination, mail_from, pending, raw)
             for email, reply in outcome.replies.items():
                 results[email] = Tried(
                     reply,

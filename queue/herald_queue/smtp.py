@@ -239,9 +239,13 @@ class SmtpPool:
                         failure = Reply(None, f"{type(exc).__name__}: {exc}".strip())
                         return TransactionResult(dict.fromkeys(recipients, failure))
                     self.opened += 1
-                outcome = await run_transaction(
-                    connection, mail_from, recipients, data, self.command_timeout
-                )
+                try:
+                    outcome = await run_transaction(
+                        connection, mail_from, recipients, data, self.command_timeout
+                    )
+                except asyncio.CancelledError:  # a stopping worker gave up on it
+                    connection.abort()
+                    raise
                 replies = outcome.replies
                 if outcome.reusable:
                     self._idle[destination].append(connection)

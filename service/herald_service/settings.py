@@ -48,6 +48,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Renewed by the worker's heartbeat every third of it: a dead worker's recipients are
     # handed out again about this long after it died.
     delivery_lease: float = parse_duration("30s")
+    # On SIGTERM, how long the API and workers let work in flight finish before exiting.
+    shutdown_timeout: float = parse_duration("25s")
     # Where workers journal SMTP outcomes until committed ("": a directory under the
     # system temp directory, per database); workers on one host must share it.
     outcome_journal_dir: str = ""
@@ -281,6 +283,7 @@ _CONVERTERS = {
     "key_usage_flush_interval": parse_duration,
     "console_session_lifetime": parse_duration,
     "delivery_lease": parse_duration,
+    "shutdown_timeout": parse_duration,
     "api_header_timeout": parse_duration,
     "api_body_timeout": parse_duration,
     "reputation_block_window": parse_duration,
