@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
 from msgspec import Struct
 from redis.exceptions import RedisError
@@ -56,6 +56,9 @@ class Budget(Struct, frozen=True):
     rule: Rule | None
     windows: list[Window]
     factor: float = 1.0
+    mx: str = ""
+    """The MX host the batch is headed for (a deferral names it, so the queue view can
+    match the destination by its MX suffix)."""
 
     @property
     def reuse_limit(self) -> int | None:
@@ -100,7 +103,7 @@ class Shaper:
         rule = self._matcher.match(domain, hosts)
         return (rule.name if rule is not None else domain), rule
 
-    def budget(self, domain: str, hosts: Iterable[str]) -> Budget | None:
+    def budget(self, domain: str, hosts: Sequence[str]) -> Budget | None:
         """What a batch to ``domain`` must take, or None when nothing limits it."""
         name, rule = self.destination(domain, hosts)
         halving = self._halved.get(name) if self._halved else None
@@ -116,7 +119,7 @@ class Shaper:
             windows.append(Window("h", per_hour, 3600.0, burst=max(1, per_hour // 12)))
         if not windows and (rule is None or not (rule.connections or rule.messages_per_connection)):
             return None
-        return Budget(name, rule, windows, factor)
+        return Budget(name, rule, windows, factor, hosts[0] if hosts else "")
 
     async def send(self, budget: Budget, emails: list[str], send: Send) -> dict[str, Tried]:
         """Run ``send`` (given the reuse limit) once the batch's budget allows, or defer
@@ -132,7 +135,9 @@ class Shaper:
             if wait > self.adaptive.max_wait and window is not None:
                 unit = "min" if window.period == 60.0 else "h"
                 text = waiting_text(budget.name, f"{window.limit}/{unit}", wait)
-                deferred = Tried(Reply(None, text), enhanced_code="4.7.0", retry_after=wait)
+                deferred = Tried(
+                    Reply(None, text), budget.mx, enhanced_code="4.7.0", retry_after=wait
+                )
                 return dict.fromkeys(emails, deferred)
             if wait > 0:
                 await asyncio.sleep(wait)

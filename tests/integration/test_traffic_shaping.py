@@ -16,14 +16,22 @@ from litestar.testing import AsyncTestClient
 from herald_queue.delivery import deliver_messages
 from simnet.fixtures import SMTPServerFactory
 from support.harness import Herald, Tenant
+from support.processes import herald_json
 from support.webhooks import WebhookReceiver, drain_webhooks
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 SHAPING = """
+[adaptive]
+max_wait = "25s"
+
 [destinations.slow]
 domains = ["slow.example"]
 per_minute = 120
+
+[destinations.trickle]
+mx_suffixes = ["mx.trickle.example"]
+per_minute = 1
 """
 RATE_LIMITED = (421, "4.7.28 Our system has detected an unusual rate of unsolicited mail")
 
@@ -85,6 +93,7 @@ async def test_a_rate_rule_spreads_one_destination_while_others_go_at_full_speed
 
 
 async def test_a_slow_down_reply_halves_the_rate_and_the_mail_still_arrives(
+    settings_env: dict[str, str],
     herald: Herald,
     api: AsyncTestClient[Any],
     smtp_server_factory: SMTPServerFactory,
@@ -124,9 +133,62 @@ async def test_a_slow_down_reply_halves_the_rate_and_the_mail_still_arrives(
     )
     assert details["reply"].startswith("421 4.7.28")
 
+    # The queue per destination shows the halved rate and the last reply (API and CLI).
+    viewer = await herald.create_tenant("viewer.example", scopes=("send", "read"))
+    refused = await api.get("/v1/queue/destinations", headers=viewer.headers)
+    assert refused.status_code == 403  # admin scope
+    listed = await api.get("/v1/queue/destinations", headers=tenant.headers)
+    assert listed.status_code == 200, listed.text
+    (row,) = listed.json()["data"]
+    assert (row["domain"], row["destination"], row["deferred"], row["queued"]) == (
+        "busy.example",
+        "busy.example",
+        5,
+        0,
+    )
+    assert (row["per_minute"], row["halved"], row["rate_factor"], row["rule"]) == (
+        300,
+        True,
+        0.5,
+        None,
+    )
+    assert row["halved_until"] is not None and row["suspended_until"] is None
+    assert row["last_reply"]["code"] == 421
+    assert row["last_reply"]["mx"] == "mx.busy.example"
+    shown = herald_json(settings_env, "queue", "destinations")["data"]
+    assert [(r["domain"], r["per_minute"], r["halved"]) for r in shown] == [
+        ("busy.example", 300, True)
+    ]
+
     busy.accept()
     for i, message_id in enumerate(ids):
         assert await herald.settle(message_id) == {f"user{i}@busy.example": "delivered"}
     assert sorted(r for m in busy.messages for r in m.rcpt_tos) == sorted(
         f"user{i}@busy.example" for i in range(5)
     )
+
+
+async def test_a_batch_that_would_wait_too_long_is_deferred_with_the_reason(
+    herald: Herald, api: AsyncTestClient[Any], smtp_server_factory: SMTPServerFactory
+) -> None:
+    tenant = await herald.create_tenant()
+    herald.add_mx("customer.example", (10, "in1.mx.trickle.example", "127.0.0.5"))
+    mx = smtp_server_factory("127.0.0.5")
+    first = await send(api, tenant, "ann@customer.example")
+    second = await send(api, tenant, "bob@customer.example")
+    herald.empty_queue()
+    await deliver_messages(herald.runtime, [first])
+    await deliver_messages(herald.runtime, [second])  # one a minute: the next in 60 s
+    assert await herald.recipients(first) == {"ann@customer.example": "delivered"}
+    assert await herald.recipients(second) == {"bob@customer.example": "deferred"}
+    assert [m.rcpt_tos for m in mx.messages] == [["ann@customer.example"]]
+    message = (await api.get(f"/v1/messages/{second}", headers=tenant.headers)).json()
+    attempt = message["recipients"][0]["attempts"][-1]
+    assert attempt["response"].startswith("shaping: trickle budget of 1/min used; next try in"), (
+        attempt
+    )
+    listed = (await api.get("/v1/queue/destinations", headers=tenant.headers)).json()["data"]
+    assert [(r["domain"], r["destination"], r["deferred"], r["per_minute"]) for r in listed] == [
+        ("customer.example", "trickle", 1, 1)
+    ]
+    assert herald.sweep() == 0  # not due before the budget frees (about a minute)
