@@ -140,6 +140,8 @@ def test_the_longest_mx_suffix_wins() -> None:
         (451, "4.7.0", "4.7.0 Please try again later", True),
         (450, "4.2.1", "4.2.1 The user you are contacting is receiving mail too fast", False),
         (451, "4.3.0", "4.3.0 Temporary local problem", False),
+        (451, "4.3.0", "4.3.0 Temporary failure, try again later", False),  # not about rate
+        (451, "4.7.1", "4.7.1 Greylisted, try again later", True),
         (450, "4.1.1", "Mailbox unavailable", False),
         (550, "5.7.1", "rate limit exceeded, blocked", False),  # a block, not a slow-down
         (250, "2.0.0", "OK", False),

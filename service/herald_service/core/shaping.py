@@ -42,7 +42,9 @@ SLOW_DOWN_WORDING = (
     "unusual rate",
     "server busy",
 )
-"""Wording that makes any other 4xx reply (``451 4.7.0 ... rate limit``) a "slow down"."""
+"""Wording that makes another 4xx reply a "slow down" when its enhanced code is a policy
+one (``4.7.x``: ``451 4.7.0 ... rate limit``) or absent; ``451 4.3.0 Temporary failure,
+try again later`` is a server's own trouble, not a request to slow down."""
 
 MIN_FACTOR = 1 / 16
 """Repeated slow-downs halve a rate down to this fraction of its base, no further."""
@@ -275,12 +277,15 @@ DEFAULT_RULES = ShapingRules(BUILTIN_RULES)
 
 
 def is_slow_down(code: int | None, enhanced_code: str, text: str) -> bool:
-    """Whether a reply asks the sender to slow down: ``421``, ``4.7.28``, or a 4xx whose
-    text speaks of rates (:data:`SLOW_DOWN_WORDING`). No reply at all (a timeout) is not."""
+    """Whether a reply asks the sender to slow down: ``421``, ``4.7.28``, or a 4xx with a
+    ``4.7.x`` code (or none) whose text speaks of rates (:data:`SLOW_DOWN_WORDING`). No
+    reply at all (a timeout) is not."""
     if code is None or not 400 <= code < 500:
         return False
     if code in SLOW_DOWN_CODES or enhanced_code in SLOW_DOWN_ENHANCED:
         return True
+    if enhanced_code and not enhanced_code.startswith("4.7."):
+        return False
     lowered = text.lower()
     return any(words in lowered for words in SLOW_DOWN_WORDING)
 
