@@ -23,6 +23,9 @@ class Tried(Struct, frozen=True):
     tls: str = ""
     tls_verified: bool = False
     enhanced_code: str = ""
+    retry_after: float = 0.0
+    """Seconds until a retry is worth it (traffic shaping's wait for a budget); 0: the
+    retry schedule decides."""
 
 
 class Job(Struct, frozen=True):

@@ -59,11 +59,13 @@ from herald_queue.mta_sts import MtaStsPolicies
 from herald_queue.mx import RouteCache
 from herald_queue.relay import Plan, relay_plan
 from herald_queue.scheduler import Scheduler
+from herald_queue.shaping import Shaper
 from herald_queue.shutdown import SmtpInterrupts, interrupt
 from herald_queue.smtp import SmtpPool, verified_tls_context
 from herald_service.dns import make_resolver
 from herald_service.reputation.cooldowns import CooldownBook
 from herald_service.settings import Settings, get_settings
+from herald_service.shaping.rules import shaping_rules
 from herald_service.storage.batched_writes import BatchedWriter
 from herald_service.storage.database import (
     async_session_factory,
@@ -127,6 +129,10 @@ class WorkerRuntime:
         )
         self.routes = RouteCache(self.resolver)
         self.cooldowns = CooldownBook()
+        # None in capture mode: captured mail meets no real destination.
+        self.shaper: Shaper | None = None
+        if settings.delivery_mode != "capture":
+            self.shaper = Shaper(shaping_rules(settings), settings.redis_url)
         self.relay_plan: Plan = relay_plan(settings)
         # Only in ``mx`` mode, and None without routes: nothing to check per domain then.
         self.relay_routes = settings.relay_routes or None
@@ -304,6 +310,8 @@ class WorkerRuntime:
             log.warning("stopping: handed back %d recipients for another worker", ended)
         self.journal.close()
         self.run(self.smtp.close())
+        if self.shaper is not None:
+            self.run(self.shaper.close())
         self.run(self.engine.dispose())
         self.sync_engine.dispose()
         self._stop_loop()

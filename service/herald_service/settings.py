@@ -19,6 +19,7 @@ from dotenv import dotenv_values
 
 from herald_service.core.durations import parse_duration, parse_schedule
 from herald_service.core.relay_routes import RelayRoutes, parse_relay_routes
+from herald_service.core.shaping import parse_shaping
 from herald_service.redis_urls import check_redis_url, redacted
 
 DeliveryMode = Literal["mx", "relay", "capture"]
@@ -70,6 +71,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # AUTH even where the connection may be unencrypted (a relay on a trusted network).
     relay_insecure_auth: bool = False
     relay_routes: RelayRoutes = RelayRoutes()
+    # Traffic shaping rules over the built-in ones (README, "Traffic shaping"); TOML.
+    shaping_file: str = ""
     # Accounts of the people who run this server: their admin keys (and the console users
     # who are members of one) may see and lift what is server-wide, such as SMTP AUTH
     # lock-outs (per client address, whichever account the client meant).
@@ -233,6 +236,15 @@ def _check_relay(settings: Settings) -> None:
         )
 
 
+def _shaping_file(raw: str) -> str:
+    """The path of a shaping file that parses (read again by :mod:`herald_service.shaping`)."""
+    try:
+        parse_shaping(Path(raw).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"cannot read {raw}: {exc.strerror}") from exc
+    return raw
+
+
 def _split_list(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.replace(";", ",").split(",") if part.strip())
 
@@ -259,6 +271,7 @@ _CONVERTERS = {
     "redis_url": check_redis_url,
     "dns_nameservers": _split_list,
     "relay_routes": parse_relay_routes,
+    "shaping_file": _shaping_file,
     "operator_accounts": _split_list,
     "sending_ips": _ip_list,
     "webhook_allow_networks": _networks,

@@ -72,6 +72,9 @@ class Attempt(Struct, frozen=True):
     enhanced_code: str
     previous_attempts: int
     accepted_at: datetime
+    retry_after: float = 0.0
+    """Set when Herald itself held the mail back (a shaping budget): retry that many
+    seconds later, whatever the schedule says, and never expire for it."""
 
 
 class Verdict(Struct, frozen=True):
@@ -138,6 +141,9 @@ def judge(
             bounce_type=BounceType.HARD,
             suppress=suppress,
         )
+    if attempt.retry_after > 0:  # waiting for a budget is no failure of the destination
+        next_at = now + timedelta(seconds=attempt.retry_after)
+        return Verdict(outcome, number, attempt.text, attempt.enhanced_code, next_at)
     expires_at = attempt.accepted_at + timedelta(seconds=policy.max_age)
     if now >= expires_at:
         text = EXPIRED_PREFIX + attempt.text

@@ -37,7 +37,13 @@ from herald.models._messages import (
     Tracking,
     Unsubscribe,
 )
-from herald.models._queue import RetryResult
+from herald.models._queue import (
+    DestinationReply,
+    DestinationRule,
+    QueueDestination,
+    QueueDestinationList,
+    RetryResult,
+)
 from herald.models._smtp import SmtpLockout, SmtpLockoutList, SmtpSettings
 from herald.models._stats import (
     StatsCounts,
@@ -73,6 +79,8 @@ __all__ = [
     "BatchResult",
     "CheckFinding",
     "CheckSummary",
+    "DestinationReply",
+    "DestinationRule",
     "DkimKey",
     "DmarcStage",
     "DnsRecord",
@@ -92,6 +100,8 @@ __all__ = [
     "MessagePage",
     "MessageSummary",
     "Problem",
+    "QueueDestination",
+    "QueueDestinationList",
     "Recipient",
     "RecipientSummary",
     "RenderedTemplate",
