@@ -4,6 +4,7 @@ halves a rate once."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 
 import pytest
@@ -43,11 +44,12 @@ async def test_the_slowest_window_decides_and_bursts_are_allowed(store: ShapingS
 
 
 async def test_slow_downs_halve_a_rate_at_most_once_per_interval(store: ShapingStore) -> None:
-    first = await store.slow_down("gmail", 600.0, 60.0, 1 / 16)
-    second = await store.slow_down("gmail", 600.0, 60.0, 1 / 16)
+    name = f"gmail-{secrets.token_hex(4)}"
+    first = await store.slow_down(name, 600.0, 60.0, 1 / 16)
+    second = await store.slow_down(name, 600.0, 60.0, 1 / 16)
     assert (first.factor, first.changed) == (0.5, True)
     assert (second.factor, second.changed) == (0.5, False)
-    assert set(await store.factors()) == {"gmail"}
-    third = await store.slow_down("gmail", 600.0, 0.0, 1 / 16)  # no interval: halves again
+    assert name in await store.factors()  # the Redis may hold other tests' halvings
+    third = await store.slow_down(name, 600.0, 0.0, 1 / 16)  # no interval: halves again
     assert (third.factor, third.changed) == (0.25, True)
-    assert await store.factors(now=third.until + 1) == {}  # over after the cool-down
+    assert name not in await store.factors(now=third.until + 1)  # over after the cool-down
