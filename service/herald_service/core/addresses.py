@@ -66,13 +66,14 @@ def refusal(address: IPAddress, allowed: Sequence[IPNetwork] = ()) -> str | None
     inner = embedded_ipv4(address)
     if inner and all(any(i in n for n in allowed if n.version == 4) for i in inner):
         return None
-    reason = _own_refusal(address)
+    # The embedded IPv4 address says more than the IPv6 range (whose "private" flag also
+    # differs between Python releases, e.g. for 6to4's 2002::/16).
+    reason = next(
+        (f"{why} (as {ipv4})" for ipv4 in inner if (why := _own_refusal(ipv4)) is not None),
+        None,
+    )
     if reason is None:
-        for ipv4 in inner:
-            inner_reason = _own_refusal(ipv4)
-            if inner_reason is not None:
-                reason = f"{inner_reason} (as {ipv4})"
-                break
-    elif inner:
-        reason = f"{reason} (embeds {', '.join(map(str, inner))})"
+        reason = _own_refusal(address)
+        if reason is not None and inner:
+            reason = f"{reason} (embeds {', '.join(map(str, inner))})"
     return f"{address} is {reason}" if reason else None

@@ -14,6 +14,9 @@ import re
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _DOT_ATOM = rf"{_ATEXT}(?:\.{_ATEXT})*"
 _PLAIN = re.compile(rf"<({_DOT_ATOM}@{_DOT_ATOM})>(?:[ \t]+|$)")
+# Parameters in printable ASCII: other white space (a stray CR, a vertical tab) is folded
+# by the full parser in ways that depend on what precedes it, so it is left to that parser.
+_PLAIN_PARAMETERS = re.compile(r"[\x21-\x7e \t]*")
 
 
 def plain_address(arg: str, local_part_limit: int = 0) -> tuple[str, str] | None:
@@ -24,8 +27,8 @@ def plain_address(arg: str, local_part_limit: int = 0) -> tuple[str, str] | None
         return None
     address = match.group(1)
     rest = arg[match.end() :]
-    if rest.startswith("("):
-        return None  # a comment: the full parser's business
+    if rest.startswith("(") or not _PLAIN_PARAMETERS.fullmatch(rest):
+        return None  # a comment or unusual white space: the full parser's business
     if local_part_limit and len(address.rpartition("@")[0]) > local_part_limit:
         return None
     return address, rest
