@@ -18,12 +18,13 @@ from collections.abc import Coroutine, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from herald_queue.delivery_store import Claimed, Outcomes, Started, Tried
+from herald_queue.delivery_store import Claimed, Job, Outcomes, Started, Tried
 from herald_queue.mx import MailHost, Route
 from herald_queue.outages import until_written
 from herald_queue.relay import Plan
 from herald_queue.runtime import WorkerRuntime
 from herald_queue.smtp import RECIPIENTS_PER_TRANSACTION, Destination, Reply
+from herald_queue.source_ips import Source
 from herald_service.core.smtp_replies import enhanced_code
 from herald_service.mail.return_path import verp_address
 
@@ -66,10 +67,16 @@ def cooling_plan(rcpt_domain: str, sender_domain: str, until: datetime) -> Plan:
 
 
 async def deliver_group(
-    runtime: WorkerRuntime, plan: Plan, mail_from: str, emails: list[str], raw: bytes
+    runtime: WorkerRuntime,
+    plan: Plan,
+    mail_from: str,
+    emails: list[str],
+    raw: bytes,
+    source: Source | None = None,
 ) -> dict[str, Tried]:
     """Try the route's hosts (and each host's addresses) in order until every recipient
-    has a real answer; a host that cannot be reached or says 421 passes them on."""
+    has a real answer; a host that cannot be reached or says 421 passes them on.
+    ``source``: the local address (and EHLO name) to connect from."""
     route = plan.route
     if route.permanent_error or route.temporary_error:
         code = 550 if route.permanent_error else None
@@ -86,6 +93,7 @@ async def deliver_group(
                 plan.require_verified_tls,
                 plan.implicit_tls,
                 plan.credentials,
+                *((source.address, source.ehlo) if source else ()),
             )
             outcome = await runtime.smtp.send(destination, mail_from, pending, raw)
             for email, reply in outcome.replies.items():
@@ -96,6 +104,7 @@ async def deliver_group(
                     outcome.tls,
                     outcome.tls_verified,
                     enhanced_code(reply.text),
+                    source.address if source else "",
                 )
             pending = [e for e in pending if results[e].reply.code in (None, 421)]
             if not pending:
@@ -139,9 +148,11 @@ async def _deliver_started(runtime: WorkerRuntime, started: Started) -> None:
     async def one_batch(plan: Plan, batch: list[Claimed]) -> None:
         recipient_id = batch[0].id if len(batch) == 1 else 0
         mail_from = verp_address(secret_key, message.id, recipient_id, message.return_path_host)
-        results = await deliver_group(
-            runtime, plan, mail_from, [r.email for r in batch], message.raw
-        )
+        emails = [r.email for r in batch]
+        if runtime.source_ips is None or not _binds_source(runtime, plan):
+            results = await deliver_group(runtime, plan, mail_from, emails, message.raw)
+        else:
+            results = await _deliver_from_pool(runtime, plan, message, mail_from, emails)
         unit = Outcomes(message, batch, results, token)
         segment = runtime.journal.append(unit)  # on disk before the commit: see journal.py
         try:
@@ -162,6 +173,30 @@ async def _deliver_started(runtime: WorkerRuntime, started: Started) -> None:
         await _all(one_batch(plan, b) for b in batches)
 
     await _all(one_domain(d, g) for d, g in by_domain.items())
+
+
+def _binds_source(runtime: WorkerRuntime, plan: Plan) -> bool:
+    """Sending IPs apply to mail that goes to MX hosts (a relay picks its own)."""
+    route = plan.route
+    return plan is not runtime.relay_plan and bool(route.hosts) and not route.temporary_error
+
+
+async def _deliver_from_pool(
+    runtime: WorkerRuntime, plan: Plan, message: Job, mail_from: str, emails: list[str]
+) -> dict[str, Tried]:
+    """Send ``emails`` from the IPs of the message's pool; what none may take today
+    waits (deferred, with the reason) for the next day's allowance."""
+    assert runtime.source_ips is not None
+    share = await runtime.source_ips.assign(message.ip_pool, len(emails), hash(emails[0]))
+    results: dict[str, Tried] = {}
+    start = 0
+    for source, count in share.parts:
+        part = emails[start : start + count]
+        start += count
+        results.update(await deliver_group(runtime, plan, mail_from, part, message.raw, source))
+    waiting = Tried(Reply(None, share.waiting), retry_at=share.retry_at)
+    results.update(dict.fromkeys(emails[start:], waiting))
+    return results
 
 
 async def _all(coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:

@@ -129,6 +129,7 @@ def _judge_all(settings: Settings, units: list[Outcomes], now: datetime) -> list
                 tried.enhanced_code,
                 recipient.attempt_count,
                 unit.message.created_at,
+                tried.retry_at,
             )
             judged.append(_Judged(unit, recipient, tried, judge(attempt, policy, now)))
     return judged
@@ -195,6 +196,7 @@ async def _outcome_event(session: AsyncSession, item: _Judged, now: datetime) ->
         "response": verdict.text,
         "tls": tried.tls,
         "tls_verified": tried.tls_verified,
+        **({"source_ip": tried.source_ip} if tried.source_ip else {}),
         "attempt": verdict.attempt,
         **verdict.event_fields(),
     }
@@ -225,4 +227,5 @@ def _attempt_row(item: _Judged, now: datetime) -> dict[str, object]:
         "outcome": verdict.outcome.value,
         "tls": tried.tls,
         "tls_verified": tried.tls_verified,
+        "source_ip": tried.source_ip or None,
     }

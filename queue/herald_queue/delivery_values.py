@@ -23,6 +23,10 @@ class Tried(Struct, frozen=True):
     tls: str = ""
     tls_verified: bool = False
     enhanced_code: str = ""
+    source_ip: str = ""
+    """The local address the connection left from ("": the system's)."""
+    retry_at: datetime | None = None
+    """Not to be tried again before then (warm-up: the next day's allowance)."""
 
 
 class Job(Struct, frozen=True):
@@ -38,6 +42,8 @@ class Job(Struct, frozen=True):
     tags: tuple[str, ...] = ()
     domain_id: str = ""
     """The Herald domain it is sent under (destination cool-downs are kept per domain)."""
+    ip_pool: str = ""
+    """The IP pool it leaves from: its own ``ip_pool``, else its domain's ("": default)."""
 
 
 class Claimed(Struct, frozen=True):

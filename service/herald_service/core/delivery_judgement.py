@@ -72,6 +72,8 @@ class Attempt(Struct, frozen=True):
     enhanced_code: str
     previous_attempts: int
     accepted_at: datetime
+    not_before: datetime | None = None
+    """A deferral is not tried again before then (a sending IP's next day of warm-up)."""
 
 
 class Verdict(Struct, frozen=True):
@@ -143,6 +145,9 @@ def judge(
         text = EXPIRED_PREFIX + attempt.text
         expired = BounceType.EXPIRED
         return Verdict(Outcome.BOUNCED, number, text, EXPIRED_ENHANCED_CODE, bounce_type=expired)
+    if attempt.not_before is not None:
+        next_at = min(max(attempt.not_before, now), expires_at)
+        return Verdict(outcome, number, attempt.text, attempt.enhanced_code, next_at)
     delay = retry_delay(number, policy.schedule, policy.jitter, rng)
     next_at = min(now + timedelta(seconds=delay), expires_at)  # never past the window
     return Verdict(outcome, number, attempt.text, attempt.enhanced_code, next_at)
