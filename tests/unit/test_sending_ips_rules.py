@@ -56,8 +56,13 @@ def test_settings_keep_addresses_and_names_apart() -> None:
 
 def test_the_schedule_is_rising_positive_caps() -> None:
     assert parse_warmup_schedule("50, 100,1_000") == (50, 100, 1000)
-    for bad in ("", "0,10", "50,abc", "100,50"):
-        with pytest.raises(ValueError):
+    for bad, why in [
+        ("", "at least one"),
+        ("0,10", "above 0"),
+        ("50,x", "above 0"),
+        ("9,5", "grow"),
+    ]:
+        with pytest.raises(ValueError, match=why):
             parse_warmup_schedule(bad)
     assert len(DEFAULT_WARMUP_SCHEDULE) == 30
     assert list(DEFAULT_WARMUP_SCHEDULE) == sorted(DEFAULT_WARMUP_SCHEDULE)

@@ -28,6 +28,11 @@ from herald_service.storage.models import IpPool, SendingIpRow
 from herald_service.storage.types import utcnow
 
 
+def is_operator(settings: Settings, account_id: str) -> bool:
+    """Whether the account may change what every account shares (its IPs and pools)."""
+    return account_id in settings.operator_accounts
+
+
 class IpView(Struct, frozen=True):
     """One sending IP as an operator sees it today."""
 
@@ -199,6 +204,7 @@ __all__ = [
     "create_pool",
     "delete_pool",
     "get_pool",
+    "is_operator",
     "list_pools",
     "set_pool_ips",
     "set_warmup",
