@@ -23,6 +23,7 @@ from herald.models._domains import (
     ResumeResult,
 )
 from herald.models._events import EventLogEntry, EventPage
+from herald.models._ip_pools import IpPool, IpPoolList, SendingIp, Warmup
 from herald.models._messages import (
     Address,
     Attempt,
@@ -86,6 +87,8 @@ __all__ = [
     "EventLogEntry",
     "EventPage",
     "FieldError",
+    "IpPool",
+    "IpPoolList",
     "KeyQuotas",
     "Message",
     "MessageCheck",
@@ -100,6 +103,7 @@ __all__ = [
     "ResumeResult",
     "RetryResult",
     "SendResult",
+    "SendingIp",
     "SmtpLockout",
     "SmtpLockoutList",
     "SmtpSettings",
@@ -117,6 +121,7 @@ __all__ = [
     "TemplateVersionList",
     "Tracking",
     "Unsubscribe",
+    "Warmup",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookDeliveryPage",
