@@ -12,9 +12,11 @@ is the time warm-up days are counted in (tests move it).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
 import dns.asyncresolver
@@ -35,12 +37,27 @@ from herald_service.ip_pools.store import ip_states, reserve
 from herald_service.settings import Settings
 from herald_service.storage.types import utcnow
 
-__all__ = ["Assignment", "Source", "SourceIps"]
+__all__ = ["Assignment", "Source", "SourceIps", "local_addresses"]
 
 REFRESH_SECONDS = 5.0
 """How long a worker keeps the IPs' pools and warm-up before reading them again."""
 
 log = logging.getLogger(__name__)
+
+
+def local_addresses(addresses: Sequence[str]) -> tuple[str, ...]:
+    """Those of ``addresses`` this host can send from (the setting lists every worker
+    host's addresses; one host owns only its own)."""
+    local = []
+    for address in addresses:
+        family = socket.AF_INET6 if ipaddress.ip_address(address).version == 6 else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind((address, 0))
+            except OSError:
+                continue
+        local.append(address)
+    return tuple(local)
 
 
 class Source(Struct, frozen=True):
@@ -60,7 +77,8 @@ class Assignment(Struct, frozen=True):
 
 
 class SourceIps:
-    """The sending IPs of one worker process."""
+    """The sending IPs of one worker process (``local``: those on this host, default
+    all of ``HERALD_SENDING_IPS``)."""
 
     def __init__(
         self,
@@ -70,8 +88,9 @@ class SourceIps:
         *,
         clock: Callable[[], datetime] = utcnow,
         excluded: Callable[[], frozenset[str]] = frozenset,
+        local: Sequence[str] | None = None,
     ) -> None:
-        self.configured = settings.sending_ips
+        self.configured = tuple(settings.sending_ips if local is None else local)
         self.schedule = settings.warmup_schedule
         self.hostname = settings.hostname
         self.clock = clock

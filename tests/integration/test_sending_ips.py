@@ -144,3 +144,14 @@ async def test_a_warming_ip_takes_todays_cap_and_the_rest_waits_for_tomorrow(
     for message_id in waiting:
         assert set((await herald.recipients(message_id)).values()) == {"delivered"}
     assert len(server.messages) == 5
+
+
+async def test_a_worker_binds_only_the_addresses_its_host_has(herald: Herald) -> None:
+    # 192.0.2.1 (TEST-NET-1) is another host's: listed for SPF, never bound here.
+    await herald.reconfigure(sending_ips=("192.0.2.1", "127.0.0.11"))
+    sources = herald.runtime.source_ips
+    assert sources is not None and sources.configured == ("127.0.0.11",)
+    await herald.reconfigure(sending_ips=("192.0.2.1",))
+    assert herald.runtime.source_ips is None  # the system picks, as without the setting
+    await herald.reconfigure(sending_ips=("127.0.0.10",), delivery_mode="capture")
+    assert herald.runtime.source_ips is None
