@@ -83,6 +83,34 @@ async def test_an_unknown_pool_is_refused_naming_the_field(
     assert "nosuchpool" in response.text
 
 
+async def test_sendgrids_ip_pool_name_chooses_the_pool(
+    herald: Herald, api: AsyncTestClient[Any], smtp_server_factory: SMTPServerFactory
+) -> None:
+    tenant = await herald.create_tenant()
+    herald.add_mx("receiver.example", (10, "mx.receiver.example", "127.0.0.2"))
+    server = smtp_server_factory("127.0.0.2")
+    async with herald.runtime.sessions.begin() as session:
+        await create_pool(session, herald.settings, "bulk", ips=["127.0.0.11"])
+    mail = {
+        "personalizations": [{"to": [{"email": "c@receiver.example"}]}],
+        "from": {"email": f"app@{tenant.domain}"},
+        "subject": "Hi",
+        "content": [{"type": "text/plain", "value": "Hello"}],
+    }
+    unknown = await api.post(
+        "/v3/mail/send", json=mail | {"ip_pool_name": "nope"}, headers=tenant.headers
+    )
+    assert unknown.status_code == 400
+    assert [e["field"] for e in unknown.json()["errors"]] == ["ip_pool_name"]
+    sent = await api.post(
+        "/v3/mail/send", json=mail | {"ip_pool_name": "bulk"}, headers=tenant.headers
+    )
+    assert sent.status_code == 202, sent.text
+    message_id = sent.headers["X-Message-Id"]
+    assert await herald.settle(message_id) == {"c@receiver.example": "delivered"}
+    assert [m.peer[0] for m in server.messages] == ["127.0.0.11"]
+
+
 class MovableClock:
     """The warm-up clock: a UTC time the test moves."""
 

@@ -156,6 +156,13 @@ class SGMail(
         | None
     ) = None
     send_at: UnixTime | None = None
+    ip_pool_name: (
+        Annotated[
+            str,
+            Meta(max_length=63, description="A Herald IP pool (`GET /v1/ip-pools`)."),
+        ]
+        | None
+    ) = None
 
     @property
     def sandbox(self) -> bool:
@@ -237,6 +244,7 @@ def to_send_requests(mail: SGMail) -> list[SendMessageRequest]:
             metadata={**mail.custom_args, **p.custom_args},
             sandbox=mail.sandbox,
             send_at=scheduled_time(mail.send_at, p.send_at),
+            ip_pool=mail.ip_pool_name,
             **template_fields(mail.template_id, p.dynamic_template_data),
             **tracking,
         )
