@@ -19,7 +19,8 @@ from datetime import UTC, date, datetime, timedelta
 from msgspec import Struct
 
 DEFAULT_POOL = "default"
-POOL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+POOL_NAME_PATTERN = "^[a-z0-9][a-z0-9_-]{0,62}$"
+POOL_NAME = re.compile(POOL_NAME_PATTERN)
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
 DEFAULT_WARMUP_SCHEDULE: tuple[int, ...] = (

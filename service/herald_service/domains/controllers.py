@@ -99,7 +99,7 @@ class DomainController(AuthenticatedController):
         "/{domain_id:str}",
         opt={"scope": "admin"},
         summary="Change a domain's tracking, unsubscribe and IP pool defaults",
-        responses=problem_responses(400, 401, 403, 404),
+        responses=problem_responses(400, 401, 403, 404, 422),
     )
     async def update(
         self,

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import msgspec
 
+from herald_service.core.sending_ips import POOL_NAME_PATTERN
 from herald_service.core.states import DomainStatus
 from herald_service.domains.records import (
     DmarcStage,
@@ -68,7 +69,7 @@ class UpdateDomainRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=Tr
     tracking: TrackingChange | None = None
     unsubscribe: bool | None = None
     """Herald's hosted one-click unsubscribe on every message with one recipient."""
-    ip_pool: Annotated[str, msgspec.Meta(max_length=63)] | None = None
+    ip_pool: Annotated[str, msgspec.Meta(pattern=f"^$|{POOL_NAME_PATTERN}")] | None = None
     """The IP pool the domain's mail leaves from (``GET /v1/ip-pools``); ``""``: the
     default pool. A message's own ``ip_pool`` overrides it."""
 

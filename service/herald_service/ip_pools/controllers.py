@@ -75,7 +75,7 @@ class IpPoolController(AuthenticatedController):
         "/{name:str}",
         opt={"scope": "admin"},
         summary="Get an IP pool",
-        responses=problem_responses(401, 403, 404, 429),
+        responses=problem_responses(400, 401, 403, 404, 429),
     )
     async def show(self, name: PoolPath, herald: NamedDependency[ApiContext]) -> IpPoolOut:
         """One pool with its IPs."""
@@ -128,7 +128,7 @@ class IpPoolController(AuthenticatedController):
         status_code=204,
         opt={"scope": "admin"},
         summary="Delete an IP pool",
-        responses=problem_responses(401, 403, 404, 429),
+        responses=problem_responses(400, 401, 403, 404, 429),
     )
     async def remove(
         self,

@@ -8,9 +8,10 @@ from typing import Annotated
 
 import msgspec
 
+from herald_service.core.sending_ips import POOL_NAME_PATTERN
 from herald_service.ip_pools.service import IpView, PoolView
 
-PoolName = Annotated[str, msgspec.Meta(min_length=1, max_length=63)]
+PoolName = Annotated[str, msgspec.Meta(pattern=POOL_NAME_PATTERN)]
 IpAddress = Annotated[str, msgspec.Meta(min_length=2, max_length=45)]
 
 

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from herald_service.core.findings import CheckFinding, CheckSummary
+from herald_service.core.sending_ips import POOL_NAME_PATTERN
 from herald_service.core.states import RecipientStatus, summarize
 from herald_service.request_fields import (
     MAX_ATTACHMENTS,
@@ -119,7 +120,7 @@ class SendMessageRequest(
     template_data: TemplateData | None = None
     """The variables the template is rendered with."""
     send_at: SendAt | None = None
-    ip_pool: Annotated[str, msgspec.Meta(max_length=63)] | None = None
+    ip_pool: Annotated[str, msgspec.Meta(pattern=POOL_NAME_PATTERN)] | None = None
     """The IP pool to send from (``GET /v1/ip-pools``); left out: the domain's pool."""
 
 

@@ -23,6 +23,7 @@ from msgspec import Meta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from herald_service.core.message import OutgoingMessage
+from herald_service.core.sending_ips import POOL_NAME_PATTERN
 from herald_service.errors import FieldError, InvalidRequest
 from herald_service.mail.html_text import html_to_text
 from herald_service.messages.intake import validate_send_request
@@ -159,7 +160,7 @@ class SGMail(
     ip_pool_name: (
         Annotated[
             str,
-            Meta(max_length=63, description="A Herald IP pool (`GET /v1/ip-pools`)."),
+            Meta(pattern=POOL_NAME_PATTERN, description="A Herald IP pool (`GET /v1/ip-pools`)."),
         ]
         | None
     ) = None
