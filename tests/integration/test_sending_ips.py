@@ -183,3 +183,31 @@ async def test_a_worker_binds_only_the_addresses_its_host_has(herald: Herald) ->
     assert herald.runtime.source_ips is None  # the system picks, as without the setting
     await herald.reconfigure(sending_ips=("127.0.0.10",), delivery_mode="capture")
     assert herald.runtime.source_ips is None
+
+
+async def test_over_the_cap_a_batch_goes_on_through_the_pools_warm_ip(
+    herald: Herald, api: AsyncTestClient[Any], smtp_server_factory: SMTPServerFactory
+) -> None:
+    tenant = await herald.create_tenant()
+    herald.add_mx("receiver.example", (10, "mx.receiver.example", "127.0.0.2"))
+    server = smtp_server_factory("127.0.0.2")
+    today = datetime.now(UTC)
+    async with herald.runtime.sessions.begin() as session:
+        await set_warmup(
+            session, herald.settings, "127.0.0.10", warming=True, started_on=today.date()
+        )
+    sources = herald.runtime.source_ips
+    assert sources is not None
+    sources.clock = MovableClock(today)
+    to = [f"user{i}@receiver.example" for i in range(5)]
+    response = await api.post(
+        "/v1/messages",
+        headers=tenant.headers,
+        json={"from": f"app@{tenant.domain}", "to": to, "subject": "Hi", "text": "Hello"},
+    )
+    assert response.status_code == 202, response.text
+    message_id = response.json()["id"]
+    await herald.drain_queue()
+    assert set((await herald.recipients(message_id)).values()) == {"delivered"}
+    by_source = {m.peer[0]: sorted(m.rcpt_tos) for m in server.messages}
+    assert by_source == {"127.0.0.10": to[:3], "127.0.0.11": to[3:]}  # the cap is 3 on day 1
