@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Coroutine, Iterable, Sequence
+from collections.abc import Awaitable, Coroutine, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ from herald_queue.mx import MailHost, Route
 from herald_queue.outages import until_written
 from herald_queue.relay import Plan
 from herald_queue.runtime import WorkerRuntime
+from herald_queue.shaping import announce_throttle
 from herald_queue.smtp import RECIPIENTS_PER_TRANSACTION, Destination, Reply
 from herald_queue.source_ips import Source
 from herald_service.core.smtp_replies import enhanced_code
@@ -72,11 +73,13 @@ async def deliver_group(
     mail_from: str,
     emails: list[str],
     raw: bytes,
+    reuse_limit: int | None = None,
     source: Source | None = None,
 ) -> dict[str, Tried]:
     """Try the route's hosts (and each host's addresses) in order until every recipient
     has a real answer; a host that cannot be reached or says 421 passes them on.
-    ``source``: the local address (and EHLO name) to connect from."""
+    ``reuse_limit``: messages per connection (traffic shaping); ``source``: the local
+    address (and EHLO name) to connect from (sending IPs)."""
     route = plan.route
     if route.permanent_error or route.temporary_error:
         code = 550 if route.permanent_error else None
@@ -95,7 +98,10 @@ async def deliver_group(
                 plan.credentials,
                 *((source.address, source.ehlo) if source else ()),
             )
-            outcome = await runtime.smtp.send(destination, mail_from, pending, raw)
+            # A stop past its timeout interrupts the transaction, unless an earlier host
+            # has already answered for some recipients (their replies must be recorded).
+            with runtime.interrupts.transaction(interruptible=len(pending) == len(emails)):
+                outcome = await runtime.smtp.send(destination, mail_from, pending, raw, reuse_limit)
             for email, reply in outcome.replies.items():
                 results[email] = Tried(
                     reply,
@@ -145,14 +151,25 @@ async def _deliver_started(runtime: WorkerRuntime, started: Started) -> None:
     for recipient in started.recipients:
         by_domain[recipient.domain.lower()].append(recipient)
 
-    async def one_batch(plan: Plan, batch: list[Claimed]) -> None:
+    async def one_batch(plan: Plan, batch: list[Claimed], rcpt_domain: str) -> None:
         recipient_id = batch[0].id if len(batch) == 1 else 0
         mail_from = verp_address(secret_key, message.id, recipient_id, message.return_path_host)
         emails = [r.email for r in batch]
-        if runtime.source_ips is None or not _binds_source(runtime, plan):
-            results = await deliver_group(runtime, plan, mail_from, emails, message.raw)
+        pooled = runtime.source_ips is not None and _binds_source(runtime, plan)
+
+        def send(reuse: int | None = None) -> Awaitable[dict[str, Tried]]:
+            if pooled:  # HERALD_SENDING_IPS: from the IPs of the message's pool
+                return _deliver_from_pool(runtime, plan, message, mail_from, emails, reuse)
+            return deliver_group(runtime, plan, mail_from, emails, message.raw, reuse)
+
+        shaper, hosts = runtime.shaper, [h.name for h in plan.route.hosts]
+        budget = shaper.budget(rcpt_domain, hosts) if shaper is not None and hosts else None
+        if shaper is None or budget is None:  # nothing limits the destination: no Redis call
+            results = await send()
         else:
-            results = await _deliver_from_pool(runtime, plan, message, mail_from, emails)
+            results = await shaper.send(budget, emails, send)
+        if shaper is not None and (throttle := await shaper.heard(rcpt_domain, hosts, results)):
+            await announce_throttle(runtime.sessions, message, throttle)
         unit = Outcomes(message, batch, results, token)
         segment = runtime.journal.append(unit)  # on disk before the commit: see journal.py
         try:
@@ -170,7 +187,7 @@ async def _deliver_started(runtime: WorkerRuntime, started: Started) -> None:
             plan = cooling_plan(rcpt_domain, message.domain, until)
         size = RECIPIENTS_PER_TRANSACTION
         batches = [group[i : i + size] for i in range(0, len(group), size)]
-        await _all(one_batch(plan, b) for b in batches)
+        await _all(one_batch(plan, b, rcpt_domain) for b in batches)
 
     await _all(one_domain(d, g) for d, g in by_domain.items())
 
@@ -182,7 +199,12 @@ def _binds_source(runtime: WorkerRuntime, plan: Plan) -> bool:
 
 
 async def _deliver_from_pool(
-    runtime: WorkerRuntime, plan: Plan, message: Job, mail_from: str, emails: list[str]
+    runtime: WorkerRuntime,
+    plan: Plan,
+    message: Job,
+    mail_from: str,
+    emails: list[str],
+    reuse_limit: int | None,
 ) -> dict[str, Tried]:
     """Send ``emails`` from the IPs of the message's pool; what none may take today
     waits (deferred, with the reason) for the next day's allowance."""
@@ -193,8 +215,10 @@ async def _deliver_from_pool(
     for source, count in share.parts:
         part = emails[start : start + count]
         start += count
-        results.update(await deliver_group(runtime, plan, mail_from, part, message.raw, source))
-    waiting = Tried(Reply(None, share.waiting), retry_at=share.retry_at)
+        results.update(
+            await deliver_group(runtime, plan, mail_from, part, message.raw, reuse_limit, source)
+        )
+    waiting = Tried(Reply(None, share.waiting), retry_after=share.retry_after)
     results.update(dict.fromkeys(emails[start:], waiting))
     return results
 

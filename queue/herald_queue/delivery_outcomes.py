@@ -129,7 +129,7 @@ def _judge_all(settings: Settings, units: list[Outcomes], now: datetime) -> list
                 tried.enhanced_code,
                 recipient.attempt_count,
                 unit.message.created_at,
-                tried.retry_at,
+                tried.retry_after,
             )
             judged.append(_Judged(unit, recipient, tried, judge(attempt, policy, now)))
     return judged

@@ -25,8 +25,9 @@ class Tried(Struct, frozen=True):
     enhanced_code: str = ""
     source_ip: str = ""
     """The local address the connection left from ("": the system's)."""
-    retry_at: datetime | None = None
-    """Not to be tried again before then (warm-up: the next day's allowance)."""
+    retry_after: float = 0.0
+    """Seconds until a retry is worth it (traffic shaping's wait for a budget, a warming
+    IP's next day); 0: the retry schedule decides."""
 
 
 class Job(Struct, frozen=True):

@@ -11,6 +11,8 @@ starts with the runtime's event loop (see :mod:`herald_queue.runtime`):
   min(30 s, HERALD_DOMAIN_CHECK_INTERVAL);
 - re-read the running destination cool-downs: ``herald worker`` outside capture mode,
   every 5 s;
+- re-read the destinations whose rate is halved (traffic shaping): ``herald worker``
+  outside capture mode, every 5 s;
 - prune data past its retention age: ``herald worker``, every HERALD_RETENTION_INTERVAL
   (not at all when it is 0), the first round one interval (at most a minute) after start;
 - dispatch due webhook deliveries: ``herald webhooks-worker``, every HERALD_SWEEP_INTERVAL.
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING
 from herald_queue.domain_checker import check_due_domains, recheck_poll
 from herald_queue.journal import adopt_orphans
 from herald_queue.scheduler import Duty
+from herald_queue.shaping import REFRESH_SECONDS as SHAPING_REFRESH
 from herald_queue.sweeper import sweep_due
 from herald_queue.webhook_dispatch import WebhookQueue, dispatch_due
 from herald_service.delivery_queue import DeliveryQueue
@@ -66,6 +69,9 @@ def delivery_worker_duties(runtime: WorkerRuntime, queue: DeliveryQueue) -> list
         duties.append(Duty("domain re-check", recheck_poll(settings), recheck))
         refresh = partial(runtime.cooldowns.refresh, runtime.sessions)
         duties.append(Duty("destination cool-downs", REFRESH_SECONDS, refresh))
+    if runtime.shaper is not None:
+        halvings = Duty("halved destinations", SHAPING_REFRESH, runtime.shaper.refresh)
+        duties.append(halvings)
     if (every := settings.retention_interval) > 0:
         prune = partial(prune_round, runtime.sessions, settings)
         duties.append(Duty("retention", every, prune, first_after=min(every, 60.0)))

@@ -9,9 +9,12 @@ runs on the rq worker's main thread and hands its work to the process's
 
 from __future__ import annotations
 
+from rq import get_current_job
+
 from herald_queue.delivery import deliver_message as _deliver
 from herald_queue.runtime import WorkerRuntime
 from herald_queue.webhooks import send_webhook as _send_webhook
+from herald_service.delivery_queue import DeliveryQueue
 
 
 def deliver_messages(message_ids: list[str]) -> None:
@@ -19,13 +22,19 @@ def deliver_messages(message_ids: list[str]) -> None:
     loop.
 
     Returns as soon as the deliveries are under way (it blocks while the worker already
-    runs ``HERALD_WORKER_CONCURRENCY`` deliveries). The recipients' database lease, not
+    runs ``HERALD_WORKER_CONCURRENCY`` deliveries, and enqueues again those it has not
+    started when the worker is asked to stop meanwhile). The recipients' database lease, not
     this job, makes sure each delivery finishes even if the process dies.
     """
     runtime = WorkerRuntime.current()
-    runtime.dispatch_each(
+    left = runtime.dispatch_each(
         lambda message_id: _deliver(runtime, message_id), dict.fromkeys(message_ids)
     )
+    job = get_current_job()
+    if left and job is not None:
+        # The worker is stopping: the messages it did not start go back to the queue for
+        # another worker now, rather than to the sweeper once their time runs out.
+        DeliveryQueue(job.connection, job.origin).enqueue(left)
 
 
 def deliver_message(message_id: str) -> None:

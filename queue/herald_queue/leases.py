@@ -92,12 +92,28 @@ class LeaseKeeper:
         """How many recipients the heartbeat renews at the moment."""
         return sum(len(ids) for ids in self._held.values())
 
+    def snapshot(self) -> dict[str, set[int]]:
+        """The recipients held right now, by lease token (a copy)."""
+        return {token: set(ids) for token, ids in self._held.items()}
+
+    async def hand_back(self, held: dict[str, set[int]]) -> int:
+        """End the leases in ``held`` that are still queued under their token, so the
+        sweeper hands those recipients to another worker at once; how many it ended.
+
+        A worker that stops before its deliveries finish calls this rather than leave
+        them leased until the lease runs out. Recipients whose outcome was recorded
+        meanwhile have left the lease and are not touched.
+        """
+        if not held:
+            return 0
+        async with self._begin() as session:
+            return await renew_leases(session, held, timedelta(0))
+
     async def beat(self) -> int:
         """Renew every held lease now; how many recipients it renewed."""
         if not self._held:
             return 0
-        snapshot = {token: set(ids) for token, ids in self._held.items()}
         async with self._begin() as session:
-            renewed = await renew_leases(session, snapshot, self.lease)
+            renewed = await renew_leases(session, self.snapshot(), self.lease)
         self.beats += 1
         return renewed

@@ -37,11 +37,10 @@ sent again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -60,11 +59,14 @@ from herald_queue.mta_sts import MtaStsPolicies
 from herald_queue.mx import RouteCache
 from herald_queue.relay import Plan, relay_plan
 from herald_queue.scheduler import Scheduler
+from herald_queue.shaping import Shaper
+from herald_queue.shutdown import SmtpInterrupts, interrupt
 from herald_queue.smtp import SmtpPool, verified_tls_context
 from herald_queue.source_ips import SourceIps, local_addresses
 from herald_service.dns import make_resolver
 from herald_service.reputation.cooldowns import CooldownBook
 from herald_service.settings import Settings, get_settings
+from herald_service.shaping.rules import shaping_rules
 from herald_service.storage.batched_writes import BatchedWriter
 from herald_service.storage.database import (
     async_session_factory,
@@ -80,6 +82,7 @@ A = TypeVar("A")
 # their starts and records for this long (seconds) before each transaction puts many in
 # one set of statements: under load it cut the worker's CPU per message by about a third.
 WRITE_WINDOW = 0.02
+SLOT_WAIT = 0.2  # seconds: how soon a job waiting for a slot notices the worker stopping
 _HOLDS = "herald.journal_holds"  # session.info key: the tokens a start journalled
 
 log = logging.getLogger(__name__)
@@ -127,6 +130,10 @@ class WorkerRuntime:
         )
         self.routes = RouteCache(self.resolver)
         self.cooldowns = CooldownBook()
+        # None in capture mode: captured mail meets no real destination.
+        self.shaper: Shaper | None = None
+        if settings.delivery_mode != "capture":
+            self.shaper = Shaper(shaping_rules(settings), settings.redis_url)
         self.relay_plan: Plan = relay_plan(settings)
         # Only in ``mx`` mode, and None without routes: nothing to check per domain then.
         self.relay_routes = settings.relay_routes or None
@@ -146,6 +153,7 @@ class WorkerRuntime:
             else:
                 log.warning("none of HERALD_SENDING_IPS is on this host: not binding any")
         self.mta_sts = MtaStsPolicies(self.resolver, tls, port=settings.mta_sts_port)
+        self.interrupts = SmtpInterrupts()
         self.duties = Scheduler()
         self.duties.add(*runtime_duties(self))
 
@@ -209,25 +217,42 @@ class WorkerRuntime:
 
     def dispatch(self, coroutine: Coroutine[Any, Any, Any]) -> None:
         """Start ``coroutine`` on the loop; blocks only while all slots are taken."""
-        self.dispatch_each(lambda c: c, [coroutine])
+        if self.dispatch_each(lambda c: c, [coroutine]):
+            coroutine.close()  # the worker is stopping: never started
 
     def dispatch_each(
         self, start: Callable[[A], Coroutine[Any, Any, Any]], items: Iterable[A]
-    ) -> None:
+    ) -> list[A]:
         """Start ``start(item)`` on the loop for each item, one slot each; blocks only
         while all slots are taken. Items that find free slots start together, so their
-        database work is written together."""
+        database work is written together. Once the worker is stopping it starts no
+        more: it returns the items it left (empty if it started them all)."""
         batch: list[A] = []
-        for item in items:
-            if not batch:
-                self._slots.acquire()
-            elif not self._slots.acquire(blocking=False):
+        todo = list(items)
+        for index, item in enumerate(todo):
+            if self.stopping.is_set():
+                self._release_slots(len(batch))
+                return todo[index - len(batch) :]
+            if batch and not self._slots.acquire(blocking=False):
                 self._launch(start, batch)
                 batch = []
-                self._slots.acquire()
+            if not batch and not self._take_slot():
+                return todo[index:]
             batch.append(item)
         if batch:
             self._launch(start, batch)
+        return []
+
+    def _take_slot(self) -> bool:
+        """Wait for a free slot; False (and none taken) once the worker is stopping."""
+        while not self.stopping.is_set():
+            if self._slots.acquire(timeout=SLOT_WAIT):
+                return True
+        return False
+
+    def _release_slots(self, count: int) -> None:
+        for _ in range(count):
+            self._slots.release()
 
     def _launch(self, start: Callable[[A], Coroutine[Any, Any, Any]], batch: list[A]) -> None:
         with self._lock:
@@ -263,29 +288,49 @@ class WorkerRuntime:
         with self._lock:
             return self._running
 
-    def wait_idle(self, timeout: float | None = None) -> None:
-        """Block until every dispatched delivery has finished."""
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until every dispatched delivery has finished (True) or ``timeout``
+        seconds have passed (False)."""
         with self._lock:
             pending = list(self._in_flight)
-        for future in pending:
-            with contextlib.suppress(Exception):  # failures are logged by _finished
-                future.result(timeout)
+        _, not_done = wait(pending, timeout)  # failures: see _finished
+        return not not_done
 
-    def close(self) -> None:
-        """Let in-flight deliveries finish, close connections, stop the loop."""
-        self.stopping.set()
+    def close(self, timeout: float | None = None) -> None:
+        """Stop: let in-flight deliveries finish (for at most ``timeout`` seconds), hand
+        back those still in an SMTP transaction then (:mod:`herald_queue.shutdown`),
+        write what is pending, close connections, stop the loop."""
+        self.stopping.set()  # first: starts waiting out a database outage give up
         if self._loop is None:
             return
-        self.wait_idle()
+        handed: dict[str, set[int]] = {}
+        if not self.wait_idle(timeout):
+            handed = self.leases.snapshot()
+            if not interrupt(self, self._loop):
+                # Outcomes still wait for the database: their journal stays on disk for
+                # the next worker to record (as after a crash); only the loop stops.
+                self._stop_loop()
+                return
         self.duties.stop()
         self.run(self.starts.close())
         self.run(self.outcomes.close())
+        if handed:
+            ended = self.run(self.leases.hand_back(handed))
+            log.warning("stopping: handed back %d recipients for another worker", ended)
         self.journal.close()
         self.run(self.smtp.close())
+        if self.shaper is not None:
+            self.run(self.shaper.close())
         self.run(self.engine.dispose())
         self.sync_engine.dispose()
-        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._stop_loop()
+
+    def _stop_loop(self) -> None:
+        loop = self._loop
+        assert loop is not None
+        loop.call_soon_threadsafe(loop.stop)
         if self._thread is not None:
             self._thread.join(timeout=5)
-        self._loop.close()
+        if not loop.is_running():
+            loop.close()
         self._loop = None

@@ -221,9 +221,15 @@ class SmtpPool:
         return None
 
     async def send(
-        self, destination: Destination, mail_from: str, recipients: Sequence[str], data: bytes
+        self,
+        destination: Destination,
+        mail_from: str,
+        recipients: Sequence[str],
+        data: bytes,
+        reuse_limit: int | None = None,
     ) -> TransactionResult:
-        """Deliver ``data`` to ``recipients`` (at most one transaction's worth) there."""
+        """Deliver ``data`` to ``recipients`` (at most one transaction's worth) there; a
+        connection that has carried ``reuse_limit`` messages is closed (traffic shaping)."""
         limit = self._limits.setdefault(destination, asyncio.Semaphore(self.per_destination))
         async with limit:
             connection = await self._take_idle(destination)
@@ -244,11 +250,17 @@ class SmtpPool:
                         failure = Reply(None, f"{type(exc).__name__}: {exc}".strip())
                         return TransactionResult(dict.fromkeys(recipients, failure))
                     self.opened += 1
-                outcome = await run_transaction(
-                    connection, mail_from, recipients, data, self.command_timeout
-                )
+                try:
+                    outcome = await run_transaction(
+                        connection, mail_from, recipients, data, self.command_timeout
+                    )
+                except asyncio.CancelledError:  # a stopping worker gave up on it
+                    connection.abort()
+                    raise
                 replies = outcome.replies
-                if outcome.reusable:
+                if outcome.reusable and (
+                    reuse_limit is None or connection.transactions < reuse_limit
+                ):
                     self._idle[destination].append(connection)
                 else:
                     await connection.close()

@@ -55,6 +55,14 @@ class Connection:
         """Whether the server offered PIPELINING in its (latest) EHLO reply."""
         return self.client.supports_extension("pipelining")
 
+    def abort(self) -> None:
+        """Drop the socket now, with whatever is still unsent (an interrupted transaction:
+        the server must not take a message whose reply nobody reads)."""
+        transport = cast("asyncio.Transport | None", self.client.transport)
+        if transport is not None:
+            transport.abort()
+        self.client.close()
+
     async def close(self) -> None:
         """QUIT politely, or just drop the socket."""
         if self.client.is_connected:

@@ -69,11 +69,11 @@ class Source(Struct, frozen=True):
 
 class Assignment(Struct, frozen=True):
     """How many of a batch's recipients (in order) go from each source; ``waiting`` is
-    why the rest wait, until ``retry_at`` (``None``: the usual backoff)."""
+    why the rest wait, and for how many seconds (0: the usual backoff)."""
 
     parts: list[tuple[Source, int]]
     waiting: str = ""
-    retry_at: datetime | None = None
+    retry_after: float = 0.0
 
 
 class SourceIps:
@@ -161,5 +161,5 @@ class SourceIps:
             if not left:
                 return Assignment(parts)
         reason = waiting_reason(members, states, self.schedule, today, excluded)
-        retry_at = next_utc_midnight(now) if reason.startswith("warm-up") else None
-        return Assignment(parts, reason, retry_at)
+        wait = (next_utc_midnight(now) - now).total_seconds() if reason.startswith("warm-up") else 0
+        return Assignment(parts, reason, wait)

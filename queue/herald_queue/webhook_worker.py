@@ -8,27 +8,28 @@ of these processes as the webhook volume needs; each one also dispatches due del
 
 from __future__ import annotations
 
-from rq import SimpleWorker
-
 from herald_queue.duties import webhook_worker_duties
 from herald_queue.runtime import WorkerRuntime
 from herald_queue.webhook_dispatch import WebhookQueue
+from herald_queue.worker import HeraldWorker, stopped_by_signals
 from herald_service.delivery_queue import redis_connection
 from herald_service.settings import Settings
 
 
 def run_webhooks_worker(settings: Settings, *, burst: bool = False) -> None:
-    """Send webhooks until stopped (or, with ``burst``, until the queue is empty)."""
+    """Send webhooks until stopped (or, with ``burst``, until the queue is empty); on
+    SIGTERM it finishes the request under way and returns."""
     settings.require_secret_key()
     connection = redis_connection(settings.redis_url)
     queue = WebhookQueue(connection, settings.webhook_queue_name)
     runtime = WorkerRuntime(settings)
     runtime.duties.add(*webhook_worker_duties(runtime, queue))
     WorkerRuntime.install(runtime)
-    runtime.start()
-    try:
-        worker = SimpleWorker([queue.queue], connection=connection)
-        worker.work(burst=burst, logging_level="WARNING")
-    finally:
-        runtime.close()
-        WorkerRuntime.install(None)
+    with stopped_by_signals(runtime) as stop:
+        runtime.start()
+        try:
+            worker = HeraldWorker([queue.queue], connection, stop)
+            worker.work(burst=burst, logging_level="WARNING")
+        finally:
+            runtime.close(settings.shutdown_timeout if stop.is_set() else None)
+            WorkerRuntime.install(None)

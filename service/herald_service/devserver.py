@@ -216,7 +216,8 @@ def run_dev(host: str, port: int, as_json: bool) -> None:
         _announce(base, details, smtp, redis, as_json)
         supervisor.run()
     finally:
-        supervisor.stop_all()
+        # SIGTERM to each child: the API and workers finish their work under way first.
+        supervisor.stop_all(timeout=settings.shutdown_timeout + 5)
         capture.stop()
         engine.dispose()
         if redis_child is not None:

@@ -24,6 +24,7 @@ from herald_service.core.sending_ips import (
     parse_sending_ips,
     parse_warmup_schedule,
 )
+from herald_service.core.shaping import parse_shaping
 from herald_service.redis_urls import check_redis_url, redacted
 
 DeliveryMode = Literal["mx", "relay", "capture"]
@@ -53,6 +54,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Renewed by the worker's heartbeat every third of it: a dead worker's recipients are
     # handed out again about this long after it died.
     delivery_lease: float = parse_duration("30s")
+    # On SIGTERM, how long the API and workers let work in flight finish before exiting.
+    shutdown_timeout: float = parse_duration("25s")
     # Where workers journal SMTP outcomes until committed ("": a directory under the
     # system temp directory, per database); workers on one host must share it.
     outcome_journal_dir: str = ""
@@ -73,6 +76,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # AUTH even where the connection may be unencrypted (a relay on a trusted network).
     relay_insecure_auth: bool = False
     relay_routes: RelayRoutes = RelayRoutes()
+    # Traffic shaping rules over the built-in ones (README, "Traffic shaping"); TOML.
+    shaping_file: str = ""
     # Accounts of the people who run this server: their admin keys (and the console users
     # who are members of one) may see and lift what is server-wide, such as SMTP AUTH
     # lock-outs (per client address, whichever account the client meant).
@@ -240,6 +245,15 @@ def _check_relay(settings: Settings) -> None:
         )
 
 
+def _shaping_file(raw: str) -> str:
+    """The path of a shaping file that parses (read again by :mod:`herald_service.shaping`)."""
+    try:
+        parse_shaping(Path(raw).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"cannot read {raw}: {exc.strerror}") from exc
+    return raw
+
+
 def _split_list(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.replace(";", ",").split(",") if part.strip())
 
@@ -260,6 +274,7 @@ _CONVERTERS = {
     "redis_url": check_redis_url,
     "dns_nameservers": _split_list,
     "relay_routes": parse_relay_routes,
+    "shaping_file": _shaping_file,
     "operator_accounts": _split_list,
     "sending_ips": _sending_ips,
     "warmup_schedule": parse_warmup_schedule,
@@ -285,6 +300,7 @@ _CONVERTERS = {
     "key_usage_flush_interval": parse_duration,
     "console_session_lifetime": parse_duration,
     "delivery_lease": parse_duration,
+    "shutdown_timeout": parse_duration,
     "api_header_timeout": parse_duration,
     "api_body_timeout": parse_duration,
     "reputation_block_window": parse_duration,

@@ -10,11 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from litestar.testing import AsyncTestClient
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from herald_service.api.app import create_app
+from herald_service.shaping.store import ShapingStore, shaping_redis
 from herald_service.storage.database import make_async_engine
-from herald_service.storage.models import Recipient
+from herald_service.storage.models import DestinationCooldown, Recipient
 from support.console import add_user, csrf_of, sign_in
 from support.harness import Herald, Tenant
 from support.stored import store_message
@@ -202,3 +203,50 @@ async def test_viewers_look_and_forms_need_the_token(
         refused = await console.post(path, data={"account": tenant.account_id})
         assert refused.status_code == 403, path
     assert await due(herald, message_id) == {"r0@receiver.example deferred": False}
+
+
+async def test_the_rate_now_halvings_and_suspensions_per_destination(
+    herald: Herald,
+    console: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    mine = await herald.create_tenant("mine.example")
+    await add_user(herald.settings.database_url, "viewer@example.com", "viewer", mine.account_id)
+    await waiting_at(herald, mine, "gmail.com", "deferred")
+    await waiting_at(herald, mine, "busy.example", "queued")
+    await waiting_at(herald, mine, "blocked.example", "deferred")
+    redis = shaping_redis(herald.settings.redis_url)
+    try:  # busy.example said "slow down" once: halved from the default 600/min
+        await ShapingStore(redis).slow_down("busy.example", 600.0, 60.0, 1 / 16)
+    finally:
+        await redis.aclose()
+    engine = make_async_engine(herald.settings.database_url)
+    try:
+        async with engine.begin() as db:
+            await db.execute(
+                insert(DestinationCooldown).values(
+                    domain_id=mine.domain_id,
+                    destination="blocked.example",
+                    account_id=mine.account_id,
+                    window_started_at=datetime.now(UTC),
+                    blocks=0,
+                    until=LATER,
+                    last_reply="550 5.7.1 spam",
+                )
+            )
+    finally:
+        await engine.dispose()
+
+    await sign_in(console, "viewer@example.com")
+    page = await console.get("/console/queue")
+    assert page.status_code == 200
+
+    def row(domain: str) -> str:
+        return page.text.split(f'data-domain="{domain}"')[1].split("</tr>")[0]
+
+    gmail = row("gmail.com")
+    assert "1,200/min, 36,000/h" in gmail and "(gmail)" in gmail
+    busy = row("busy.example")
+    assert "300/min" in busy and "halved</span> until" in busy
+    blocked = row("blocked.example")
+    assert "unlimited" in blocked
+    assert f'suspended</span> until <time datetime="{LATER.isoformat()}' in blocked

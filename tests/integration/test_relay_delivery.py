@@ -147,6 +147,24 @@ async def test_wrong_password_defers_with_the_reason_then_delivers_once_fixed(
     ]
 
 
+async def test_relay_demanding_credentials_defers_instead_of_bouncing(
+    herald: Herald,
+    api: AsyncTestClient[Any],
+    smtp_server_factory: SMTPServerFactory,
+    simnet_ca: CertificateAuthority,
+) -> None:
+    relay = smtp_server_factory(RELAY_IP, starttls=True, certificate=simnet_ca.issue(RELAY_IP))
+    relay.reject("mail", (530, "5.7.0 Authentication required"))
+    await use_relay(herald, relay, simnet_ca, relay_username="", relay_password="")
+    tenant = await herald.create_tenant()
+    message_id = await send(api, tenant, "ann@receiver.example")
+    await herald.drain_queue()
+
+    assert await herald.recipients(message_id) == {"ann@receiver.example": "deferred"}
+    attempt = (await attempts(api, tenant, message_id))["ann@receiver.example"]
+    assert (attempt["code"], attempt["enhanced_code"]) == (530, "5.7.0")
+
+
 async def test_relay_refusals_bounce_and_its_temporary_failures_defer(
     herald: Herald,
     api: AsyncTestClient[Any],

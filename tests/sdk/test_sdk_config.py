@@ -119,6 +119,7 @@ def test_an_unexpected_success_body_is_a_validation_error() -> None:
         (403, "PermissionDeniedError"),
         (404, "NotFoundError"),
         (409, "ConflictError"),
+        (410, "GoneError"),
         (413, "PayloadTooLargeError"),
         (422, "UnprocessableEntityError"),
         (429, "RateLimitError"),

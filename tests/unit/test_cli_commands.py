@@ -19,7 +19,7 @@ COMMANDS = {
     "migrate": None,
     "openapi": None,
     "prune": None,
-    "queue": {"list", "show", "retry", "cancel"},
+    "queue": {"list", "show", "retry", "cancel", "destinations"},
     "smtp": {"settings", "lockouts", "unlock"},
     "stats": None,
     "submission": None,

@@ -72,6 +72,8 @@ def test_ids_are_prefixed_unique_and_time_ordered() -> None:
         (550, "5.1.1 no such user", Outcome.BOUNCED),
         (554, "transaction failed", Outcome.BOUNCED),
         (552, "5.2.2 mailbox full", Outcome.DEFERRED),
+        (530, "5.7.0 Authentication required", Outcome.DEFERRED),
+        (550, "5.7.0 relaying denied", Outcome.BOUNCED),
     ],
 )
 def test_classify(code: int | None, text: str, outcome: Outcome) -> None:

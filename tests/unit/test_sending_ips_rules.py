@@ -119,12 +119,11 @@ def test_why_mail_waits() -> None:
     assert out.startswith("no sending IP of the pool is in rotation")
 
 
-def test_a_warm_up_deferral_waits_until_its_time_not_the_backoff() -> None:
+def test_a_warm_up_deferral_waits_until_midnight_and_does_not_expire() -> None:
     now = datetime(2026, 12, 1, 12, tzinfo=UTC)
     midnight = datetime(2026, 12, 2, tzinfo=UTC)
-    policy = RetryPolicy((60.0,), 72 * 3600)
-    attempt = Attempt(None, "warm-up: ...", "", 0, now, not_before=midnight)
-    verdict = judge(attempt, policy, now)
+    policy = RetryPolicy((60.0,), 3600)
+    wait = (next_utc_midnight(now) - now).total_seconds()
+    old = datetime(2026, 11, 20, tzinfo=UTC)  # past the retry window: Herald held it back
+    verdict = judge(Attempt(None, "warm-up: ...", "", 4, old, retry_after=wait), policy, now)
     assert (verdict.status.value, verdict.next_attempt_at) == ("deferred", midnight)
-    near_expiry = Attempt(None, "warm-up", "", 0, datetime(2026, 11, 28, 13, tzinfo=UTC), midnight)
-    assert judge(near_expiry, policy, now).next_attempt_at == datetime(2026, 12, 1, 13, tzinfo=UTC)

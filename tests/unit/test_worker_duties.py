@@ -15,6 +15,8 @@ import pytest
 
 from herald_queue.duties import delivery_worker_duties, webhook_worker_duties
 from herald_queue.scheduler import Duty, Scheduler
+from herald_queue.shaping import Shaper
+from herald_service.core.shaping import DEFAULT_RULES
 from herald_service.reputation.cooldowns import CooldownBook
 from herald_service.settings import load_settings
 
@@ -22,8 +24,13 @@ from herald_service.settings import load_settings
 def _runtime(**environ: str) -> Any:
     """What the duty declarations read from a runtime (no engine, no connection)."""
     settings = load_settings({"HERALD_SECRET_KEY": "x", **environ}, env_file=Path("/x"))
+    capture = settings.delivery_mode == "capture"
     return SimpleNamespace(
-        settings=settings, sessions=object(), sync_sessions=object(), cooldowns=CooldownBook()
+        settings=settings,
+        sessions=object(),
+        sync_sessions=object(),
+        cooldowns=CooldownBook(),
+        shaper=None if capture else Shaper(DEFAULT_RULES, settings.redis_url),
     )
 
 
@@ -36,6 +43,7 @@ def _runtime(**environ: str) -> Any:
                 ("sweep", 1.0, True),
                 ("domain re-check", 30.0, False),
                 ("destination cool-downs", 5.0, False),
+                ("halved destinations", 5.0, False),
                 ("retention", 300.0, False),
             ],
         ),
@@ -49,6 +57,7 @@ def _runtime(**environ: str) -> Any:
                 ("sweep", 5.0, True),
                 ("domain re-check", 10.0, False),
                 ("destination cool-downs", 5.0, False),
+                ("halved destinations", 5.0, False),
             ],
         ),
         (

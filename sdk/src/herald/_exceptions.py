@@ -113,6 +113,11 @@ class ConflictError(APIError):
     flight."""
 
 
+class GoneError(APIError):
+    """410: the resource existed but is no longer kept (a message source pruned by the
+    server's retention); its metadata may still be readable."""
+
+
 class PayloadTooLargeError(APIError):
     """413: the request body is larger than the server accepts."""
 
@@ -170,6 +175,7 @@ _BY_STATUS: dict[int, type[APIError]] = {
     403: PermissionDeniedError,
     404: NotFoundError,
     409: ConflictError,
+    410: GoneError,
     413: PayloadTooLargeError,
     422: UnprocessableEntityError,
     429: RateLimitError,

@@ -45,6 +45,7 @@ from herald_service.operations.health import healthz, readyz
 from herald_service.operations.metrics import metrics
 from herald_service.reputation.controllers import ReputationController
 from herald_service.settings import Settings, get_settings
+from herald_service.shaping.controllers import QueueDestinationController
 from herald_service.stats.controllers import StatsController
 from herald_service.submission.controllers import SmtpController
 from herald_service.suppressions.controllers import SuppressionController
@@ -104,6 +105,7 @@ def _route_handlers(config: Settings) -> list[object]:
         ApiKeyController,
         SuppressionController,
         StatsController,
+        QueueDestinationController,
         TemplateController,
         *TRACKING_ROUTES,
         SmtpController,

@@ -7,7 +7,10 @@ command loads only what it runs.
 
 from __future__ import annotations
 
+import math
 import os
+import signal
+from types import FrameType
 
 import click
 
@@ -25,8 +28,12 @@ def api(host: str, port: int, workers: int) -> None:
 
     from herald_service.api.http_protocol import HeraldHttpProtocol, raise_open_file_limit
 
-    get_settings().require_secret_key()
+    settings = get_settings()
+    settings.require_secret_key()
     raise_open_file_limit()  # idle and slow connections each hold a file descriptor
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again for the
+    # handler it found, which would end the process "killed by SIGTERM": exit 0 instead.
+    signal.signal(signal.SIGTERM, _exit_zero)
     uvicorn.run(
         "herald_service.api.app:create_app",
         factory=True,
@@ -39,7 +46,14 @@ def api(host: str, port: int, workers: int) -> None:
         loop="uvloop",
         log_level="warning",
         access_log=False,
+        # SIGTERM: stop accepting, let requests under way finish for this long, then run
+        # the lifespan's shutdown, which writes the enqueues still waiting (EnqueueBatcher).
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_timeout),
     )
+
+
+def _exit_zero(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 @click.command()

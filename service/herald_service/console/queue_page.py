@@ -1,10 +1,12 @@
 """The Queue page: an account's mail waiting to go (``herald queue`` in the console).
 
 Waiting recipients (queued, deferred, held by a paused domain, scheduled) are counted per
-recipient domain and status, then listed a page at a time, the soonest due first, with
-their attempts, last reply and next attempt. Admins may make deferred mail due now (all
-of it, or one recipient domain's: Postfix's ``postqueue -f`` / ``-s``), retry one message
-or cancel one that has not started; these are the use cases of
+recipient domain and status, beside the rate traffic shaping allows there now (halved
+after a "slow down" reply, until when), a reputation cool-down suspending it and the last
+reply (:mod:`herald_service.shaping.service`), then listed a page at a time, the soonest
+due first, with their attempts, last reply and next attempt. Admins may make deferred mail
+due now (all of it, or one recipient domain's: Postfix's ``postqueue -f`` / ``-s``), retry
+one message or cancel one that has not started; these are the use cases of
 ``POST /v1/messages/retry``, ``/v1/messages/{id}/retry`` and ``/v1/messages/{id}/cancel``,
 kept to the account the form names, so another account's message is a 404.
 """
@@ -34,8 +36,8 @@ from herald_service.messages.service import (
     retry_deferred,
     retry_message,
     waiting,
-    waiting_by_domain,
 )
+from herald_service.shaping.service import destinations_view
 
 PAGE_SIZE = 50
 MAX_PAGE = 1000  # an offset beyond 50,000 rows is a question for ``herald queue list``
@@ -99,9 +101,15 @@ class QueueController(Controller):
         number = _page_number(query.get("page"))
         rows: list[dict[str, Any]] = []
         domains: dict[str, dict[str, int]] = {}
+        shaping: dict[str, Any] = {}
         if account is not None:
-            async with context_of(request).sessions() as db:
-                domains = await waiting_by_domain(db, account.id)
+            herald = context_of(request)
+            async with herald.sessions() as db:
+                for row in await destinations_view(
+                    db, herald.settings, herald.quota_redis, account.id
+                ):
+                    shaping[row.domain] = row
+                    domains[row.domain] = {s: getattr(row, s, 0) for s in STATUSES}
                 rows = await waiting(
                     db,
                     filters["status"] or None,
@@ -118,6 +126,7 @@ class QueueController(Controller):
             "account": account,
             "statuses": STATUSES,
             "domains": domains,
+            "shaping": shaping,
             "totals": {s: sum(c.get(s, 0) for c in domains.values()) for s in STATUSES},
             "rows": rows[:PAGE_SIZE],
             "filters": filters,

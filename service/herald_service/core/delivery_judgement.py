@@ -72,8 +72,10 @@ class Attempt(Struct, frozen=True):
     enhanced_code: str
     previous_attempts: int
     accepted_at: datetime
-    not_before: datetime | None = None
-    """A deferral is not tried again before then (a sending IP's next day of warm-up)."""
+    retry_after: float = 0.0
+    """Set when Herald itself held the mail back (a shaping budget, a warming IP's daily
+    cap): retry that many
+    seconds later, whatever the schedule says, and never expire for it."""
 
 
 class Verdict(Struct, frozen=True):
@@ -140,14 +142,14 @@ def judge(
             bounce_type=BounceType.HARD,
             suppress=suppress,
         )
+    if attempt.retry_after > 0:  # waiting for a budget is no failure of the destination
+        next_at = now + timedelta(seconds=attempt.retry_after)
+        return Verdict(outcome, number, attempt.text, attempt.enhanced_code, next_at)
     expires_at = attempt.accepted_at + timedelta(seconds=policy.max_age)
     if now >= expires_at:
         text = EXPIRED_PREFIX + attempt.text
         expired = BounceType.EXPIRED
         return Verdict(Outcome.BOUNCED, number, text, EXPIRED_ENHANCED_CODE, bounce_type=expired)
-    if attempt.not_before is not None:
-        next_at = min(max(attempt.not_before, now), expires_at)
-        return Verdict(outcome, number, attempt.text, attempt.enhanced_code, next_at)
     delay = retry_delay(number, policy.schedule, policy.jitter, rng)
     next_at = min(now + timedelta(seconds=delay), expires_at)  # never past the window
     return Verdict(outcome, number, attempt.text, attempt.enhanced_code, next_at)

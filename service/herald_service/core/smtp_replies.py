@@ -11,6 +11,10 @@ _ENHANCED = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
 # system-wide storage exhaustion (X.3.1). Providers send them with 5xx but they clear up.
 SOFT_ENHANCED = frozenset({"5.2.2", "5.3.1"})
 
+# "530 Authentication required" (RFC 4954): a relay wants credentials Herald did not offer.
+# The operator's configuration is at fault, not the recipient, so the mail waits for a fix.
+AUTHENTICATION_REQUIRED = 530
+
 
 class Outcome(StrEnum):
     """What one attempt means for one recipient."""
@@ -32,6 +36,8 @@ def classify(code: int | None, text: str = "") -> Outcome:
         return Outcome.DEFERRED
     if 200 <= code < 300:
         return Outcome.DELIVERED
+    if code == AUTHENTICATION_REQUIRED:
+        return Outcome.DEFERRED
     if 500 <= code < 600 and enhanced_code(text) not in SOFT_ENHANCED:
         return Outcome.BOUNCED
     return Outcome.DEFERRED

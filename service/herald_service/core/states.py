@@ -118,6 +118,8 @@ class DomainEventType(StrEnum):
     RESUMED = "domain.resumed"
     DESTINATION_PAUSED = "domain.destination_paused"
     """A burst of policy blocks from one destination: its mail waits for a cool-down."""
+    DESTINATION_THROTTLED = "destination.throttled"
+    """A destination said "slow down" (421, 4.7.28, ...): its rate is halved for a while."""
 
 
 class WebhookEventType(StrEnum):
@@ -138,6 +140,7 @@ class WebhookEventType(StrEnum):
     PAUSED = DomainEventType.PAUSED.value
     RESUMED = DomainEventType.RESUMED.value
     DESTINATION_PAUSED = DomainEventType.DESTINATION_PAUSED.value
+    DESTINATION_THROTTLED = DomainEventType.DESTINATION_THROTTLED.value
 
 
 WEBHOOK_EVENT_TYPES = tuple(t.value for t in WebhookEventType)

@@ -24,6 +24,8 @@ from herald_service.messages.scheduled import scheduled_messages
 from herald_service.messages.schemas import message_out
 from herald_service.messages.store import get_message, message_events
 from herald_service.settings import get_settings
+from herald_service.shaping.schemas import QueueDestination
+from herald_service.shaping.service import destinations_view, shaping_redis
 from herald_service.storage.models import Message
 
 
@@ -151,6 +153,48 @@ def queue_retry(
         return
     count = with_session(get_settings(), lambda s: retry_deferred(s, account_id, domain))
     emit(as_json, {"retried": count}, f"{count} deferred recipient(s) due now")
+
+
+@queue.command("destinations")
+@click.option("--account", "account_id", default=None, help="Only this account's mail.")
+@click.option("--json", "as_json", is_flag=True)
+def queue_destinations_command(account_id: str | None, as_json: bool) -> None:
+    """Waiting mail per recipient domain, with the rate allowed there now, halvings,
+    suspensions and the last reply (``GET /v1/queue/destinations``; Postfix's qshape)."""
+    settings = get_settings()
+
+    async def read(session: AsyncSession) -> list[QueueDestination]:
+        redis = shaping_redis(settings.redis_url)
+        try:
+            return await destinations_view(session, settings, redis, account_id)
+        finally:
+            await redis.aclose()
+
+    rows = with_session(settings, read)
+    lines = [
+        f"{'domain':30} {'queued':>7} {'deferred':>8} {'held':>5}  rate        state",
+        *(_destination_line(r) for r in rows),
+    ]
+    emit(
+        as_json,
+        msgspec.to_builtins({"data": rows}),
+        "\n".join(lines) if rows else "no destinations",
+    )
+
+
+def _destination_line(row: QueueDestination) -> str:
+    rate = f"{row.per_minute}/min" if row.per_minute else "unlimited"
+    state = []
+    if row.halved and row.halved_until:
+        state.append(f"halved until {row.halved_until:%H:%M:%S}")
+    if row.suspended_until:
+        state.append(f"suspended until {row.suspended_until:%Y-%m-%d %H:%M:%S}")
+    if row.last_reply:
+        state.append(f"last: {row.last_reply.code or ''} {row.last_reply.response}".strip())
+    return (
+        f"{row.domain:30} {row.queued:>7} {row.deferred:>8} {row.held:>5}  {rate:11} "
+        f"{'; '.join(state)}"
+    ).rstrip()
 
 
 queue.add_command(messages_cancel, "cancel")  # the same rules as POST .../cancel

@@ -38,7 +38,13 @@ from herald.models._messages import (
     Tracking,
     Unsubscribe,
 )
-from herald.models._queue import RetryResult
+from herald.models._queue import (
+    DestinationReply,
+    DestinationRule,
+    QueueDestination,
+    QueueDestinationList,
+    RetryResult,
+)
 from herald.models._smtp import SmtpLockout, SmtpLockoutList, SmtpSettings
 from herald.models._stats import (
     StatsCounts,
@@ -74,6 +80,8 @@ __all__ = [
     "BatchResult",
     "CheckFinding",
     "CheckSummary",
+    "DestinationReply",
+    "DestinationRule",
     "DkimKey",
     "DmarcStage",
     "DnsRecord",
@@ -95,6 +103,8 @@ __all__ = [
     "MessagePage",
     "MessageSummary",
     "Problem",
+    "QueueDestination",
+    "QueueDestinationList",
     "Recipient",
     "RecipientSummary",
     "RenderedTemplate",

@@ -1,4 +1,5 @@
-"""``client.queue``: deliver deferred mail now (an ``admin`` key).
+"""``client.queue``: the queue per destination, and deliver deferred mail now (an
+``admin`` key).
 
 A deferred recipient waits for its next retry time; these calls move that time to now, and
 the workers' next sweep (within ``HERALD_SWEEP_INTERVAL``) queues it, as Postfix's
@@ -12,7 +13,7 @@ from typing import Unpack
 import msgspec
 
 from herald._base_client import CallOptions, RequestOptions
-from herald.models import Message, RetryResult
+from herald.models import Message, QueueDestinationList, RetryResult
 from herald.resources._base import AsyncResource, SyncResource, make_options, path
 
 __all__ = ["AsyncQueue", "Queue"]
@@ -35,8 +36,18 @@ def retry_deferred_options(recipient_domain: str | None, options: CallOptions) -
     return make_options("POST", "/v1/messages/retry", options, body=body)
 
 
+def destinations_options(options: CallOptions) -> RequestOptions:
+    """``GET /v1/queue/destinations``."""
+    return make_options("GET", "/v1/queue/destinations", options)
+
+
 class Queue(SyncResource):
     """Deferred mail (blocking)."""
+
+    def destinations(self, **options: Unpack[CallOptions]) -> QueueDestinationList:
+        """Waiting mail per recipient domain: counts, the rate allowed there now (halved
+        after a "slow down" reply, until when), suspensions and the latest reply."""
+        return self._client.request(destinations_options(options), QueueDestinationList)
 
     def retry(self, message_id: str, **options: Unpack[CallOptions]) -> Message:
         """Try the message's deferred recipients now; the message.
@@ -53,6 +64,10 @@ class Queue(SyncResource):
 
 class AsyncQueue(AsyncResource):
     """Deferred mail (asyncio); mirrors :class:`Queue`."""
+
+    async def destinations(self, **options: Unpack[CallOptions]) -> QueueDestinationList:
+        """Waiting mail per destination; see :meth:`Queue.destinations`."""
+        return await self._client.request(destinations_options(options), QueueDestinationList)
 
     async def retry(self, message_id: str, **options: Unpack[CallOptions]) -> Message:
         """Try the message's deferred recipients now; see :meth:`Queue.retry`."""
