@@ -2,7 +2,8 @@
 
 start (lease → load → drop suppressed) → route (MX + MTA-STS / relay / capture; in ``mx``
 mode ``HERALD_RELAY_ROUTES`` may send some recipient or sending domains to the relay) → SMTP
-transaction(s) of at most 50 recipients → record outcomes. Starts and outcomes of
+transaction(s) of at most 50 recipients (from the IPs of the message's pool with
+``HERALD_SENDING_IPS``: :mod:`herald_queue.source_ips`) → record outcomes. Starts and outcomes of
 concurrent deliveries are written together, set-based (:mod:`herald_queue.delivery_store`).
 Delivery is at-least-once: a recipient is leased before it is tried, a duplicate job finds
 nothing to lease, the worker's heartbeat renews the lease while the delivery lasts, and a
