@@ -2,7 +2,8 @@
 
 start (lease → load → drop suppressed) → route (MX + MTA-STS / relay / capture; in ``mx``
 mode ``HERALD_RELAY_ROUTES`` may send some recipient or sending domains to the relay) → SMTP
-transaction(s) of at most 50 recipients → record outcomes. Starts and outcomes of
+transaction(s) of at most 50 recipients (from the IPs of the message's pool with
+``HERALD_SENDING_IPS``: :mod:`herald_queue.source_ips`) → record outcomes. Starts and outcomes of
 concurrent deliveries are written together, set-based (:mod:`herald_queue.delivery_store`).
 Delivery is at-least-once: a recipient is leased before it is tried, a duplicate job finds
 nothing to lease, the worker's heartbeat renews the lease while the delivery lasts, and a
@@ -18,13 +19,14 @@ from collections.abc import Awaitable, Coroutine, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from herald_queue.delivery_store import Claimed, Outcomes, Started, Tried
+from herald_queue.delivery_store import Claimed, Job, Outcomes, Started, Tried
 from herald_queue.mx import MailHost, Route
 from herald_queue.outages import until_written
 from herald_queue.relay import Plan
 from herald_queue.runtime import WorkerRuntime
 from herald_queue.shaping import announce_throttle
 from herald_queue.smtp import RECIPIENTS_PER_TRANSACTION, Destination, Reply
+from herald_queue.source_ips import Source
 from herald_service.core.smtp_replies import enhanced_code
 from herald_service.mail.return_path import verp_address
 
@@ -73,10 +75,12 @@ async def deliver_group(
     emails: list[str],
     raw: bytes,
     reuse_limit: int | None = None,
+    source: Source | None = None,
 ) -> dict[str, Tried]:
     """Try the route's hosts (and each host's addresses) in order until every recipient
     has a real answer; a host that cannot be reached or says 421 passes them on.
-    ``reuse_limit``: messages per connection (traffic shaping)."""
+    ``reuse_limit``: messages per connection (traffic shaping); ``source``: the local
+    address (and EHLO name) to connect from (sending IPs)."""
     route = plan.route
     if route.permanent_error or route.temporary_error:
         code = 550 if route.permanent_error else None
@@ -93,6 +97,7 @@ async def deliver_group(
                 plan.require_verified_tls,
                 plan.implicit_tls,
                 plan.credentials,
+                *((source.address, source.ehlo) if source else ()),
             )
             # A stop past its timeout interrupts the transaction, unless an earlier host
             # has already answered for some recipients (their replies must be recorded).
@@ -106,6 +111,7 @@ async def deliver_group(
                     outcome.tls,
                     outcome.tls_verified,
                     enhanced_code(reply.text),
+                    source.address if source else "",
                 )
             pending = [e for e in pending if results[e].reply.code in (None, 421)]
             if not pending:
@@ -150,8 +156,11 @@ async def _deliver_started(runtime: WorkerRuntime, started: Started) -> None:
         recipient_id = batch[0].id if len(batch) == 1 else 0
         mail_from = verp_address(secret_key, message.id, recipient_id, message.return_path_host)
         emails = [r.email for r in batch]
+        pooled = runtime.source_ips is not None and _binds_source(runtime, plan)
 
         def send(reuse: int | None = None) -> Awaitable[dict[str, Tried]]:
+            if pooled:  # HERALD_SENDING_IPS: from the IPs of the message's pool
+                return _deliver_from_pool(runtime, plan, message, mail_from, emails, reuse)
             return deliver_group(runtime, plan, mail_from, emails, message.raw, reuse)
 
         shaper, hosts = runtime.shaper, [h.name for h in plan.route.hosts]
@@ -182,6 +191,37 @@ async def _deliver_started(runtime: WorkerRuntime, started: Started) -> None:
         await _all(one_batch(plan, b, rcpt_domain) for b in batches)
 
     await _all(one_domain(d, g) for d, g in by_domain.items())
+
+
+def _binds_source(runtime: WorkerRuntime, plan: Plan) -> bool:
+    """Sending IPs apply to mail that goes to MX hosts (a relay picks its own)."""
+    route = plan.route
+    return plan is not runtime.relay_plan and bool(route.hosts) and not route.temporary_error
+
+
+async def _deliver_from_pool(
+    runtime: WorkerRuntime,
+    plan: Plan,
+    message: Job,
+    mail_from: str,
+    emails: list[str],
+    reuse_limit: int | None,
+) -> dict[str, Tried]:
+    """Send ``emails`` from the IPs of the message's pool; what none may take today
+    waits (deferred, with the reason) for the next day's allowance."""
+    assert runtime.source_ips is not None
+    share = await runtime.source_ips.assign(message.ip_pool, len(emails), hash(emails[0]))
+    results: dict[str, Tried] = {}
+    start = 0
+    for source, count in share.parts:
+        part = emails[start : start + count]
+        start += count
+        results.update(
+            await deliver_group(runtime, plan, mail_from, part, message.raw, reuse_limit, source)
+        )
+    waiting = Tried(Reply(None, share.waiting), retry_after=share.retry_after)
+    results.update(dict.fromkeys(emails[start:], waiting))
+    return results
 
 
 async def _all(coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:

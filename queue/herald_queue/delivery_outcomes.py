@@ -196,6 +196,7 @@ async def _outcome_event(session: AsyncSession, item: _Judged, now: datetime) ->
         "response": verdict.text,
         "tls": tried.tls,
         "tls_verified": tried.tls_verified,
+        **({"source_ip": tried.source_ip} if tried.source_ip else {}),
         "attempt": verdict.attempt,
         **verdict.event_fields(),
     }
@@ -226,4 +227,5 @@ def _attempt_row(item: _Judged, now: datetime) -> dict[str, object]:
         "outcome": verdict.outcome.value,
         "tls": tried.tls,
         "tls_verified": tried.tls_verified,
+        "source_ip": tried.source_ip or None,
     }

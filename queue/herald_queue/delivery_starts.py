@@ -79,6 +79,8 @@ async def load_jobs(
             m.tags,
             d.id,
             d.paused_at,
+            m.ip_pool,
+            d.ip_pool,
         )
         .join_from(_MESSAGES, _DOMAINS, d.id == m.domain_id)
         .where(m.id.in_(message_ids))
@@ -87,7 +89,11 @@ async def load_jobs(
     paused: set[str] = set()
     for row in rows.all():
         jobs[row[0]] = Job(
-            *row[:5], domain=sender_domain(row[5]), tags=tuple(row[6] or ()), domain_id=row[7]
+            *row[:5],
+            domain=sender_domain(row[5]),
+            tags=tuple(row[6] or ()),
+            domain_id=row[7],
+            ip_pool=row[9] or row[10] or "",
         )
         if row[8] is not None:
             paused.add(row[0])

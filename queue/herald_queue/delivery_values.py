@@ -23,9 +23,11 @@ class Tried(Struct, frozen=True):
     tls: str = ""
     tls_verified: bool = False
     enhanced_code: str = ""
+    source_ip: str = ""
+    """The local address the connection left from ("": the system's)."""
     retry_after: float = 0.0
-    """Seconds until a retry is worth it (traffic shaping's wait for a budget); 0: the
-    retry schedule decides."""
+    """Seconds until a retry is worth it (traffic shaping's wait for a budget, a warming
+    IP's next day); 0: the retry schedule decides."""
 
 
 class Job(Struct, frozen=True):
@@ -41,6 +43,8 @@ class Job(Struct, frozen=True):
     tags: tuple[str, ...] = ()
     domain_id: str = ""
     """The Herald domain it is sent under (destination cool-downs are kept per domain)."""
+    ip_pool: str = ""
+    """The IP pool it leaves from: its own ``ip_pool``, else its domain's ("": default)."""
 
 
 class Claimed(Struct, frozen=True):

@@ -62,6 +62,7 @@ from herald_queue.scheduler import Scheduler
 from herald_queue.shaping import Shaper
 from herald_queue.shutdown import SmtpInterrupts, interrupt
 from herald_queue.smtp import SmtpPool, verified_tls_context
+from herald_queue.source_ips import SourceIps, local_addresses
 from herald_service.dns import make_resolver
 from herald_service.reputation.cooldowns import CooldownBook
 from herald_service.settings import Settings, get_settings
@@ -143,6 +144,14 @@ class WorkerRuntime:
             per_destination=settings.smtp_destination_concurrency,
             verified_context=tls,
         )
+        # Only with HERALD_SENDING_IPS on this host, in ``mx`` mode: otherwise the system
+        # picks the address (at no cost per message).
+        self.source_ips: SourceIps | None = None
+        if settings.sending_ips and settings.delivery_mode == "mx":
+            if local := local_addresses(settings.sending_ips):
+                self.source_ips = SourceIps(settings, self.sessions, self.resolver, local=local)
+            else:
+                log.warning("none of HERALD_SENDING_IPS is on this host: not binding any")
         self.mta_sts = MtaStsPolicies(self.resolver, tls, port=settings.mta_sts_port)
         self.interrupts = SmtpInterrupts()
         self.duties = Scheduler()

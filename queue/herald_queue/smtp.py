@@ -49,6 +49,10 @@ class Destination(Struct, frozen=True):
     require_verified_tls: bool = False
     implicit_tls: bool = False
     credentials: Credentials | None = None
+    source_ip: str = ""
+    """The local address to connect from (``HERALD_SENDING_IPS``); "": the system's."""
+    helo_name: str = ""
+    """The EHLO name that goes with ``source_ip``; "": the pool's (``HERALD_HOSTNAME``)."""
 
 
 class TlsUnavailable(Exception):
@@ -91,7 +95,8 @@ async def _connect(
     client = aiosmtplib.SMTP(
         hostname=destination.address,
         port=destination.port,
-        local_hostname=helo_name,
+        local_hostname=destination.helo_name or helo_name,
+        source_address=(destination.source_ip, 0) if destination.source_ip else None,
         timeout=command_timeout,
         use_tls=implicit_tls is not None,
         start_tls=False,

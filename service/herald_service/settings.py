@@ -19,6 +19,11 @@ from dotenv import dotenv_values
 
 from herald_service.core.durations import parse_duration, parse_schedule
 from herald_service.core.relay_routes import RelayRoutes, parse_relay_routes
+from herald_service.core.sending_ips import (
+    DEFAULT_WARMUP_SCHEDULE,
+    parse_sending_ips,
+    parse_warmup_schedule,
+)
 from herald_service.core.shaping import parse_shaping
 from herald_service.redis_urls import check_redis_url, redacted
 
@@ -109,7 +114,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     retry_max_age: float = parse_duration("72h")
     # How far ahead a message's ``send_at`` may be (``POST /v1/messages``).
     max_schedule_ahead: float = parse_duration("72h")
+    # ``127.0.0.10=mta1.example.com,127.0.0.11``: the addresses mail leaves from (each
+    # optionally with its EHLO name, filled into ``sending_ip_names``); empty: the system's.
     sending_ips: tuple[str, ...] = ()
+    sending_ip_names: tuple[tuple[str, str], ...] = ()
+    warmup_schedule: tuple[int, ...] = DEFAULT_WARMUP_SCHEDULE
     dmarc_rua: str = ""
     dkim_rotation_overlap: float = parse_duration("7d")
     domain_check_interval: float = parse_duration("6h")
@@ -249,14 +258,8 @@ def _split_list(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.replace(";", ",").split(",") if part.strip())
 
 
-def _ip_list(raw: str) -> tuple[str, ...]:
-    addresses = _split_list(raw)
-    for address in addresses:
-        try:
-            ipaddress.ip_address(address)
-        except ValueError as exc:
-            raise ValueError(f"{address!r} is not an IP address") from exc
-    return addresses
+def _sending_ips(raw: str) -> tuple[str, ...]:
+    return tuple(ip.address for ip in parse_sending_ips(raw))
 
 
 def _networks(raw: str) -> tuple[str, ...]:
@@ -273,7 +276,8 @@ _CONVERTERS = {
     "relay_routes": parse_relay_routes,
     "shaping_file": _shaping_file,
     "operator_accounts": _split_list,
-    "sending_ips": _ip_list,
+    "sending_ips": _sending_ips,
+    "warmup_schedule": parse_warmup_schedule,
     "webhook_allow_networks": _networks,
     "submission_trusted_networks": _networks,
     "submission_timeout": parse_duration,
@@ -343,13 +347,16 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
     values: dict[str, object] = {}
     for name in Settings.__struct_fields__:
         raw = source.get(f"HERALD_{name.upper()}")
-        if raw is None or raw == "":
+        if raw is None or raw == "" or name == "sending_ip_names":
             continue
         convert = _CONVERTERS.get(name)
         try:
             values[name] = convert(raw) if convert else raw
         except ValueError as exc:
             raise ConfigError(f"HERALD_{name.upper()}: {exc}") from exc
+    if "sending_ips" in values:  # parsed above: the names given with the addresses
+        ips = parse_sending_ips(source["HERALD_SENDING_IPS"])
+        values["sending_ip_names"] = tuple((ip.address, ip.ehlo_name) for ip in ips if ip.ehlo_name)
     try:
         settings = msgspec.convert(values, Settings, strict=False)
     except msgspec.ValidationError as exc:

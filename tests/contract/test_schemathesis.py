@@ -63,6 +63,7 @@ _SEND = (
     rf"{_ADDRESS}|text|attachments(\[\d+\]\.(filename|content_id))?"
     r"|headers\..+|unsubscribe(\.url|\.mailto)?|send_at"
     r"|subject|html|template_id|template_alias|template_data(\..+)?"
+    r"|ip_pool"  # a pool of that name must exist
 )
 # A template's parts must compile; rendering needs the variables its template uses.
 _TEMPLATE_PARTS = r"subject|html|text|alias"
@@ -78,12 +79,14 @@ BEYOND_SCHEMA: dict[str, str] = {
     r"|content(\[\d+\]\.value)?"
     r"|personalizations(\[\d+\]\.(to|cc|bcc)(\[\d+\])?(\.email|\.name)?)?"
     r"|attachments(\[\d+\]\.(filename|content_id))?|(personalizations\[\d+\]\.)?headers\..+"
-    r"|template_id|(personalizations\[\d+\]\.)?(subject|send_at|dynamic_template_data(\..+)?)",
+    r"|template_id|(personalizations\[\d+\]\.)?(subject|send_at|dynamic_template_data(\..+)?)"
+    r"|ip_pool_name",
     "POST /v1/templates": _TEMPLATE_PARTS,
     "PATCH /v1/templates/{template_id}": _TEMPLATE_PARTS,
     "POST /v1/templates/{template_id}/render": r"subject|html|text|template_data(\..+)?",
     "GET /v1/templates": r"cursor",
     "POST /v1/domains": r"name",
+    "PATCH /v1/domains/{domain_id}": r"ip_pool",
     "POST /v1/api-keys": r"domains(\[\d+\])?",
     "POST /v1/webhooks": r"url",
     "POST /v1/suppressions": r"email",

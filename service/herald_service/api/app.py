@@ -35,6 +35,7 @@ from herald_service.domains.controllers import DomainController
 from herald_service.events.controllers import EventController
 from herald_service.gc_tuning import frozen_startup_objects, tune_gc
 from herald_service.inbox.controllers import InboxController
+from herald_service.ip_pools.controllers import IpPoolController, SendingIpController
 from herald_service.keys.controllers import ApiKeyController
 from herald_service.messages.batch.controllers import MessageBatchController
 from herald_service.messages.controllers import MessageController
@@ -108,6 +109,8 @@ def _route_handlers(config: Settings) -> list[object]:
         TemplateController,
         *TRACKING_ROUTES,
         SmtpController,
+        IpPoolController,
+        SendingIpController,
         *console_route_handlers(),
     ]
     if config.delivery_mode == "capture":

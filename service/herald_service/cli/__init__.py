@@ -27,6 +27,7 @@ from herald_service.settings import ConfigError, get_settings
 FEATURE_COMMANDS: Mapping[str, str] = {
     "accounts": "herald_service.accounts.cli:accounts",
     "domains": "herald_service.domains.cli:domains",
+    "ip-pools": "herald_service.ip_pools.cli:ip_pools",
     "keys": "herald_service.keys.cli:keys",
     "templates": "herald_service.templates.cli:templates",
     "messages": "herald_service.messages.cli:messages",

@@ -39,5 +39,6 @@ NAVIGATION: tuple[Section, ...] = (
     Section("keys", "API keys", "/console/keys"),
     Section("webhooks", "Webhooks", "/console/webhooks"),
     Section("smtp", "SMTP", "/console/smtp"),
+    Section("ip-pools", "IP pools", "/console/ip-pools"),
     Section("inbox", "Inbox", "/console/inbox", lambda operator: operator.inbox),
 )

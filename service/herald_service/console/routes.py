@@ -17,6 +17,7 @@ from herald_service.console.controllers import SignInController
 from herald_service.console.domain_reputation import DomainReputationController
 from herald_service.console.domains import DomainsController
 from herald_service.console.inbox import InboxPageController
+from herald_service.console.ip_pools_page import IpPoolsController
 from herald_service.console.keys import KeysController
 from herald_service.console.message_page import MessagePageController
 from herald_service.console.navigation import NAVIGATION
@@ -55,6 +56,7 @@ def console_route_handlers() -> list[ControllerRouterHandler]:
             DomainReputationController,
             WebhooksController,
             SmtpController,
+            IpPoolsController,
             InboxPageController,
         ],
         before_request=check_request,

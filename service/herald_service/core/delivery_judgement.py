@@ -73,7 +73,8 @@ class Attempt(Struct, frozen=True):
     previous_attempts: int
     accepted_at: datetime
     retry_after: float = 0.0
-    """Set when Herald itself held the mail back (a shaping budget): retry that many
+    """Set when Herald itself held the mail back (a shaping budget, a warming IP's daily
+    cap): retry that many
     seconds later, whatever the schedule says, and never expire for it."""
 
 

@@ -51,6 +51,8 @@ class OutgoingMessage(msgspec.Struct, frozen=True, kw_only=True):
     track_clicks: bool | None = None
     hosted_unsubscribe: bool | None = None
     """Herald's one-click unsubscribe; for these three ``None`` means the domain's default."""
+    ip_pool: str | None = None
+    """The IP pool it leaves from; ``None``: its domain's."""
 
     def envelope_recipients(self) -> list[tuple[str, Address]]:
         """``(kind, address)`` for every recipient, To then Cc then Bcc."""

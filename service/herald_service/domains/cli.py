@@ -163,7 +163,7 @@ def domains_tracking(
     one-click unsubscribe (a message's own settings override them). Without options it
     only shows them. Running API processes apply a change within five seconds."""
     settings = get_settings()
-    changes = {"opens": _switch(opens), "clicks": _switch(clicks)}
+    changes: dict[str, Any] = {"opens": _switch(opens), "clicks": _switch(clicks)}
     changes["unsubscribe"] = _switch(unsubscribe)
     changes["tracking_host"] = _switch(host)
 

@@ -98,8 +98,8 @@ class DomainController(AuthenticatedController):
     @patch(
         "/{domain_id:str}",
         opt={"scope": "admin"},
-        summary="Change a domain's tracking and unsubscribe defaults",
-        responses=problem_responses(400, 401, 403, 404),
+        summary="Change a domain's tracking, unsubscribe and IP pool defaults",
+        responses=problem_responses(400, 401, 403, 404, 422),
     )
     async def update(
         self,
@@ -124,6 +124,7 @@ class DomainController(AuthenticatedController):
                 clicks=tracking.clicks if tracking else None,
                 unsubscribe=data.unsubscribe,
                 tracking_host=tracking.host if tracking else None,
+                ip_pool=data.ip_pool,
             )
             updated = domain_out(domain, herald.settings)
         herald.sending_domains.forget_domain(domain_id)

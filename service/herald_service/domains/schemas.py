@@ -7,9 +7,11 @@ rules that compute them, in :mod:`herald_service.domains.records`.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import msgspec
 
+from herald_service.core.sending_ips import POOL_NAME_PATTERN
 from herald_service.core.states import DomainStatus
 from herald_service.domains.records import (
     DmarcStage,
@@ -67,6 +69,9 @@ class UpdateDomainRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=Tr
     tracking: TrackingChange | None = None
     unsubscribe: bool | None = None
     """Herald's hosted one-click unsubscribe on every message with one recipient."""
+    ip_pool: Annotated[str, msgspec.Meta(pattern=f"^$|{POOL_NAME_PATTERN}")] | None = None
+    """The IP pool the domain's mail leaves from (``GET /v1/ip-pools``); ``""``: the
+    default pool. A message's own ``ip_pool`` overrides it."""
 
 
 class DomainTracking(msgspec.Struct):
@@ -110,6 +115,8 @@ class DomainOut(msgspec.Struct):
     """Set while the reputation guard has the domain paused (``status`` ``paused``)."""
     pause_reason: str | None = None
     """Why it was paused: the rate, its window and the threshold it reached."""
+    ip_pool: str | None = None
+    """The IP pool its mail leaves from; ``null``: the default pool."""
 
 
 class DomainList(msgspec.Struct):
@@ -150,4 +157,5 @@ def domain_out(domain: Domain, settings: Settings) -> DomainOut:
             host=domain.tracking_host,
         ),
         unsubscribe=domain.unsubscribe_default,
+        ip_pool=domain.ip_pool,
     )

@@ -24,6 +24,7 @@ from herald_service.domains.sending import (
     ensure_sender_allowed,
 )
 from herald_service.errors import Conflict, FieldError, InvalidRequest, NotFound
+from herald_service.ip_pools.service import check_pool_names
 from herald_service.mail.addresses import special_use_problem
 from herald_service.mail.dkim_keys import (
     SELECTOR_PATTERN,
@@ -208,6 +209,7 @@ async def update_domain_defaults(
     clicks: bool | None = None,
     unsubscribe: bool | None = None,
     tracking_host: bool | None = None,
+    ip_pool: str | None = None,
 ) -> Domain:
     """Set what the domain's messages get unless they say otherwise: open tracking, click
     tracking, hosted one-click unsubscribe (``None``: unchanged, so nothing given changes
@@ -225,6 +227,10 @@ async def update_domain_defaults(
         domain.unsubscribe_default = unsubscribe
     if tracking_host is not None:
         domain.tracking_host = f"track.{domain.name}" if tracking_host else None
+    if ip_pool is not None:
+        if ip_pool:
+            await check_pool_names(session, [ip_pool], "ip_pool")
+        domain.ip_pool = ip_pool or None
     await session.flush()
     return domain
 

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from herald_service.core.findings import CheckFinding, CheckSummary
+from herald_service.core.sending_ips import POOL_NAME_PATTERN
 from herald_service.core.states import RecipientStatus, summarize
 from herald_service.request_fields import (
     MAX_ATTACHMENTS,
@@ -119,6 +120,8 @@ class SendMessageRequest(
     template_data: TemplateData | None = None
     """The variables the template is rendered with."""
     send_at: SendAt | None = None
+    ip_pool: Annotated[str, msgspec.Meta(pattern=POOL_NAME_PATTERN)] | None = None
+    """The IP pool to send from (``GET /v1/ip-pools``); left out: the domain's pool."""
 
 
 def address_list(value: AddressField | list[AddressField] | None) -> list[EmailAddress]:
@@ -176,6 +179,8 @@ class AttemptOut(msgspec.Struct):
     outcome: str
     tls: str
     tls_verified: bool
+    source_ip: str | None = None
+    """The local address it left from (``HERALD_SENDING_IPS``); null: the system's."""
 
 
 class RecipientOut(msgspec.Struct):
@@ -292,6 +297,7 @@ def message_out(message: Message, events: Iterable[Event]) -> MessageOut:
                         outcome=a.outcome,
                         tls=a.tls,
                         tls_verified=a.tls_verified,
+                        source_ip=a.source_ip,
                     )
                     for a in r.attempts
                 ],

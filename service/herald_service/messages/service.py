@@ -21,6 +21,7 @@ from herald_service.domains.service import (
     ensure_sender_allowed,
 )
 from herald_service.events.service import EndpointSource
+from herald_service.ip_pools.service import check_pool_names
 from herald_service.messages import idempotency
 from herald_service.messages.accepted import Accepted as Accepted  # the SendGrid answer's too
 from herald_service.messages.accepted import accepted_body as accepted_body
@@ -188,7 +189,16 @@ class Sender:
             name = outgoing.sender.domain
             if name not in by_name:
                 by_name[name] = await self.sending_domain(account_id, name, allowed)
+        await self.check_pools(messages)
         return [by_name[m.sender.domain] for m in messages]
+
+    async def check_pools(self, messages: Sequence[OutgoingMessage]) -> None:
+        """422 naming ``ip_pool`` when a message asks for a pool there is none of (one
+        query, and only when a message names a pool)."""
+        pools = {m.ip_pool for m in messages if m.ip_pool}
+        if pools:
+            async with self._sessions() as session:
+                await check_pool_names(session, pools, "ip_pool")
 
     async def _prepare(
         self,

@@ -74,6 +74,7 @@ class MessageFacts(Struct, frozen=True, kw_only=True):
     source: str = "api"
     tracking: dict[str, Any] | None = None
     """What was tracked and the rewritten links (None: nothing)."""
+    ip_pool: str | None = None
 
 
 def prepare_message(
@@ -108,6 +109,7 @@ def prepare_message(
         send_at=send_at,
         source=source,
         tracking=tracked.record,
+        ip_pool=outgoing.ip_pool,
     )
     raw = sign(built, domain.keys)
     return lay_out(account_id, facts, domain, raw, message_id_header, now, message_id)
@@ -165,6 +167,7 @@ def lay_out(
             "send_at": send_at,
             "source": facts.source,
             "tracking": facts.tracking,
+            "ip_pool": facts.ip_pool,
         },
         recipient_rows=_recipient_rows(
             message_id, envelope, status, facts.sandbox, now, send_at if scheduled else None

@@ -23,6 +23,7 @@ from herald.models._domains import (
     ResumeResult,
 )
 from herald.models._events import EventLogEntry, EventPage
+from herald.models._ip_pools import IpPool, IpPoolList, SendingIp, Warmup
 from herald.models._messages import (
     Address,
     Attempt,
@@ -94,6 +95,8 @@ __all__ = [
     "EventLogEntry",
     "EventPage",
     "FieldError",
+    "IpPool",
+    "IpPoolList",
     "KeyQuotas",
     "Message",
     "MessageCheck",
@@ -110,6 +113,7 @@ __all__ = [
     "ResumeResult",
     "RetryResult",
     "SendResult",
+    "SendingIp",
     "SmtpLockout",
     "SmtpLockoutList",
     "SmtpSettings",
@@ -127,6 +131,7 @@ __all__ = [
     "TemplateVersionList",
     "Tracking",
     "Unsubscribe",
+    "Warmup",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookDeliveryPage",

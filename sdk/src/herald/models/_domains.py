@@ -75,6 +75,8 @@ class Domain(msgspec.Struct, frozen=True, kw_only=True):
     paused_at: datetime | None = None
     """Set while the reputation guard has it paused (``status`` ``paused``)."""
     pause_reason: str | None = None
+    ip_pool: str | None = None
+    """The IP pool its mail leaves from; ``None``: the default pool."""
 
 
 class DomainList(msgspec.Struct, frozen=True):

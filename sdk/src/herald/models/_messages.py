@@ -70,6 +70,8 @@ class Attempt(msgspec.Struct, frozen=True, kw_only=True):
     outcome: str = ""
     tls: str = ""
     tls_verified: bool = False
+    source_ip: str | None = None
+    """The local address it left from (``HERALD_SENDING_IPS``); ``None``: the system's."""
 
 
 class Recipient(msgspec.Struct, frozen=True, kw_only=True):

@@ -3,6 +3,7 @@
 from herald.resources.api_keys import ApiKeys, AsyncApiKeys
 from herald.resources.domains import AsyncDomains, Domains
 from herald.resources.events import AsyncEvents, Events
+from herald.resources.ip_pools import AsyncIpPools, IpPools
 from herald.resources.messages import AsyncMessages, Messages
 from herald.resources.queue import AsyncQueue, Queue
 from herald.resources.smtp import AsyncSmtp, Smtp
@@ -21,6 +22,7 @@ __all__ = [
     "AsyncApiKeys",
     "AsyncDomains",
     "AsyncEvents",
+    "AsyncIpPools",
     "AsyncMessages",
     "AsyncQueue",
     "AsyncSmtp",
@@ -31,6 +33,7 @@ __all__ = [
     "AsyncWebhooks",
     "Domains",
     "Events",
+    "IpPools",
     "Messages",
     "Queue",
     "Smtp",

@@ -33,6 +33,7 @@ class _TrackingChange(msgspec.Struct, kw_only=True, omit_defaults=True):
 class _UpdateBody(msgspec.Struct, kw_only=True, omit_defaults=True):
     tracking: _TrackingChange | None = None
     unsubscribe: bool | None = None
+    ip_pool: str | None = None
 
 
 def add_options(
@@ -64,6 +65,7 @@ def update_options(
     unsubscribe: bool | None,
     options: CallOptions,
     tracking_host: bool | None = None,
+    ip_pool: str | None = None,
 ) -> RequestOptions:
     """``PATCH /v1/domains/{id}``."""
     change = None
@@ -73,7 +75,7 @@ def update_options(
             clicks=tracking.clicks if tracking else None,
             host=tracking_host,
         )
-    body = _UpdateBody(tracking=change, unsubscribe=unsubscribe)
+    body = _UpdateBody(tracking=change, unsubscribe=unsubscribe, ip_pool=ip_pool)
     return make_options("PATCH", path(ONE, domain_id=domain_id), options, body=body)
 
 
@@ -127,6 +129,7 @@ class Domains(SyncResource):
         tracking: Tracking | None = None,
         unsubscribe: bool | None = None,
         tracking_host: bool | None = None,
+        ip_pool: str | None = None,
         **options: Unpack[CallOptions],
     ) -> Domain:
         """Set the defaults of the domain's messages: open and click tracking
@@ -135,9 +138,10 @@ class Domains(SyncResource):
         ``tracking`` and ``unsubscribe`` override them. Other API processes than the one
         that answers apply the change within five seconds. ``tracking_host=True`` asks for
         the domain's own tracking host ``track.<domain>``: publish the CNAME listed in its
-        ``records``; it is used once it verifies.
+        ``records``; it is used once it verifies. ``ip_pool`` is the IP pool its mail
+        leaves from (``""``: the default pool).
         """
-        request = update_options(domain_id, tracking, unsubscribe, options, tracking_host)
+        request = update_options(domain_id, tracking, unsubscribe, options, tracking_host, ip_pool)
         return self._client.request(request, Domain)
 
     def delete(self, domain_id: str, **options: Unpack[CallOptions]) -> None:
@@ -200,10 +204,11 @@ class AsyncDomains(AsyncResource):
         tracking: Tracking | None = None,
         unsubscribe: bool | None = None,
         tracking_host: bool | None = None,
+        ip_pool: str | None = None,
         **options: Unpack[CallOptions],
     ) -> Domain:
-        """Set the tracking and unsubscribe defaults; see :meth:`Domains.update`."""
-        request = update_options(domain_id, tracking, unsubscribe, options, tracking_host)
+        """Set the tracking, unsubscribe and IP pool defaults; see :meth:`Domains.update`."""
+        request = update_options(domain_id, tracking, unsubscribe, options, tracking_host, ip_pool)
         return await self._client.request(request, Domain)
 
     async def delete(self, domain_id: str, **options: Unpack[CallOptions]) -> None:

@@ -97,6 +97,8 @@ class MessageParams(CallOptions, total=False):
     """Send at this time (timezone-aware; a naive datetime raises ``ValueError``), at most
     72 hours ahead by default. Until then the recipients are ``scheduled`` and
     ``messages.cancel`` can call it off."""
+    ip_pool: str
+    """The IP pool it leaves from (``client.ip_pools.list()``); default: its domain's."""
 
 
 class SendParams(MessageParams, total=False):
@@ -165,6 +167,7 @@ class _SendBody(msgspec.Struct, omit_defaults=True, kw_only=True, rename={"from_
     template_alias: str | None = None
     template_data: dict[str, Any] | None = None
     send_at: datetime | None = None
+    ip_pool: str | None = None
 
 
 def _send_at(value: datetime | None) -> datetime | None:
@@ -205,6 +208,7 @@ def _body(params: MessageParams) -> _SendBody:
         template_alias=params.get("template_alias"),
         template_data=None if data is None else dict(data),
         send_at=_send_at(params.get("send_at")),
+        ip_pool=params.get("ip_pool"),
     )
 
 

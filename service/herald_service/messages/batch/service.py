@@ -45,6 +45,7 @@ async def check_item(
     """
     outgoing = await sender.compose(account_id, request)
     domain = await sender.sending_domain(account_id, outgoing.sender.domain, allowed)
+    await sender.check_pools([outgoing])
     return outgoing, domain
 
 

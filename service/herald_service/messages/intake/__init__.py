@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from herald_service.core.message import OutgoingMessage
 from herald_service.core.scheduling import normalize_send_at, send_at_problem
+from herald_service.core.sending_ips import POOL_NAME
 from herald_service.errors import Collector
 from herald_service.mail.addresses import check_address
 from herald_service.mail.html_text import html_to_text
@@ -52,6 +53,8 @@ def validate_send_request(
     check_metadata(errors, request.metadata)
     check_body_text(errors, "text", request.text)
     check_body_text(errors, "html", request.html)
+    if request.ip_pool is not None and not POOL_NAME.match(request.ip_pool):
+        errors.add("ip_pool", "not a pool name (lower-case letters, digits, - and _)")
     if not request.text and not request.html and not attachments:
         errors.add("text", "the message is empty: give text, html or an attachment")
     if request.html is None and any(a.disposition == "inline" for a in attachments):
@@ -76,6 +79,7 @@ def validate_send_request(
         track_opens=request.tracking.opens if request.tracking else None,
         track_clicks=request.tracking.clicks if request.tracking else None,
         hosted_unsubscribe=hosted,
+        ip_pool=request.ip_pool,
     )
 
 

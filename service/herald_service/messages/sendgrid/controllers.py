@@ -28,6 +28,8 @@ from herald_service.messages.service import Accepted, IdempotencyKey, SendOutcom
 from herald_service.messages.store import StoredMessage
 
 _FROM = "from.email"  # where SendGrid names the From address
+# Fields the sender's checks name in Herald's terms (after validation, which renames).
+_RENAMED = {"from": _FROM, "ip_pool": "ip_pool_name"}
 
 
 class SGError(msgspec.Struct):
@@ -78,7 +80,7 @@ def _sendgrid_errors(
 def _sg_error(error: FieldError) -> SGError:
     if error.message == "unknown field":  # a SendGrid feature Herald does not implement
         return SGError(f"{error.field} is not supported by Herald", error.field)
-    return SGError(error.message, _FROM if error.field == "from" else error.field)
+    return SGError(error.message, _RENAMED.get(error.field, error.field))
 
 
 def _herald_error(_: Request[Any, Any, Any], exc: HeraldError) -> Response[Any]:

@@ -12,6 +12,7 @@ _FIELD_NAMES = {
     "from": "from.email",
     "tracking": "tracking_settings",
     "unsubscribe": "tracking_settings.subscription_tracking.enable",
+    "ip_pool": "ip_pool_name",
 }
 _PER_PERSONALIZATION = ("to", "cc", "bcc", "subject", "headers", "metadata", "template_data")
 

@@ -23,6 +23,7 @@ from msgspec import Meta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from herald_service.core.message import OutgoingMessage
+from herald_service.core.sending_ips import POOL_NAME_PATTERN
 from herald_service.errors import FieldError, InvalidRequest
 from herald_service.mail.html_text import html_to_text
 from herald_service.messages.intake import validate_send_request
@@ -156,6 +157,13 @@ class SGMail(
         | None
     ) = None
     send_at: UnixTime | None = None
+    ip_pool_name: (
+        Annotated[
+            str,
+            Meta(pattern=POOL_NAME_PATTERN, description="A Herald IP pool (`GET /v1/ip-pools`)."),
+        ]
+        | None
+    ) = None
 
     @property
     def sandbox(self) -> bool:
@@ -237,6 +245,7 @@ def to_send_requests(mail: SGMail) -> list[SendMessageRequest]:
             metadata={**mail.custom_args, **p.custom_args},
             sandbox=mail.sandbox,
             send_at=scheduled_time(mail.send_at, p.send_at),
+            ip_pool=mail.ip_pool_name,
             **template_fields(mail.template_id, p.dynamic_template_data),
             **tracking,
         )

@@ -11,6 +11,7 @@ from herald_service.storage.models.domains import DestinationCooldown, DkimKey, 
 from herald_service.storage.models.events import Event
 from herald_service.storage.models.idempotency import IdempotencyKey
 from herald_service.storage.models.messages import DeliveryAttempt, Message, Recipient
+from herald_service.storage.models.sending_ips import IpPool, SendingIpDay, SendingIpRow
 from herald_service.storage.models.stats import StatsCounter, StatsLatency
 from herald_service.storage.models.suppressions import Suppression
 from herald_service.storage.models.templates import Template, TemplateVersion
@@ -29,8 +30,11 @@ __all__ = [
     "DomainEvent",
     "Event",
     "IdempotencyKey",
+    "IpPool",
     "Message",
     "Recipient",
+    "SendingIpDay",
+    "SendingIpRow",
     "StatsCounter",
     "StatsLatency",
     "Suppression",

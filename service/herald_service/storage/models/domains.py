@@ -69,6 +69,8 @@ class Domain(Base):
     warned_at: Mapped[datetime | None] = mapped_column(default=None)
     # The last judgement: {"level", "reasons", "windows": [...], "at"}.
     reputation: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    # The IP pool its mail leaves from; None: the default pool (0022).
+    ip_pool: Mapped[str | None] = mapped_column(String(63), default=None)
     dkim_keys: Mapped[list[DkimKey]] = relationship(
         back_populates="domain", order_by="DkimKey.created_at", lazy="selectin"
     )

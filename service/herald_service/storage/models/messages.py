@@ -72,6 +72,8 @@ class Message(Base):
     tracking: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     # When retention blanked ``raw`` (``HERALD_RETENTION_BODIES``); None: stored (0020).
     body_pruned_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The IP pool it asked for (``ip_pool``); None: its domain's, else the default (0022).
+    ip_pool: Mapped[str | None] = mapped_column(String(63), default=None)
     recipients: Mapped[list[Recipient]] = relationship(
         back_populates="message", order_by="Recipient.id", lazy="selectin"
     )
@@ -119,3 +121,6 @@ class DeliveryAttempt(Base):
     outcome: Mapped[str] = mapped_column(String(20))
     tls: Mapped[str] = mapped_column(String(20), default="")
     tls_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The local address the connection left from (HERALD_SENDING_IPS); None: the
+    # system's choice (0022).
+    source_ip: Mapped[str | None] = mapped_column(String(45), default=None)

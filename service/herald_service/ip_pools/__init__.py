@@ -1,0 +1,1 @@
+"""Sending IPs and their pools: ``/v1/ip-pools``, ``herald ip-pools``, warm-up."""
