@@ -11,6 +11,8 @@ starts with the runtime's event loop (see :mod:`herald_queue.runtime`):
   min(30 s, HERALD_DOMAIN_CHECK_INTERVAL);
 - re-read the running destination cool-downs: ``herald worker`` outside capture mode,
   every 5 s;
+- check the sending IPs on the DNSBL zones: ``herald worker`` outside capture mode when
+  zones and IPs are set, every min(1 min, HERALD_DNSBL_INTERVAL);
 - prune data past its retention age: ``herald worker``, every HERALD_RETENTION_INTERVAL
   (not at all when it is 0), the first round one interval (at most a minute) after start;
 - dispatch due webhook deliveries: ``herald webhooks-worker``, every HERALD_SWEEP_INTERVAL.
@@ -25,6 +27,7 @@ from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
+from herald_queue.blocklist_checker import blocklist_poll, check_blocklists
 from herald_queue.domain_checker import check_due_domains, recheck_poll
 from herald_queue.journal import adopt_orphans
 from herald_queue.scheduler import Duty
@@ -53,7 +56,8 @@ def runtime_duties(runtime: WorkerRuntime) -> list[Duty]:
 
 
 def delivery_worker_duties(runtime: WorkerRuntime, queue: DeliveryQueue) -> list[Duty]:
-    """The sweep that hands due work to ``queue``, the domain re-check and retention.
+    """The sweep that hands due work to ``queue``, the domain re-check, the blocklist
+    checks and retention.
 
     Retention runs on the loop (its batches await the database between deliveries), not
     on the duty thread, where a long round would hold up the sweep.
@@ -66,6 +70,9 @@ def delivery_worker_duties(runtime: WorkerRuntime, queue: DeliveryQueue) -> list
         duties.append(Duty("domain re-check", recheck_poll(settings), recheck))
         refresh = partial(runtime.cooldowns.refresh, runtime.sessions)
         duties.append(Duty("destination cool-downs", REFRESH_SECONDS, refresh))
+        if (poll := blocklist_poll(settings)) is not None:
+            blocklists = partial(check_blocklists, runtime.sessions, settings)
+            duties.append(Duty("blocklist checks", poll, blocklists))
     if (every := settings.retention_interval) > 0:
         prune = partial(prune_round, runtime.sessions, settings)
         duties.append(Duty("retention", every, prune, first_after=min(every, 60.0)))

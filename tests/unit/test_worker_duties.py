@@ -55,6 +55,37 @@ def _runtime(**environ: str) -> Any:
             {"HERALD_DELIVERY_MODE": "capture", "HERALD_RETENTION_INTERVAL": "2s"},
             [("sweep", 1.0, True), ("retention", 2.0, False)],
         ),
+        (
+            {
+                "HERALD_SENDING_IPS": "127.0.0.10",
+                "HERALD_DNSBL_ZONES": "zen.test",
+                "HERALD_RETENTION_INTERVAL": "0",
+            },
+            [
+                ("sweep", 1.0, True),
+                ("domain re-check", 30.0, False),
+                ("destination cool-downs", 5.0, False),
+                ("blocklist checks", 60.0, False),
+            ],
+        ),
+        (
+            {
+                "HERALD_SENDING_IPS": "127.0.0.10",
+                "HERALD_DNSBL_ZONES": "zen.test",
+                "HERALD_DNSBL_INTERVAL": "20s",
+                "HERALD_DELIVERY_MODE": "capture",
+                "HERALD_RETENTION_INTERVAL": "0",
+            },
+            [("sweep", 1.0, True)],
+        ),
+        (
+            {"HERALD_DNSBL_ZONES": "zen.test", "HERALD_RETENTION_INTERVAL": "0"},
+            [
+                ("sweep", 1.0, True),
+                ("domain re-check", 30.0, False),
+                ("destination cool-downs", 5.0, False),
+            ],
+        ),
     ],
 )
 def test_delivery_worker_duties(environ: dict[str, str], expected: list[object]) -> None:

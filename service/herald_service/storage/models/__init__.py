@@ -10,6 +10,7 @@ from herald_service.storage.models.capture import CapturedMessage
 from herald_service.storage.models.domains import DestinationCooldown, DkimKey, Domain, DomainEvent
 from herald_service.storage.models.events import Event
 from herald_service.storage.models.idempotency import IdempotencyKey
+from herald_service.storage.models.ip_listings import IpListing
 from herald_service.storage.models.messages import DeliveryAttempt, Message, Recipient
 from herald_service.storage.models.stats import StatsCounter, StatsLatency
 from herald_service.storage.models.suppressions import Suppression
@@ -29,6 +30,7 @@ __all__ = [
     "DomainEvent",
     "Event",
     "IdempotencyKey",
+    "IpListing",
     "Message",
     "Recipient",
     "StatsCounter",

@@ -1,0 +1,147 @@
+"""Blocklist monitoring end to end: the test DNS server serves a DNSBL zone; a check
+records a listing, tells the operator's webhook, takes the IP out of rotation; a
+delisting brings it back; a refused query (127.255.255.254) is no listing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import msgspec
+import pytest
+from litestar.testing import AsyncTestClient
+
+from herald_service.blocklists.service import check_round, listed_addresses
+from herald_service.dns import make_resolver
+from herald_service.settings import Settings
+from herald_service.storage.types import utcnow
+from support.harness import Herald
+from support.processes import herald_json
+from support.webhooks import WebhookReceiver, drain_webhooks
+
+ZONE = "zen.test"
+LISTED_NAME = "11.0.0.127.zen.test"
+CLEAN_NAME = "10.0.0.127.zen.test"
+
+
+@pytest.fixture
+def settings_env(settings_env: dict[str, str]) -> dict[str, str]:
+    """Two sending IPs, one DNSBL zone, loopback webhooks."""
+    return {
+        **settings_env,
+        "HERALD_SENDING_IPS": "127.0.0.10,127.0.0.11",
+        "HERALD_DNSBL_ZONES": ZONE,
+        "HERALD_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8",
+        "HERALD_WEBHOOK_RETRY_SCHEDULE": "0s,0s,0s",
+    }
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    server = WebhookReceiver("127.0.0.1")
+    yield server
+    server.stop()
+
+
+async def check(herald: Herald, settings: Settings, *, force: bool = True) -> dict[str, Any]:
+    """One round; each asked IP's (status, event)."""
+    resolver = make_resolver(settings, cache=False)
+    results = await check_round(herald.runtime.sessions, settings, resolver, utcnow(), force=force)
+    return {r.ip: (r.status.value, r.event.value if r.event else None) for r in results}
+
+
+async def out_of_rotation(herald: Herald, settings: Settings) -> frozenset[str]:
+    async with herald.runtime.sessions() as session:
+        return await listed_addresses(session, settings)
+
+
+async def test_listing_fires_ip_listed_and_takes_the_ip_out_until_delisted(
+    herald: Herald, api: AsyncTestClient[Any], receiver: WebhookReceiver
+) -> None:
+    operator = await herald.create_tenant("operator.example")
+    other = await herald.create_tenant("tenant.example")
+    for tenant in (operator, other):
+        hook = await api.post(
+            "/v1/webhooks",
+            headers=tenant.headers,
+            json={
+                "url": receiver.url(f"/{tenant.domain}"),
+                "event_types": ["ip.listed", "ip.delisted"],
+            },
+        )
+        assert hook.status_code == 201, hook.text
+    settings = msgspec.structs.replace(herald.settings, operator_accounts=(operator.account_id,))
+    herald.dns.add_a(LISTED_NAME, "127.0.0.11")
+
+    assert await check(herald, settings) == {
+        "127.0.0.10": ("clear", None),
+        "127.0.0.11": ("listed", "ip.listed"),
+    }
+    assert await out_of_rotation(herald, settings) == {"127.0.0.11"}
+    # Within the interval nothing is due: workers do not ask again.
+    assert await check(herald, settings, force=False) == {}
+
+    assert await drain_webhooks(herald) == 1  # the operator's endpoint only
+    request = receiver.requests[0]
+    assert request.path == "/operator.example"
+    body = json.loads(request.body)
+    assert body["type"] == "ip.listed"
+    assert body["data"]["ip"] == "127.0.0.11"
+    assert body["data"]["zone"] == ZONE
+    assert body["data"]["answer"] == "127.0.0.11"
+    assert body["data"]["out_of_rotation"] is True
+
+    response = await api.get("/v1/ip-listings", headers=operator.headers)
+    assert response.status_code == 200, response.text
+    views = {ip["ip"]: ip for ip in response.json()["data"]}
+    assert views["127.0.0.11"]["listed"] is True and views["127.0.0.11"]["in_rotation"] is False
+    listing = views["127.0.0.11"]["zones"][0]
+    assert (listing["zone"], listing["status"], listing["answer"]) == (ZONE, "listed", "127.0.0.11")
+    assert listing["listed_since"] is not None
+    assert views["127.0.0.10"]["zones"][0]["status"] == "clear"
+    assert views["127.0.0.10"]["in_rotation"] is True
+
+    # A zone answering "query refused" proves nothing: no listing, no event.
+    herald.dns.add_a(CLEAN_NAME, "127.255.255.254")
+    herald.dns.remove(LISTED_NAME)
+    assert await check(herald, settings) == {
+        "127.0.0.10": ("clear", None),
+        "127.0.0.11": ("clear", "ip.delisted"),
+    }
+    assert await out_of_rotation(herald, settings) == frozenset()
+    assert await drain_webhooks(herald) == 1
+    delisted = json.loads(receiver.requests[1].body)
+    assert (delisted["type"], delisted["data"]["ip"]) == ("ip.delisted", "127.0.0.11")
+
+    views = {
+        ip["ip"]: ip
+        for ip in (await api.get("/v1/ip-listings", headers=operator.headers)).json()["data"]
+    }
+    refused = views["127.0.0.10"]["zones"][0]
+    assert refused["status"] == "clear"
+    assert "refused the query" in refused["error"]
+    assert views["127.0.0.11"]["zones"][0]["listed_since"] is None
+
+
+async def test_a_refused_query_never_lists_and_keep_listed_ips_in_rotation(
+    herald: Herald,
+) -> None:
+    herald.dns.add_a(CLEAN_NAME, "127.255.255.254")
+    herald.dns.add_a(LISTED_NAME, "127.0.0.2")
+    settings = msgspec.structs.replace(herald.settings, dnsbl_remove_listed=False)
+    assert await check(herald, settings) == {
+        "127.0.0.10": ("unknown", None),
+        "127.0.0.11": ("listed", "ip.listed"),
+    }
+    assert await out_of_rotation(herald, settings) == frozenset()
+
+
+def test_ips_check_command_runs_a_round_now(herald: Herald, settings_env: dict[str, str]) -> None:
+    herald.dns.add_a(LISTED_NAME, "127.0.0.2")
+    result = herald_json(settings_env, "ips", "check")
+    found = {(r["ip"], r["zone"]): (r["status"], r["event"]) for r in result["data"]}
+    assert found == {
+        ("127.0.0.10", ZONE): ("clear", None),
+        ("127.0.0.11", ZONE): ("listed", "ip.listed"),
+    }
