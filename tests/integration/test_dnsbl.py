@@ -101,6 +101,9 @@ async def test_listing_fires_ip_listed_and_takes_the_ip_out_until_delisted(
     assert listing["listed_since"] is not None
     assert views["127.0.0.10"]["zones"][0]["status"] == "clear"
     assert views["127.0.0.10"]["in_rotation"] is True
+    metrics = (await api.get("/metrics")).text
+    assert 'herald_ip_listed{ip="127.0.0.11",zone="zen.test"} 1.0' in metrics
+    assert 'herald_ip_listed{ip="127.0.0.10",zone="zen.test"} 0.0' in metrics
 
     # A zone answering "query refused" proves nothing: no listing, no event.
     herald.dns.add_a(CLEAN_NAME, "127.255.255.254")
@@ -122,6 +125,8 @@ async def test_listing_fires_ip_listed_and_takes_the_ip_out_until_delisted(
     assert refused["status"] == "clear"
     assert "refused the query" in refused["error"]
     assert views["127.0.0.11"]["zones"][0]["listed_since"] is None
+    metrics = (await api.get("/metrics")).text
+    assert 'herald_ip_listed{ip="127.0.0.11",zone="zen.test"} 0.0' in metrics
 
 
 async def test_a_refused_query_never_lists_and_keep_listed_ips_in_rotation(

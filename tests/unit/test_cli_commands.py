@@ -13,6 +13,7 @@ COMMANDS = {
     "dev": None,
     "domains": {"add", "verify", "rotate", "tracking", "reputation", "resume"},
     "inbound": None,
+    "ips": {"check", "listings"},
     "keys": {"create", "list", "revoke"},
     "messages": {"cancel", "scheduled"},
     "migrate": None,
@@ -28,7 +29,13 @@ COMMANDS = {
     "worker": None,
 }
 # A group named differently from the slice that holds it.
-SLICES = {"users": "console", "smtp": "submission", "queue": "messages", "prune": "retention"}
+SLICES = {
+    "ips": "blocklists",
+    "users": "console",
+    "smtp": "submission",
+    "queue": "messages",
+    "prune": "retention",
+}
 
 
 def test_the_group_lists_every_command_sorted() -> None:

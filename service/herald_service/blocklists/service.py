@@ -21,8 +21,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from herald_service.blocklists.notices import announce
 from herald_service.blocklists.queries import listed_addresses, listings, zone_views
-from herald_service.core.dnsbl import Verdict, Zone, failed, interpret, pairs, query_name
-from herald_service.core.dnsbl import status_after, transition
+from herald_service.core.dnsbl import (
+    Verdict,
+    Zone,
+    failed,
+    interpret,
+    pairs,
+    query_name,
+    status_after,
+    transition,
+)
 from herald_service.core.sending_addresses import sending_addresses
 from herald_service.core.states import IpEventType, ListingStatus
 from herald_service.dns import lookup

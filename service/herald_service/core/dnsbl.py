@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
+
 from msgspec import Struct
 
 from herald_service.core.states import IpEventType, ListingStatus
