@@ -21,6 +21,7 @@ from herald.resources import (
     AsyncApiKeys,
     AsyncDomains,
     AsyncEvents,
+    AsyncIpListings,
     AsyncMessages,
     AsyncQueue,
     AsyncSmtp,
@@ -30,6 +31,7 @@ from herald.resources import (
     AsyncWebhooks,
     Domains,
     Events,
+    IpListings,
     Messages,
     Queue,
     Smtp,
@@ -128,6 +130,11 @@ class Herald(SyncAPIClient):
         return Smtp(self)
 
     @cached_property
+    def ip_listings(self) -> IpListings:
+        """The sending IPs' blocklist (DNSBL) status (``/v1/ip-listings``, an admin key)."""
+        return IpListings(self)
+
+    @cached_property
     def templates(self) -> Templates:
         """Message templates, their versions and renders (``/v1/templates``)."""
         return Templates(self)
@@ -216,6 +223,11 @@ class AsyncHerald(AsyncAPIClient):
     def smtp(self) -> AsyncSmtp:
         """SMTP submission: its settings and AUTH lock-outs (``/v1/smtp``)."""
         return AsyncSmtp(self)
+
+    @cached_property
+    def ip_listings(self) -> AsyncIpListings:
+        """The sending IPs' blocklist (DNSBL) status (``/v1/ip-listings``, an admin key)."""
+        return AsyncIpListings(self)
 
     @cached_property
     def templates(self) -> AsyncTemplates:

@@ -23,6 +23,7 @@ from herald.models._domains import (
     ResumeResult,
 )
 from herald.models._events import EventLogEntry, EventPage
+from herald.models._ips import IpListing, IpListingList, ZoneListing
 from herald.models._messages import (
     Address,
     Attempt,
@@ -86,6 +87,8 @@ __all__ = [
     "EventLogEntry",
     "EventPage",
     "FieldError",
+    "IpListing",
+    "IpListingList",
     "KeyQuotas",
     "Message",
     "MessageCheck",
@@ -125,4 +128,5 @@ __all__ = [
     "WebhookEvent",
     "WebhookEventData",
     "WebhookSecret",
+    "ZoneListing",
 ]

@@ -3,6 +3,7 @@
 from herald.resources.api_keys import ApiKeys, AsyncApiKeys
 from herald.resources.domains import AsyncDomains, Domains
 from herald.resources.events import AsyncEvents, Events
+from herald.resources.ip_listings import AsyncIpListings, IpListings
 from herald.resources.messages import AsyncMessages, Messages
 from herald.resources.queue import AsyncQueue, Queue
 from herald.resources.smtp import AsyncSmtp, Smtp
@@ -21,6 +22,7 @@ __all__ = [
     "AsyncApiKeys",
     "AsyncDomains",
     "AsyncEvents",
+    "AsyncIpListings",
     "AsyncMessages",
     "AsyncQueue",
     "AsyncSmtp",
@@ -31,6 +33,7 @@ __all__ = [
     "AsyncWebhooks",
     "Domains",
     "Events",
+    "IpListings",
     "Messages",
     "Queue",
     "Smtp",
