@@ -39,5 +39,6 @@ NAVIGATION: tuple[Section, ...] = (
     Section("keys", "API keys", "/console/keys"),
     Section("webhooks", "Webhooks", "/console/webhooks"),
     Section("smtp", "SMTP", "/console/smtp"),
+    Section("blocklists", "Blocklists", "/console/blocklists"),
     Section("inbox", "Inbox", "/console/inbox", lambda operator: operator.inbox),
 )
