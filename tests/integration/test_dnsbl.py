@@ -5,6 +5,7 @@ delisting brings it back; a refused query (127.255.255.254) is no listing."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +13,8 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
-from herald_service.blocklists.service import check_round, listed_addresses
+from herald_queue.blocklist_checker import check_blocklists
+from herald_service.blocklists.service import check_round, listed_addresses, listings
 from herald_service.dns import make_resolver
 from herald_service.settings import Settings
 from herald_service.storage.types import utcnow
@@ -57,8 +59,12 @@ async def out_of_rotation(herald: Herald, settings: Settings) -> frozenset[str]:
 
 
 async def test_listing_fires_ip_listed_and_takes_the_ip_out_until_delisted(
-    herald: Herald, api: AsyncTestClient[Any], receiver: WebhookReceiver
+    herald: Herald,
+    api: AsyncTestClient[Any],
+    receiver: WebhookReceiver,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="herald.blocklists")
     operator = await herald.create_tenant("operator.example")
     other = await herald.create_tenant("tenant.example")
     for tenant in (operator, other):
@@ -79,6 +85,9 @@ async def test_listing_fires_ip_listed_and_takes_the_ip_out_until_delisted(
         "127.0.0.11": ("listed", "ip.listed"),
     }
     assert await out_of_rotation(herald, settings) == {"127.0.0.11"}
+    [line] = [r for r in caplog.records if r.name == "herald.blocklists"]
+    assert line.levelno == logging.WARNING
+    assert line.getMessage() == "ip.listed 127.0.0.11 on zen.test: 127.0.0.11 listed on zen.test"
     # Within the interval nothing is due: workers do not ask again.
     assert await check(herald, settings, force=False) == {}
 
@@ -129,16 +138,22 @@ async def test_listing_fires_ip_listed_and_takes_the_ip_out_until_delisted(
     assert 'herald_ip_listed{ip="127.0.0.11",zone="zen.test"} 0.0' in metrics
 
 
-async def test_a_refused_query_never_lists_and_keep_listed_ips_in_rotation(
+async def test_a_refused_query_is_no_listing_and_listed_ips_may_stay_in_rotation(
     herald: Herald,
 ) -> None:
     herald.dns.add_a(CLEAN_NAME, "127.255.255.254")
     herald.dns.add_a(LISTED_NAME, "127.0.0.2")
     settings = msgspec.structs.replace(herald.settings, dnsbl_remove_listed=False)
-    assert await check(herald, settings) == {
-        "127.0.0.10": ("unknown", None),
-        "127.0.0.11": ("listed", "ip.listed"),
+    assert await check_blocklists(herald.runtime.sessions, settings) == 2  # the workers' duty
+    assert await check_blocklists(herald.runtime.sessions, settings) == 0  # not due again yet
+    async with herald.runtime.sessions() as session:
+        shown = await listings(session, settings)
+    standing = {ip.ip: (ip.zones[0].status, ip.listed, ip.in_rotation) for ip in shown.data}
+    assert standing == {
+        "127.0.0.10": ("unknown", False, True),
+        "127.0.0.11": ("listed", True, True),
     }
+    assert "refused the query" in shown.data[0].zones[0].error
     assert await out_of_rotation(herald, settings) == frozenset()
 
 
