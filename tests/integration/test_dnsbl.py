@@ -125,6 +125,10 @@ async def test_listing_fires_ip_listed_and_takes_the_ip_out_until_delisted(
     assert await drain_webhooks(herald) == 1
     delisted = json.loads(receiver.requests[1].body)
     assert (delisted["type"], delisted["data"]["ip"]) == ("ip.delisted", "127.0.0.11")
+    assert delisted["data"]["listed_since"] == body["data"]["listed_since"]
+    assert delisted["data"]["out_of_rotation"] is False
+    messages = [r.getMessage() for r in caplog.records if r.name == "herald.blocklists"]
+    assert messages[-1] == "ip.delisted 127.0.0.11 on zen.test: no record"
 
     views = {
         ip["ip"]: ip
@@ -165,3 +169,10 @@ def test_ips_check_command_runs_a_round_now(herald: Herald, settings_env: dict[s
         ("127.0.0.10", ZONE): ("clear", None),
         ("127.0.0.11", ZONE): ("listed", "ip.listed"),
     }
+
+
+async def test_listings_take_an_admin_key(herald: Herald, api: AsyncTestClient[Any]) -> None:
+    reader = await herald.create_tenant("reader.example", scopes=("send", "read"))
+    response = await api.get("/v1/ip-listings", headers=reader.headers)
+    assert response.status_code == 403, response.text
+    assert "admin" in response.json()["detail"]

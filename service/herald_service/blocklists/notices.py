@@ -59,13 +59,6 @@ async def announce(
             )
         )
     level = logging.WARNING if type is IpEventType.LISTED else logging.INFO
-    log.log(
-        level,
-        "%s %s on %s: %s %s",
-        type.value,
-        details["ip"],
-        details["zone"],
-        details["answer"] or "no record",
-        details["meaning"],
-    )
+    found = " ".join(filter(None, [details["answer"] or "no record", details["meaning"]]))
+    log.log(level, "%s %s on %s: %s", type.value, details["ip"], details["zone"], found)
     return event_id

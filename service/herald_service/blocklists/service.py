@@ -166,6 +166,7 @@ async def _record(
     event = transition(previous, current)
     if row is None:  # configuration changed under the round: nothing to keep
         return _result(ip, zone, current, verdict, event=None)
+    was_listed_since = row.listed_since
     row.last_checked_at, row.last_error = now, verdict.error
     if verdict.listed is not None:
         row.answer, row.meaning = verdict.answer, verdict.meaning
@@ -178,7 +179,8 @@ async def _record(
             "zone": zone,
             "answer": verdict.answer,
             "meaning": verdict.meaning,
-            "listed_since": _iso(row.listed_since),
+            # For a delisting: since when it had been listed.
+            "listed_since": _iso(row.listed_since or was_listed_since),
             "out_of_rotation": event is IpEventType.LISTED and settings.dnsbl_remove_listed,
         }
         await announce(session, settings, type=event, at=now, details=details)
