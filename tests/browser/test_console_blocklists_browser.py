@@ -1,5 +1,6 @@
 """The Blocklists page in a real browser: reached from the navigation, it shows a sending
-IP listed by a zone the loopback DNS server serves, out of rotation, with no console error."""
+IP listed by a zone the loopback DNS server serves, out of rotation, with no console error
+and nothing to scroll sideways on a phone."""
 
 from __future__ import annotations
 
@@ -46,6 +47,14 @@ async def test_a_listed_ip_shows_out_of_rotation(
         row = section.find_element(By.CSS_SELECTOR, 'tr[data-zone="zen.test"]')
         cells = [td.text for td in row.find_elements(By.TAG_NAME, "td")]
         assert cells[:3] == ["zen.test", "listed", "127.0.0.4"]
+        browser.set_window_size(390, 844)
+        try:
+            browser.refresh()
+            assert browser.execute_script(
+                "return document.documentElement.scrollWidth <= window.innerWidth;"
+            )
+        finally:
+            browser.set_window_size(1280, 900)
         assert console_errors(browser) == []
     finally:
         stop(process)
