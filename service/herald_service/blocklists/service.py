@@ -37,8 +37,15 @@ from herald_service.dns import lookup
 from herald_service.settings import Settings
 from herald_service.storage.models import IpListing
 
-__all__ = ["CheckResult", "check_round", "configured_pairs", "listed_addresses", "listings"]
-__all__ += ["zone_views"]
+# The reads live in ``queries``; other slices and the workers reach them through here.
+__all__ = [
+    "CheckResult",
+    "check_round",
+    "configured_pairs",
+    "listed_addresses",
+    "listings",
+    "zone_views",
+]
 
 # Lookups in flight at once in one round (DNSBL servers limit clients that hurry).
 CONCURRENT_LOOKUPS = 8
