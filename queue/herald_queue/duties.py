@@ -13,6 +13,8 @@ starts with the runtime's event loop (see :mod:`herald_queue.runtime`):
   every 5 s;
 - re-read the destinations whose rate is halved (traffic shaping): ``herald worker``
   outside capture mode, every 5 s;
+- check the sending IPs on the DNSBL zones: ``herald worker`` outside capture mode when
+  zones and IPs are set, every min(1 min, HERALD_DNSBL_INTERVAL);
 - prune data past its retention age: ``herald worker``, every HERALD_RETENTION_INTERVAL
   (not at all when it is 0), the first round one interval (at most a minute) after start;
 - dispatch due webhook deliveries: ``herald webhooks-worker``, every HERALD_SWEEP_INTERVAL.
@@ -27,6 +29,7 @@ from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
+from herald_queue.blocklist_checker import Rotation, blocklist_poll, check_and_rotate
 from herald_queue.domain_checker import check_due_domains, recheck_poll
 from herald_queue.journal import adopt_orphans
 from herald_queue.scheduler import Duty
@@ -56,7 +59,8 @@ def runtime_duties(runtime: WorkerRuntime) -> list[Duty]:
 
 
 def delivery_worker_duties(runtime: WorkerRuntime, queue: DeliveryQueue) -> list[Duty]:
-    """The sweep that hands due work to ``queue``, the domain re-check and retention.
+    """The sweep that hands due work to ``queue``, the domain re-check, the blocklist
+    checks and retention.
 
     Retention runs on the loop (its batches await the database between deliveries), not
     on the duty thread, where a long round would hold up the sweep.
@@ -69,6 +73,12 @@ def delivery_worker_duties(runtime: WorkerRuntime, queue: DeliveryQueue) -> list
         duties.append(Duty("domain re-check", recheck_poll(settings), recheck))
         refresh = partial(runtime.cooldowns.refresh, runtime.sessions)
         duties.append(Duty("destination cool-downs", REFRESH_SECONDS, refresh))
+        if (poll := blocklist_poll(settings)) is not None:
+            rotation = Rotation()
+            if runtime.source_ips is not None:  # listed IPs leave this worker's rotation
+                runtime.source_ips.excluded = rotation
+            blocklists = partial(check_and_rotate, runtime.sessions, settings, rotation)
+            duties.append(Duty("blocklist checks", poll, blocklists))
     if runtime.shaper is not None:
         halvings = Duty("halved destinations", SHAPING_REFRESH, runtime.shaper.refresh)
         duties.append(halvings)

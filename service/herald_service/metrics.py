@@ -59,6 +59,12 @@ DOMAINS_PAUSED = Gauge(
     ["account"],
     multiprocess_mode="liveall",
 )
+IP_LISTED = Gauge(
+    "herald_ip_listed",
+    "1 while a DNSBL zone lists the sending IP, 0 while it does not (unknown: absent).",
+    ["ip", "zone"],
+    multiprocess_mode="liveall",
+)
 RECIPIENTS_PENDING = Gauge(
     "herald_recipients_pending",
     "Recipients not yet final, by status.",

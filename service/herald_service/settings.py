@@ -17,6 +17,7 @@ from typing import Literal
 import msgspec
 from dotenv import dotenv_values
 
+from herald_service.core.dnsbl import Zone, parse_zones
 from herald_service.core.durations import parse_duration, parse_schedule
 from herald_service.core.relay_routes import RelayRoutes, parse_relay_routes
 from herald_service.core.sending_ips import (
@@ -186,6 +187,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     reputation_block_burst: int = 5
     reputation_block_window: float = parse_duration("10m")
     reputation_block_cooldown: float = parse_duration("30m")
+    # DNSBL monitoring (README, "Blocklist (DNSBL) monitoring"): the zones every sending
+    # IP is checked on (``zone`` or ``zone=CODE,CODE``), how often, and whether a listed
+    # IP leaves rotation.
+    dnsbl_zones: tuple[Zone, ...] = ()
+    dnsbl_interval: float = parse_duration("1h")
+    dnsbl_remove_listed: bool = True
 
     def __repr__(self) -> str:
         """Every setting, with the secret ones masked (so a dump never shows them)."""
@@ -311,6 +318,8 @@ _CONVERTERS = {
     "retention_webhook_deliveries": parse_duration,
     "retention_captured": parse_duration,
     "retention_interval": parse_duration,
+    "dnsbl_zones": parse_zones,
+    "dnsbl_interval": parse_duration,
 }
 
 _FRACTIONS = (

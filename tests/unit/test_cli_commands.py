@@ -14,6 +14,7 @@ COMMANDS = {
     "domains": {"add", "verify", "rotate", "tracking", "reputation", "resume"},
     "inbound": None,
     "ip-pools": {"list", "create", "set-ips", "delete", "warmup", "domain"},
+    "ips": {"check", "listings"},
     "keys": {"create", "list", "revoke"},
     "messages": {"cancel", "scheduled"},
     "migrate": None,
@@ -31,6 +32,7 @@ COMMANDS = {
 # A group named differently from the slice that holds it.
 SLICES = {
     "ip-pools": "ip_pools",
+    "ips": "blocklists",
     "users": "console",
     "smtp": "submission",
     "queue": "messages",

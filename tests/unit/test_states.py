@@ -7,13 +7,16 @@ from herald_service.core.states import (
     PENDING_STATUSES,
     WEBHOOK_EVENT_TYPES,
     DomainEventType,
+    IpEventType,
     RecipientStatus,
     summarize,
 )
 
 
-def test_webhooks_subscribe_to_every_message_and_domain_event_type() -> None:
-    assert EVENT_TYPES + tuple(t.value for t in DomainEventType) == WEBHOOK_EVENT_TYPES
+def test_webhooks_subscribe_to_every_message_domain_and_ip_event_type() -> None:
+    domain_types = tuple(t.value for t in DomainEventType)
+    ip_types = tuple(t.value for t in IpEventType)
+    assert EVENT_TYPES + domain_types + ip_types == WEBHOOK_EVENT_TYPES
 
 
 def test_held_is_pending_and_wins_over_scheduled_but_not_over_queued() -> None:

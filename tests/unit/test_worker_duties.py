@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from herald_queue.blocklist_checker import Rotation
 from herald_queue.duties import delivery_worker_duties, webhook_worker_duties
 from herald_queue.scheduler import Duty, Scheduler
 from herald_queue.shaping import Shaper
@@ -31,6 +32,7 @@ def _runtime(**environ: str) -> Any:
         sync_sessions=object(),
         cooldowns=CooldownBook(),
         shaper=None if capture else Shaper(DEFAULT_RULES, settings.redis_url),
+        source_ips=SimpleNamespace(excluded=frozenset) if settings.sending_ips else None,
     )
 
 
@@ -64,11 +66,51 @@ def _runtime(**environ: str) -> Any:
             {"HERALD_DELIVERY_MODE": "capture", "HERALD_RETENTION_INTERVAL": "2s"},
             [("sweep", 1.0, True), ("retention", 2.0, False)],
         ),
+        (
+            {
+                "HERALD_SENDING_IPS": "127.0.0.10",
+                "HERALD_DNSBL_ZONES": "zen.test",
+                "HERALD_RETENTION_INTERVAL": "0",
+            },
+            [
+                ("sweep", 1.0, True),
+                ("domain re-check", 30.0, False),
+                ("destination cool-downs", 5.0, False),
+                ("blocklist checks", 60.0, False),
+                ("halved destinations", 5.0, False),
+            ],
+        ),
+        (
+            {
+                "HERALD_SENDING_IPS": "127.0.0.10",
+                "HERALD_DNSBL_ZONES": "zen.test",
+                "HERALD_DNSBL_INTERVAL": "20s",
+                "HERALD_DELIVERY_MODE": "capture",
+                "HERALD_RETENTION_INTERVAL": "0",
+            },
+            [("sweep", 1.0, True)],
+        ),
+        (
+            {"HERALD_DNSBL_ZONES": "zen.test", "HERALD_RETENTION_INTERVAL": "0"},
+            [
+                ("sweep", 1.0, True),
+                ("domain re-check", 30.0, False),
+                ("destination cool-downs", 5.0, False),
+                ("halved destinations", 5.0, False),
+            ],
+        ),
     ],
 )
 def test_delivery_worker_duties(environ: dict[str, str], expected: list[object]) -> None:
     duties = delivery_worker_duties(_runtime(**environ), queue=None)  # type: ignore[arg-type]
     assert [(d.name, d.every, d.blocking) for d in duties] == expected
+
+
+def test_blocklist_checks_feed_the_ip_choosers_rotation() -> None:
+    runtime = _runtime(HERALD_SENDING_IPS="127.0.0.10", HERALD_DNSBL_ZONES="zen.test")
+    delivery_worker_duties(runtime, queue=None)  # type: ignore[arg-type]
+    assert isinstance(runtime.source_ips.excluded, Rotation)
+    assert runtime.source_ips.excluded() == frozenset()
 
 
 @pytest.mark.parametrize(("environ", "every"), [({}, 1.0), ({"HERALD_SWEEP_INTERVAL": "3s"}, 3.0)])

@@ -21,6 +21,7 @@ from herald.resources import (
     AsyncApiKeys,
     AsyncDomains,
     AsyncEvents,
+    AsyncIpListings,
     AsyncIpPools,
     AsyncMessages,
     AsyncQueue,
@@ -31,6 +32,7 @@ from herald.resources import (
     AsyncWebhooks,
     Domains,
     Events,
+    IpListings,
     IpPools,
     Messages,
     Queue,
@@ -135,6 +137,11 @@ class Herald(SyncAPIClient):
         return IpPools(self)
 
     @cached_property
+    def ip_listings(self) -> IpListings:
+        """The sending IPs' blocklist (DNSBL) status (``/v1/ip-listings``, an admin key)."""
+        return IpListings(self)
+
+    @cached_property
     def templates(self) -> Templates:
         """Message templates, their versions and renders (``/v1/templates``)."""
         return Templates(self)
@@ -228,6 +235,11 @@ class AsyncHerald(AsyncAPIClient):
     def ip_pools(self) -> AsyncIpPools:
         """Sending IPs, their pools and warm-up (``/v1/ip-pools``)."""
         return AsyncIpPools(self)
+
+    @cached_property
+    def ip_listings(self) -> AsyncIpListings:
+        """The sending IPs' blocklist (DNSBL) status (``/v1/ip-listings``, an admin key)."""
+        return AsyncIpListings(self)
 
     @cached_property
     def templates(self) -> AsyncTemplates:

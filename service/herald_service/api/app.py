@@ -29,6 +29,7 @@ from herald_service.api.reference import (
     reference_router,
     static_assets,
 )
+from herald_service.blocklists.controllers import IpListingController
 from herald_service.console.routes import console_route_handlers, console_template_config
 from herald_service.console.web import add_security_headers
 from herald_service.domains.controllers import DomainController
@@ -111,6 +112,7 @@ def _route_handlers(config: Settings) -> list[object]:
         SmtpController,
         IpPoolController,
         SendingIpController,
+        IpListingController,
         *console_route_handlers(),
     ]
     if config.delivery_mode == "capture":

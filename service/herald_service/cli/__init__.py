@@ -5,10 +5,10 @@ a process (``api``, ``worker``, ``webhooks-worker``, ``inbound``, ``migrate``, `
 ``openapi``); starting the delivery workers, it is where ``herald_service`` imports
 ``herald_queue`` (lazily, inside those commands only). Each feature's commands live in
 its slice (``accounts/cli.py``, ``domains/cli.py``, ``keys/cli.py``, ``messages/cli.py``,
-``submission/cli.py``, ``stats/cli.py``, ``retention/cli.py``, ``console/cli.py``) and
-are named here by import path: they are loaded when used or listed, so ``herald worker``
-never imports them, and they can share :mod:`.output` without an import cycle through
-this module.
+``submission/cli.py``, ``stats/cli.py``, ``retention/cli.py``, ``console/cli.py``,
+``blocklists/cli.py``) and are named here by import path: they are loaded when used or
+listed, so ``herald worker`` never imports them, and they can share :mod:`.output`
+without an import cycle through this module.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ FEATURE_COMMANDS: Mapping[str, str] = {
     "accounts": "herald_service.accounts.cli:accounts",
     "domains": "herald_service.domains.cli:domains",
     "ip-pools": "herald_service.ip_pools.cli:ip_pools",
+    "ips": "herald_service.blocklists.cli:ips",
     "keys": "herald_service.keys.cli:keys",
     "templates": "herald_service.templates.cli:templates",
     "messages": "herald_service.messages.cli:messages",

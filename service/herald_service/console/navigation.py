@@ -40,5 +40,6 @@ NAVIGATION: tuple[Section, ...] = (
     Section("webhooks", "Webhooks", "/console/webhooks"),
     Section("smtp", "SMTP", "/console/smtp"),
     Section("ip-pools", "IP pools", "/console/ip-pools"),
+    Section("blocklists", "Blocklists", "/console/blocklists"),
     Section("inbox", "Inbox", "/console/inbox", lambda operator: operator.inbox),
 )

@@ -13,6 +13,7 @@ from litestar.types import ControllerRouterHandler
 
 from herald_service import __version__
 from herald_service.console.activity import ActivityController
+from herald_service.console.blocklists import BlocklistsController
 from herald_service.console.controllers import SignInController
 from herald_service.console.domain_reputation import DomainReputationController
 from herald_service.console.domains import DomainsController
@@ -57,6 +58,7 @@ def console_route_handlers() -> list[ControllerRouterHandler]:
             WebhooksController,
             SmtpController,
             IpPoolsController,
+            BlocklistsController,
             InboxPageController,
         ],
         before_request=check_request,

@@ -122,9 +122,26 @@ class DomainEventType(StrEnum):
     """A destination said "slow down" (421, 4.7.28, ...): its rate is halved for a while."""
 
 
+class ListingStatus(StrEnum):
+    """What the DNSBL checks know of one sending IP on one zone."""
+
+    LISTED = "listed"
+    CLEAR = "clear"
+    UNKNOWN = "unknown"
+    """Never answered usably yet (a lookup failed, or the zone refused the query)."""
+
+
+class IpEventType(StrEnum):
+    """Events about a sending IP, server-wide (told to the operator accounts)."""
+
+    LISTED = "ip.listed"
+    """A DNSBL zone lists the IP (it leaves rotation when HERALD_DNSBL_REMOVE_LISTED)."""
+    DELISTED = "ip.delisted"
+
+
 class WebhookEventType(StrEnum):
-    """Every type a webhook endpoint may subscribe to: the message events, then the
-    domain events (spelled out: an enum cannot extend another)."""
+    """Every type a webhook endpoint may subscribe to: the message events, the domain
+    events, then the IP events (spelled out: an enum cannot extend another)."""
 
     ACCEPTED = EventType.ACCEPTED.value
     DELIVERED = EventType.DELIVERED.value
@@ -141,6 +158,8 @@ class WebhookEventType(StrEnum):
     RESUMED = DomainEventType.RESUMED.value
     DESTINATION_PAUSED = DomainEventType.DESTINATION_PAUSED.value
     DESTINATION_THROTTLED = DomainEventType.DESTINATION_THROTTLED.value
+    IP_LISTED = IpEventType.LISTED.value
+    IP_DELISTED = IpEventType.DELISTED.value
 
 
 WEBHOOK_EVENT_TYPES = tuple(t.value for t in WebhookEventType)

@@ -35,6 +35,10 @@ class SendingIpOut(msgspec.Struct, kw_only=True):
     """The EHLO name configured for it; ``null``: its PTR name (else the host name)."""
     warming: bool
     warmup: WarmupOut | None = None
+    listed_on: list[str] = msgspec.field(default_factory=list)
+    """DNSBL zones listing it (``HERALD_DNSBL_ZONES``; see ``GET /v1/ip-listings``)."""
+    in_rotation: bool = True
+    """False while a listing keeps it out of rotation (``HERALD_DNSBL_REMOVE_LISTED``)."""
 
 
 class IpPoolOut(msgspec.Struct, kw_only=True):
@@ -90,7 +94,12 @@ def sending_ip_out(ip: IpView) -> SendingIpOut:
             sent_today=ip.sent_today,
         )
     return SendingIpOut(
-        address=ip.address, ehlo_name=ip.ehlo_name or None, warming=ip.warming, warmup=warmup
+        address=ip.address,
+        ehlo_name=ip.ehlo_name or None,
+        warming=ip.warming,
+        warmup=warmup,
+        listed_on=list(ip.listed_on),
+        in_rotation=ip.in_rotation,
     )
 
 

@@ -15,6 +15,7 @@ from msgspec import Struct
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from herald_service.blocklists.service import listed_addresses, zone_views
 from herald_service.core.sending_ips import (
     DEFAULT_POOL,
     POOL_NAME,
@@ -44,6 +45,9 @@ class IpView(Struct, frozen=True):
     warmup_days: int
     cap_today: int | None
     sent_today: int
+    listed_on: tuple[str, ...] = ()
+    """The DNSBL zones listing it, as the last checks found."""
+    in_rotation: bool = True
 
 
 class PoolView(Struct, frozen=True):
@@ -64,6 +68,8 @@ async def list_pools(
     sent = await sent_on(session, configured, today)
     names = dict(settings.sending_ip_names)
     schedule = settings.warmup_schedule
+    out_of_rotation = await listed_addresses(session, settings)
+    listings = await zone_views(session, settings) if settings.dnsbl_zones else {}
 
     def view(address: str) -> IpView:
         state = states.get(address)
@@ -78,6 +84,8 @@ async def list_pools(
             warmup_days=len(schedule),
             cap_today=daily_cap(schedule, started, today),
             sent_today=sent.get(address, 0),
+            listed_on=tuple(z.zone for z in listings.get(address, ()) if z.status == "listed"),
+            in_rotation=address not in out_of_rotation,
         )
 
     pools = (await session.scalars(select(IpPool).order_by(IpPool.name))).all()

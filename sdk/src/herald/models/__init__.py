@@ -24,6 +24,7 @@ from herald.models._domains import (
 )
 from herald.models._events import EventLogEntry, EventPage
 from herald.models._ip_pools import IpPool, IpPoolList, SendingIp, Warmup
+from herald.models._ips import IpListing, IpListingList, ZoneListing
 from herald.models._messages import (
     Address,
     Attempt,
@@ -95,6 +96,8 @@ __all__ = [
     "EventLogEntry",
     "EventPage",
     "FieldError",
+    "IpListing",
+    "IpListingList",
     "IpPool",
     "IpPoolList",
     "KeyQuotas",
@@ -140,4 +143,5 @@ __all__ = [
     "WebhookEvent",
     "WebhookEventData",
     "WebhookSecret",
+    "ZoneListing",
 ]

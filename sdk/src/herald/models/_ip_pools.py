@@ -29,6 +29,10 @@ class SendingIp(msgspec.Struct, frozen=True, kw_only=True):
     """Its configured EHLO name; ``None``: its PTR name (else the server's host name)."""
     warming: bool = False
     warmup: Warmup | None = None
+    listed_on: tuple[str, ...] = ()
+    """DNSBL zones listing it, as the server's last checks found."""
+    in_rotation: bool = True
+    """False while a blocklist listing keeps it out of rotation."""
 
 
 class IpPool(msgspec.Struct, frozen=True, kw_only=True):

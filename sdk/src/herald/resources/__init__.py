@@ -3,6 +3,7 @@
 from herald.resources.api_keys import ApiKeys, AsyncApiKeys
 from herald.resources.domains import AsyncDomains, Domains
 from herald.resources.events import AsyncEvents, Events
+from herald.resources.ip_listings import AsyncIpListings, IpListings
 from herald.resources.ip_pools import AsyncIpPools, IpPools
 from herald.resources.messages import AsyncMessages, Messages
 from herald.resources.queue import AsyncQueue, Queue
@@ -22,6 +23,7 @@ __all__ = [
     "AsyncApiKeys",
     "AsyncDomains",
     "AsyncEvents",
+    "AsyncIpListings",
     "AsyncIpPools",
     "AsyncMessages",
     "AsyncQueue",
@@ -33,6 +35,7 @@ __all__ = [
     "AsyncWebhooks",
     "Domains",
     "Events",
+    "IpListings",
     "IpPools",
     "Messages",
     "Queue",

@@ -10,6 +10,7 @@ from herald_service.storage.models.capture import CapturedMessage
 from herald_service.storage.models.domains import DestinationCooldown, DkimKey, Domain, DomainEvent
 from herald_service.storage.models.events import Event
 from herald_service.storage.models.idempotency import IdempotencyKey
+from herald_service.storage.models.ip_listings import IpListing
 from herald_service.storage.models.messages import DeliveryAttempt, Message, Recipient
 from herald_service.storage.models.sending_ips import IpPool, SendingIpDay, SendingIpRow
 from herald_service.storage.models.stats import StatsCounter, StatsLatency
@@ -30,6 +31,7 @@ __all__ = [
     "DomainEvent",
     "Event",
     "IdempotencyKey",
+    "IpListing",
     "IpPool",
     "Message",
     "Recipient",
