@@ -67,12 +67,12 @@ if raw then
   local f, u, l = string.match(raw, '([^,]+),([^,]+),([^,]+)')
   if tonumber(u) > now then factor, last = tonumber(f), tonumber(l) end
 end
-if now - last < every then
+if every > 0 and now - last < every then
   return {string.format('%.6f', factor), string.format('%.3f', last + cooldown), 0}
 end
 factor = math.max(floor, factor / 2)
 local untl = now + cooldown
-redis.call('HSET', KEYS[1], ARGV[1], string.format('%.6f,%.3f,%.3f', factor, untl, now))
+redis.call('HSET', KEYS[1], ARGV[1], string.format('%.6f,%.3f,%.6f', factor, untl, now))
 return {string.format('%.6f', factor), string.format('%.3f', untl), 1}
 """
 
