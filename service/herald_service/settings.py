@@ -7,7 +7,6 @@ environment on first use and returns the same frozen object afterwards.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import socket
 from functools import cache
@@ -17,16 +16,12 @@ from typing import Literal
 import msgspec
 from dotenv import dotenv_values
 
-from herald_service.core.dnsbl import Zone, parse_zones
+from herald_service.core.dnsbl import Zone
 from herald_service.core.durations import parse_duration, parse_schedule
-from herald_service.core.relay_routes import RelayRoutes, parse_relay_routes
-from herald_service.core.sending_ips import (
-    DEFAULT_WARMUP_SCHEDULE,
-    parse_sending_ips,
-    parse_warmup_schedule,
-)
-from herald_service.core.shaping import parse_shaping
-from herald_service.redis_urls import check_redis_url, redacted
+from herald_service.core.relay_routes import RelayRoutes
+from herald_service.core.sending_ips import DEFAULT_WARMUP_SCHEDULE, parse_sending_ips
+from herald_service.redis_urls import redacted
+from herald_service.setting_values import CONVERTERS
 
 DeliveryMode = Literal["mx", "relay", "capture"]
 RelayTls = Literal["starttls", "implicit", "opportunistic"]
@@ -252,76 +247,6 @@ def _check_relay(settings: Settings) -> None:
         )
 
 
-def _shaping_file(raw: str) -> str:
-    """The path of a shaping file that parses (read again by :mod:`herald_service.shaping`)."""
-    try:
-        parse_shaping(Path(raw).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ValueError(f"cannot read {raw}: {exc.strerror}") from exc
-    return raw
-
-
-def _split_list(raw: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in raw.replace(";", ",").split(",") if part.strip())
-
-
-def _sending_ips(raw: str) -> tuple[str, ...]:
-    return tuple(ip.address for ip in parse_sending_ips(raw))
-
-
-def _networks(raw: str) -> tuple[str, ...]:
-    """CIDRs such as ``127.0.0.0/8,::1/128``, each checked and normalized."""
-    try:
-        return tuple(str(ipaddress.ip_network(n, strict=False)) for n in _split_list(raw))
-    except ValueError as exc:
-        raise ValueError(f"not a network (use CIDRs such as 10.1.0.0/16): {exc}") from exc
-
-
-_CONVERTERS = {
-    "redis_url": check_redis_url,
-    "dns_nameservers": _split_list,
-    "relay_routes": parse_relay_routes,
-    "shaping_file": _shaping_file,
-    "operator_accounts": _split_list,
-    "sending_ips": _sending_ips,
-    "warmup_schedule": parse_warmup_schedule,
-    "webhook_allow_networks": _networks,
-    "submission_trusted_networks": _networks,
-    "submission_timeout": parse_duration,
-    "submission_lockout_window": parse_duration,
-    "submission_lockout_duration": parse_duration,
-    "webhook_retry_schedule": parse_schedule,
-    "webhook_timeout": parse_duration,
-    "webhook_disable_after": parse_duration,
-    "webhook_secret_overlap": parse_duration,
-    "webhook_lease": parse_duration,
-    "retry_schedule": parse_schedule,
-    "retry_max_age": parse_duration,
-    "max_schedule_ahead": parse_duration,
-    "smtp_timeout": parse_duration,
-    "dns_timeout": parse_duration,
-    "sweep_interval": parse_duration,
-    "dkim_rotation_overlap": parse_duration,
-    "domain_check_interval": parse_duration,
-    "auth_failure_floor": parse_duration,
-    "key_usage_flush_interval": parse_duration,
-    "console_session_lifetime": parse_duration,
-    "delivery_lease": parse_duration,
-    "shutdown_timeout": parse_duration,
-    "api_header_timeout": parse_duration,
-    "api_body_timeout": parse_duration,
-    "reputation_block_window": parse_duration,
-    "reputation_block_cooldown": parse_duration,
-    "retention_bodies": parse_duration,
-    "retention_events": parse_duration,
-    "retention_attempts": parse_duration,
-    "retention_webhook_deliveries": parse_duration,
-    "retention_captured": parse_duration,
-    "retention_interval": parse_duration,
-    "dnsbl_zones": parse_zones,
-    "dnsbl_interval": parse_duration,
-}
-
 _FRACTIONS = (
     "reputation_bounce_warn",
     "reputation_bounce_pause",
@@ -358,7 +283,7 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
         raw = source.get(f"HERALD_{name.upper()}")
         if raw is None or raw == "" or name == "sending_ip_names":
             continue
-        convert = _CONVERTERS.get(name)
+        convert = CONVERTERS.get(name)
         try:
             values[name] = convert(raw) if convert else raw
         except ValueError as exc:
