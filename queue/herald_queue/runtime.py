@@ -19,10 +19,11 @@ Every periodic duty and its interval is listed in :mod:`herald_queue.duties`; th
 :class:`~herald_queue.scheduler.Scheduler` starts them with the loop. (Database drivers
 may add threads of their own: aiosqlite runs one per connection.)
 
-How a job reaches the loop: ``deliver_messages`` takes one of ``HERALD_WORKER_CONCURRENCY``
-slots per message and submits its delivery with ``run_coroutine_threadsafe``; it returns
-as soon as every delivery has started (blocking only while all slots are taken), and a
-slot is freed when its delivery ends. Deliveries that start together write together.
+How a job reaches the loop (:mod:`herald_queue.dispatcher`): ``deliver_messages`` takes
+one of ``HERALD_WORKER_CONCURRENCY`` slots per message and submits its delivery with
+``run_coroutine_threadsafe``; it returns as soon as every delivery has started (blocking
+only while all slots are taken), and a slot is freed when its delivery ends. Deliveries
+that start together write together.
 ``send_webhook`` submits its coroutine the same way and waits for the result.
 
 The database lease taken by each delivery, not the rq job, is what guarantees the work is
@@ -40,7 +41,6 @@ import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
-from concurrent.futures import Future, wait
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -52,6 +52,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
 
 from herald_queue.delivery_store import Outcomes, Started, record_many, start_many
+from herald_queue.dispatcher import Dispatcher
 from herald_queue.duties import runtime_duties
 from herald_queue.journal import OutcomeJournal, journal_directory
 from herald_queue.leases import LeaseKeeper
@@ -82,7 +83,6 @@ A = TypeVar("A")
 # their starts and records for this long (seconds) before each transaction puts many in
 # one set of statements: under load it cut the worker's CPU per message by about a third.
 WRITE_WINDOW = 0.02
-SLOT_WAIT = 0.2  # seconds: how soon a job waiting for a slot notices the worker stopping
 _HOLDS = "herald.journal_holds"  # session.info key: the tokens a start journalled
 
 log = logging.getLogger(__name__)
@@ -97,12 +97,9 @@ class WorkerRuntime:
         self.settings = settings
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._slots = threading.BoundedSemaphore(max(1, settings.worker_concurrency))
-        self._in_flight: set[Future[Any]] = set()
-        self._running = 0
-        self._lock = threading.Lock()
         self.stopping = threading.Event()
         """Set once :meth:`close` begins: deliveries waiting to start give up."""
+        self.dispatcher = Dispatcher(settings.worker_concurrency, self._ensure_loop, self.stopping)
         self.engine: AsyncEngine = make_async_engine(settings.database_url)
         self.sessions: async_sessionmaker[AsyncSession] = async_session_factory(self.engine)
         # Only the blocking duties use it; it opens no connection until they do.
@@ -223,78 +220,16 @@ class WorkerRuntime:
     def dispatch_each(
         self, start: Callable[[A], Coroutine[Any, Any, Any]], items: Iterable[A]
     ) -> list[A]:
-        """Start ``start(item)`` on the loop for each item, one slot each; blocks only
-        while all slots are taken. Items that find free slots start together, so their
-        database work is written together. Once the worker is stopping it starts no
-        more: it returns the items it left (empty if it started them all)."""
-        batch: list[A] = []
-        todo = list(items)
-        for index, item in enumerate(todo):
-            if self.stopping.is_set():
-                self._release_slots(len(batch))
-                return todo[index - len(batch) :]
-            if batch and not self._slots.acquire(blocking=False):
-                self._launch(start, batch)
-                batch = []
-            if not batch and not self._take_slot():
-                return todo[index:]
-            batch.append(item)
-        if batch:
-            self._launch(start, batch)
-        return []
-
-    def _take_slot(self) -> bool:
-        """Wait for a free slot; False (and none taken) once the worker is stopping."""
-        while not self.stopping.is_set():
-            if self._slots.acquire(timeout=SLOT_WAIT):
-                return True
-        return False
-
-    def _release_slots(self, count: int) -> None:
-        for _ in range(count):
-            self._slots.release()
-
-    def _launch(self, start: Callable[[A], Coroutine[Any, Any, Any]], batch: list[A]) -> None:
-        with self._lock:
-            self._running += len(batch)
-        future = asyncio.run_coroutine_threadsafe(self._run_all(start, batch), self._ensure_loop())
-        with self._lock:
-            self._in_flight.add(future)
-        future.add_done_callback(self._finished)
-
-    async def _run_all(
-        self, start: Callable[[A], Coroutine[Any, Any, Any]], batch: list[A]
-    ) -> None:
-        await asyncio.gather(*(self._run_one(start(item)) for item in batch))
-
-    async def _run_one(self, coroutine: Coroutine[Any, Any, Any]) -> None:
-        try:
-            await coroutine
-        except Exception:
-            log.exception("delivery failed")
-        finally:
-            with self._lock:
-                self._running -= 1
-            self._slots.release()
-
-    def _finished(self, future: Future[Any]) -> None:
-        with self._lock:
-            self._in_flight.discard(future)
-        if not future.cancelled() and future.exception() is not None:
-            log.error("delivery failed", exc_info=future.exception())
+        """See :meth:`Dispatcher.dispatch_each`: the items it could not start."""
+        return self.dispatcher.dispatch_each(start, items)
 
     def in_flight(self) -> int:
         """How many dispatched deliveries have not finished."""
-        with self._lock:
-            return self._running
+        return self.dispatcher.in_flight()
 
     def wait_idle(self, timeout: float | None = None) -> bool:
-        """Block until every dispatched delivery has finished (True) or ``timeout``
-        seconds have passed (False)."""
-        with self._lock:
-            pending = list(self._in_flight)
-        _, not_done = wait(pending, timeout)  # failures: see _finished
-        return not not_done
+        """Whether every dispatched delivery finished within ``timeout`` seconds."""
+        return self.dispatcher.wait_idle(timeout)
 
     def close(self, timeout: float | None = None) -> None:
         """Stop: let in-flight deliveries finish (for at most ``timeout`` seconds), hand
